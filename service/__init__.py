@@ -1,0 +1,1 @@
+"""The comment service: shared domain code and the HTTP API."""

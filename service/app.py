@@ -1,0 +1,68 @@
+"""The aiohttp application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import redis
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from service import handlers
+from service.demo import article_page
+from service.errors import error_middleware
+from service.intake import IntakeWriter
+from service.privacy import EmailVault
+from service.settings import Settings
+from service.threads import ThreadCache
+from service.typedefs import REDIS, SETTINGS, THREADS, VAULT, WRITER
+
+
+def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
+    """The API; with demo=True also the demo article page at `/` (what `comments dev` serves)."""
+    if not settings.redis_url:
+        raise ValueError("create_app needs settings.redis_url")
+    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
+    app[SETTINGS] = settings
+    app[VAULT] = EmailVault(settings.secret_key)
+    app[THREADS] = ThreadCache()
+    app.cleanup_ctx.append(_redis)
+    app.router.add_post("/api/v1/comments", handlers.post_comment)
+    app.router.add_get("/api/v1/comments", handlers.get_comments)
+    app.router.add_get("/healthz", handlers.healthz)
+    app.router.add_get("/readyz", handlers.readyz)
+    if demo:
+        app.router.add_get("/", article_page)
+    return app
+
+
+async def _redis(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    assert settings.redis_url
+    common = {
+        "socket_timeout": settings.redis_timeout_s,
+        "socket_connect_timeout": settings.redis_timeout_s,
+        # A burst beyond the pool waits for a free connection instead of failing at once.
+        "timeout": settings.redis_timeout_s,
+    }
+    reader = aioredis.Redis(
+        connection_pool=aioredis.BlockingConnectionPool.from_url(
+            settings.redis_url,
+            max_connections=settings.redis_max_connections,
+            decode_responses=True,
+            **common,
+        )
+    )
+    # RQ needs a synchronous client without decode_responses; the writer's thread owns it.
+    writer_conn = redis.Redis(
+        connection_pool=redis.BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=2, **common
+        )
+    )
+    writer = IntakeWriter(writer_conn, settings)
+    await writer.start()
+    app[REDIS], app[WRITER] = reader, writer
+    yield
+    await writer.close()
+    writer_conn.close()
+    await reader.aclose()

@@ -1,0 +1,64 @@
+"""The `comments` command: one entry point for every process, all sharing one Settings."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from aiohttp import web
+
+from service.app import create_app
+from service.dev import run_dev
+from service.privacy import configure_logging
+from service.settings import Settings, SettingsError
+from workers.runner import run_workers
+
+
+def new_event_loop() -> asyncio.AbstractEventLoop:
+    try:
+        import uvloop
+    except ImportError:  # optional: not built for every platform
+        return asyncio.new_event_loop()
+    return uvloop.new_event_loop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="comments", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    api = sub.add_parser("api", help="run the HTTP service")
+    api.add_argument("--host", default="0.0.0.0")
+    api.add_argument("--port", type=int, default=8080)
+
+    worker = sub.add_parser("worker", help="run RQ workers on the comment queue")
+    worker.add_argument("--processes", type=int, default=1, help="supervised worker processes")
+    worker.add_argument("--burst", action="store_true", help="exit when the queue is empty")
+    worker.add_argument("--worker-class", choices=("simple", "fork"), default="simple")
+
+    dev = sub.add_parser("dev", help="Redis, API, workers and the demo page, for development")
+    dev.add_argument("--host", default="127.0.0.1")
+    dev.add_argument("--port", type=int, default=8080)
+
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+        if args.command != "dev":  # dev fills in and checks its own defaults
+            settings.check()
+    except SettingsError as exc:
+        print(f"comments: configuration error: {exc}", file=sys.stderr)
+        return 2
+    configure_logging(settings.log_level)
+
+    if args.command == "api":
+        app = create_app(settings)
+        web.run_app(app, host=args.host, port=args.port, loop=new_event_loop(), print=None)
+    elif args.command == "worker":
+        run_workers(settings, args.processes, args.burst, args.worker_class)
+    else:
+        run_dev(settings, args.host, args.port, new_event_loop())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

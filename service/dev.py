@@ -1,0 +1,69 @@
+"""`comments dev`: Redis, API, demo page and workers in one command for a newcomer."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+from aiohttp import web
+
+from service.app import create_app
+from service.embedded_redis import RedisServer
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def dev_secret(data_dir: Path) -> str:
+    """A random secret generated once and kept, so sealed emails stay readable across runs."""
+    path = data_dir / "secret.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.touch(mode=0o600)
+        path.write_text(secrets.token_urlsafe(48))
+    return path.read_text().strip()
+
+
+def run_dev(settings: Settings, host: str, port: int, loop: asyncio.AbstractEventLoop) -> None:
+    data_dir = settings.data_dir
+    server = None
+    if settings.redis_url is None:
+        server = RedisServer(data_dir / "redis").start()
+        log.info("embedded redis-server %s on %s (AOF in %s)", server.binary, server.url, data_dir)
+    settings = settings.with_overrides(
+        mode="dev",
+        redis_url=settings.redis_url or (server.url if server else None),
+        secret_key=settings.secret_key or dev_secret(data_dir),
+        public_url=f"http://{host}:{port}",
+        allowed_origins=settings.allowed_origins or ("*",),
+    ).check()
+    assert settings.redis_url
+    env = {
+        **os.environ,
+        "COMMENTS_MODE": "dev",
+        "COMMENTS_REDIS_URL": settings.redis_url,
+        "COMMENTS_SECRET_KEY": settings.secret_key,
+        "COMMENTS_QUEUE": settings.queue_name,
+        "COMMENTS_LOG_LEVEL": settings.log_level,
+    }
+    workers = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "worker", "--processes", "1"], env=env
+    )
+    try:
+        print(f"\n  Demo article with comments: http://{host}:{port}/\n", flush=True)
+        app = create_app(settings, demo=True)
+        web.run_app(app, host=host, port=port, loop=loop, print=None)
+    finally:
+        workers.send_signal(signal.SIGTERM)  # warm shutdown: the current job finishes
+        try:
+            workers.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            workers.kill()
+        if server is not None:
+            server.stop()

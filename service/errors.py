@@ -1,0 +1,83 @@
+"""The one error path: every failure leaves the service as the same JSON shape."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from redis.exceptions import RedisError
+
+from service.validation import FieldError
+
+log = logging.getLogger(__name__)
+
+RETRY_AFTER_S = "5"
+
+# aiohttp's own HTTP errors (routing, body size) get our codes and messages.
+_HTTP_CODES = {
+    400: ("bad_request", "The request could not be understood."),
+    404: ("not_found", "No such resource."),
+    405: ("method_not_allowed", "Method not allowed on this resource."),
+    413: ("payload_too_large", "The request body is too large."),
+    415: ("unsupported_media_type", "Unsupported content type."),
+}
+
+
+class ApiError(Exception):
+    """A client-facing error with an HTTP status and a stable code."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        fields: Mapping[str, FieldError] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+        self.fields = dict(fields or {})
+        self.headers = dict(headers or {})
+
+
+def validation_failed(fields: Mapping[str, FieldError]) -> ApiError:
+    return ApiError(422, "validation_failed", "Some fields are invalid.", fields=fields)
+
+
+def error_response(err: ApiError) -> web.Response:
+    body: dict[str, object] = {"code": err.code, "message": err.message}
+    if err.fields:
+        body["fields"] = {
+            name: {"code": fe.code, "message": fe.message} for name, fe in err.fields.items()
+        }
+    return web.json_response({"error": body}, status=err.status, headers=err.headers)
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except ApiError as err:
+        return error_response(err)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise  # redirects and 304s are answers, not errors
+        code, message = _HTTP_CODES.get(exc.status, ("http_error", exc.reason))
+        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        return error_response(ApiError(exc.status, code, message, headers=headers))
+    except RedisError as exc:
+        log.warning("storage unavailable on %s %s: %r", request.method, request.path, exc)
+        return error_response(
+            ApiError(
+                503,
+                "storage_unavailable",
+                "Storage is unavailable; nothing was saved. Try again shortly.",
+                headers={"Retry-After": RETRY_AFTER_S},
+            )
+        )
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return error_response(ApiError(500, "internal_error", "Something went wrong on our side."))

@@ -1,0 +1,142 @@
+"""HTTP handlers: parse, call pure code, store, answer. No business rules live here."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+
+from aiohttp import web
+
+from service import keys
+from service.errors import ApiError, validation_failed
+from service.origins import client_ip, origin_allowed, origin_of
+from service.records import STATUS_APPROVED, RequestMeta, fingerprint, new_record
+from service.typedefs import REDIS, SETTINGS, THREADS, VAULT, WRITER
+from service.validation import FieldError, Submission, validate_submission
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+MAX_IDEMPOTENCY_KEY = 255
+PENDING_FRAGMENT = "#comment-pending"
+
+
+async def post_comment(request: web.Request) -> web.Response:
+    settings, vault = request.app[SETTINGS], request.app[VAULT]
+    is_form = request.content_type == FORM
+    data = await _read_fields(request)
+    sub, errors = validate_submission(data, settings.max_comment_chars)
+    if sub is None:
+        raise validation_failed(errors)
+    idem_key = _idempotency_key(request)
+    if sub.parent_id is not None:
+        await _check_parent(request, sub)
+
+    stored: str | bytes | None = None
+    if idem_key is None:
+        comment_id = keys.new_comment_id(sub.article)
+    else:
+        # The same key from the same commenter on the same article names the same comment.
+        scope = f"{sub.article}\x00{vault.email_hash(sub.email)}"
+        comment_id = keys.new_comment_id(sub.article, vault.idempotency_suffix(scope, idem_key))
+        stored = await request.app[REDIS].hget(keys.comment(comment_id), "fingerprint")
+        if stored is not None and stored != fingerprint(sub):
+            raise ApiError(
+                422, "idempotency_key_reused", "This Idempotency-Key was used for other content."
+            )
+
+    if stored is None:  # a first attempt: an identical retry just gets the first answer
+        meta = RequestMeta(
+            ip=client_ip(
+                request.remote, request.headers.get("X-Forwarded-For"), settings.trusted_proxies
+            ),
+            user_agent=request.headers.get("User-Agent", ""),
+            referrer=request.headers.get("Referer", ""),
+            received_at=time.time(),
+        )
+        record = new_record(comment_id, sub, meta, vault)
+        await request.app[WRITER].store(comment_id, record, may_exist=idem_key is not None)
+
+    if is_form:
+        target = _redirect_target(request, sub)
+        if target is not None:
+            raise web.HTTPSeeOther(target + PENDING_FRAGMENT)
+    return web.json_response({"id": comment_id, "status": "pending"}, status=202)
+
+
+async def get_comments(request: web.Request) -> web.Response:
+    article = request.query.get("article", "").strip()
+    if not article or len(article) > 512:
+        code = "required" if not article else "too_long"
+        raise validation_failed({"article": FieldError(code, "article is required (1-512).")})
+    thread = await request.app[THREADS].get(request.app[REDIS], article)
+    headers = {"ETag": thread.etag, "Cache-Control": "no-cache"}
+    if thread.etag in _etags(request.headers.get("If-None-Match", "")):
+        raise web.HTTPNotModified(headers=headers)
+    return web.Response(body=thread.body, content_type=JSON, headers=headers)
+
+
+async def healthz(request: web.Request) -> web.Response:
+    return web.json_response({"status": "ok"})
+
+
+async def readyz(request: web.Request) -> web.Response:
+    await request.app[REDIS].ping()  # a RedisError becomes the standard 503
+    return web.json_response({"status": "ready"})
+
+
+async def _read_fields(request: web.Request) -> Mapping[str, object]:
+    if request.content_type == JSON:
+        raw = await request.read()  # over client_max_size: aiohttp raises 413
+        try:
+            data = json.loads(raw)
+        except (ValueError, UnicodeDecodeError):
+            raise ApiError(400, "malformed_json", "The body is not valid JSON.") from None
+        if not isinstance(data, dict):
+            raise ApiError(400, "invalid_body", "The JSON body must be an object.")
+        return data
+    if request.content_type == FORM:
+        try:
+            form = await request.post()
+        except UnicodeDecodeError:
+            raise ApiError(400, "malformed_form", "The form body is not valid UTF-8.") from None
+        return {name: form.get(name) for name in form if isinstance(form.get(name), str)}
+    raise ApiError(415, "unsupported_media_type", f"Send {JSON} or {FORM}.")
+
+
+def _idempotency_key(request: web.Request) -> str | None:
+    key = request.headers.get("Idempotency-Key")
+    if key is None:
+        return None
+    if not 1 <= len(key) <= MAX_IDEMPOTENCY_KEY or not key.isascii() or not key.isprintable():
+        raise ApiError(
+            400, "invalid_idempotency_key", "Idempotency-Key must be 1-255 printable ASCII."
+        )
+    return key
+
+
+async def _check_parent(request: web.Request, sub: Submission) -> None:
+    assert sub.parent_id is not None
+    article, status = await request.app[REDIS].hmget(
+        keys.comment(sub.parent_id), ["article", "status"]
+    )
+    if article != sub.article or status != STATUS_APPROVED:
+        raise validation_failed(
+            {"parent_id": FieldError("parent_not_found", "No such comment on this article.")}
+        )
+
+
+def _redirect_target(request: web.Request, sub: Submission) -> str | None:
+    """Where a no-JavaScript form post returns to: the article page, if its origin is ours or
+    allowed (never an open redirect)."""
+    settings = request.app[SETTINGS]
+    allowed = (*settings.allowed_origins, origin_of(settings.public_url) or "")
+    for candidate in (sub.article_url, request.headers.get("Referer")):
+        origin = origin_of(candidate) if candidate else None
+        if candidate and origin and origin_allowed(origin, allowed):
+            return candidate.split("#", 1)[0]
+    return None
+
+
+def _etags(header: str) -> set[str]:
+    return {tag.strip().removeprefix("W/") for tag in header.split(",") if tag.strip()}

@@ -1,0 +1,53 @@
+"""Every Redis key the project writes, in one place.
+
+Comment data is grouped per article with a Redis Cluster hash tag (`{tag}`), so one article's
+comments, thread index and version live in one slot and could move to a cluster unchanged.
+A comment id starts with its article's tag, so the key is derived from the id alone.
+RQ's own keys (rq:queue:*, rq:job:*) are RQ's business and are not built here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+PREFIX = "cm"
+# 64 bits: collisions between articles need ~4 billion articles (birthday bound).
+TAG_HEX = 16
+RANDOM_HEX = 16
+COMMENT_ID_RE = re.compile(rf"^[0-9a-f]{{{TAG_HEX}}}-[0-9a-f]{{{RANDOM_HEX}}}$")
+
+
+def article_tag(article: str) -> str:
+    return hashlib.sha256(article.encode()).hexdigest()[:TAG_HEX]
+
+
+def new_comment_id(article: str, suffix: str | None = None) -> str:
+    """A fresh id, or a deterministic one when `suffix` (16 hex chars) is given."""
+    return f"{article_tag(article)}-{suffix or secrets.token_hex(RANDOM_HEX // 2)}"
+
+
+def is_comment_id(value: str) -> bool:
+    return COMMENT_ID_RE.match(value) is not None
+
+
+def comment(comment_id: str) -> str:
+    """Hash holding one comment record."""
+    tag, _, rest = comment_id.partition("-")
+    return f"{PREFIX}:{{{tag}}}:c:{rest}"
+
+
+def thread(article: str) -> str:
+    """Sorted set of the article's approved comment ids, scored by creation time."""
+    return f"{PREFIX}:{{{article_tag(article)}}}:thread"
+
+
+def thread_version(article: str) -> str:
+    """Counter bumped whenever the article's public thread changes; drives ETags and caches."""
+    return f"{PREFIX}:{{{article_tag(article)}}}:ver"
+
+
+def job_id(comment_id: str) -> str:
+    """Deterministic RQ job id, so enqueueing the same comment twice is one job."""
+    return f"process-{comment_id}"

@@ -1,0 +1,52 @@
+"""Which web origins may embed the widget and receive form redirects."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Sequence
+from urllib.parse import urlsplit
+
+from service.settings import IPNetwork
+
+
+def origin_of(url: str) -> str | None:
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        return None
+    default = {"http": 80, "https": 443}[parts.scheme]
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def origin_allowed(origin: str, allowed: Iterable[str]) -> bool:
+    """Exact origins, `https://*.example.org` patterns (subdomains only), or `*`."""
+    for pattern in allowed:
+        if pattern in ("*", origin):
+            return True
+        scheme, sep, host = pattern.partition("://*.")
+        if sep and origin.startswith(f"{scheme}://") and origin.endswith(f".{host}"):
+            return True
+    return False
+
+
+def client_ip(peer: str | None, forwarded_for: str | None, trusted: Sequence[IPNetwork]) -> str:
+    """The client's address: the socket peer, unless it is a trusted proxy, in which case the
+    right-most X-Forwarded-For entry that is not itself a trusted proxy. A malformed entry
+    stops the walk: whatever a client wrote to the left of it is not evidence."""
+    chain = [peer or ""]
+    if forwarded_for and trusted:
+        chain += [part.strip() for part in reversed(forwarded_for.split(","))]
+    found = "unknown"
+    for candidate in chain:
+        try:
+            address = ipaddress.ip_address(candidate)
+        except ValueError:
+            break
+        found = candidate
+        if not any(address in net for net in trusted):
+            break
+    return found

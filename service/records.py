@@ -1,0 +1,91 @@
+"""The stored comment record and the public view of it: explicit allow-lists, both ways."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from service.privacy import EmailVault
+from service.validation import Submission
+
+STATUS_PENDING = "pending"
+STATUS_APPROVED = "approved"
+
+# The only fields a reader ever sees. Anything else on the record (sealed email, its HMAC,
+# IP, user agent, token, honeypot) stays internal.
+PUBLIC_FIELDS = ("id", "parent_id", "name", "website", "comment", "created_at")
+
+
+@dataclass(frozen=True, slots=True)
+class RequestMeta:
+    """What the request itself tells the spam scorer."""
+
+    ip: str
+    user_agent: str
+    referrer: str
+    received_at: float
+
+
+def fingerprint(sub: Submission) -> str:
+    """Identifies the content of a submission, to spot an Idempotency-Key reused for new content."""
+    parts = (sub.article, sub.name, sub.comment, sub.website or "", sub.parent_id or "")
+    return hashlib.sha256("\x00".join(parts).encode()).hexdigest()[:16]
+
+
+def new_record(
+    comment_id: str, sub: Submission, meta: RequestMeta, vault: EmailVault
+) -> dict[str, str]:
+    """The Redis hash for a freshly accepted comment. The address only ever leaves sealed."""
+    record = {
+        "id": comment_id,
+        "article": sub.article,
+        "name": sub.name,
+        "comment": sub.comment,
+        "website": sub.website or "",
+        "parent_id": sub.parent_id or "",
+        "notify_replies": "1" if sub.notify_replies else "0",
+        "status": STATUS_PENDING,
+        "created_at": f"{meta.received_at:.6f}",
+        "email_sealed": vault.seal(sub.email, comment_id),
+        "email_hash": vault.email_hash(sub.email),
+        "ip": meta.ip,
+        "user_agent": meta.user_agent[:512],
+        "referrer": meta.referrer[:2048],
+        "form_token": sub.form_token or "",
+        "honeypot": sub.honeypot or "",
+        "article_url": sub.article_url or "",
+        "title": sub.title or "",
+        "fingerprint": fingerprint(sub),
+    }
+    return {k: v for k, v in record.items() if v}
+
+
+def public_view(values: Mapping[str, str | None]) -> dict[str, object]:
+    """A reader's view of a record fetched with HMGET(PUBLIC_FIELDS)."""
+    created = float(values.get("created_at") or 0)
+    return {
+        "id": values.get("id"),
+        "parent_id": values.get("parent_id") or None,
+        "name": values.get("name"),
+        "website": values.get("website") or None,
+        "text": values.get("comment"),
+        "created_at": datetime.fromtimestamp(created, UTC).isoformat(timespec="seconds"),
+    }
+
+
+def build_thread(comments: list[dict[str, object]]) -> list[dict[str, object]]:
+    """Nest replies under their parents, oldest first at every level.
+
+    A reply whose parent is not public (removed, or not approved) is shown at the top level,
+    so a moderation decision on the parent never hides other people's words.
+    """
+    by_id = {c["id"]: {**c, "replies": []} for c in comments}
+    roots: list[dict[str, object]] = []
+    for c in by_id.values():
+        parent = by_id.get(c["parent_id"]) if c["parent_id"] else None
+        siblings = parent["replies"] if parent is not None else roots
+        assert isinstance(siblings, list)
+        siblings.append(c)
+    return roots

@@ -1,0 +1,113 @@
+"""One settings object for every process, read from COMMENTS_* environment variables."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+# Values people paste from examples; a production process refuses to start with any of them.
+PLACEHOLDER_SECRETS = frozenset(
+    {"", "changeme", "change-me", "change_me", "secret", "dev", "development", "test", "example"}
+)
+MIN_SECRET_LENGTH = 32
+
+
+class SettingsError(ValueError):
+    """A setting is missing or unsafe."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    # "production" refuses unsafe settings; "dev" is what `comments dev` and the tests use.
+    mode: str = "production"
+    # None means "start an embedded redis-server" (dev only).
+    redis_url: str | None = None
+    secret_key: str = ""
+    public_url: str = "http://127.0.0.1:8080"
+    # Origins whose pages may embed the widget and receive form redirects; "*" only in dev.
+    allowed_origins: tuple[str, ...] = ()
+    # Proxies whose X-Forwarded-For we believe; empty means the socket peer is the client.
+    trusted_proxies: tuple[IPNetwork, ...] = ()
+    max_body_bytes: int = 64 * 1024
+    max_comment_chars: int = 10_000
+    queue_name: str = "comments"
+    # A job that runs longer than this is killed and retried.
+    job_timeout_s: int = 60
+    # Backoff between retries of a failed job; its length is the retry count.
+    job_retry_intervals_s: tuple[int, ...] = (5, 30, 120, 600, 1800)
+    # Upper bound of submissions written to Redis in one pipeline.
+    batch_max: int = 256
+    redis_max_connections: int = 64
+    redis_timeout_s: float = 2.0
+    data_dir: Path = field(default_factory=lambda: Path(".comments-dev"))
+    log_level: str = "INFO"
+
+    @property
+    def is_dev(self) -> bool:
+        return self.mode == "dev"
+
+    def with_overrides(self, **changes: object) -> Settings:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+    def check(self) -> Settings:
+        """Refuse settings that are unsafe for the mode; return self for chaining."""
+        if self.mode not in ("dev", "production"):
+            raise SettingsError(f"COMMENTS_MODE must be 'dev' or 'production', not {self.mode!r}")
+        if self.is_dev:
+            return self
+        if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
+            raise SettingsError("COMMENTS_SECRET_KEY is missing or a placeholder")
+        if len(self.secret_key) < MIN_SECRET_LENGTH:
+            raise SettingsError(f"COMMENTS_SECRET_KEY must be at least {MIN_SECRET_LENGTH} chars")
+        if not self.redis_url:
+            raise SettingsError("COMMENTS_REDIS_URL is required in production")
+        if "*" in self.allowed_origins:
+            raise SettingsError("COMMENTS_ALLOWED_ORIGINS='*' is only allowed in dev mode")
+        return self
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        env = os.environ if env is None else env
+
+        def get(name: str, default: str) -> str:
+            return env.get(f"COMMENTS_{name}", default).strip()
+
+        def integer(name: str, default: int) -> int:
+            raw = get(name, str(default))
+            try:
+                return int(raw)
+            except ValueError:
+                raise SettingsError(f"COMMENTS_{name} must be an integer, not {raw!r}") from None
+
+        def items(name: str) -> tuple[str, ...]:
+            return tuple(part.strip() for part in get(name, "").split(",") if part.strip())
+
+        try:
+            proxies = tuple(ipaddress.ip_network(p, strict=False) for p in items("TRUSTED_PROXIES"))
+            intervals = tuple(int(p) for p in items("JOB_RETRY_INTERVALS"))
+            timeout = float(get("REDIS_TIMEOUT", "2.0"))
+        except ValueError as exc:
+            raise SettingsError(str(exc)) from None
+        return cls(
+            mode=get("MODE", "production"),
+            redis_url=get("REDIS_URL", "") or None,
+            secret_key=env.get("COMMENTS_SECRET_KEY", ""),
+            public_url=get("PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/"),
+            allowed_origins=tuple(o.rstrip("/") for o in items("ALLOWED_ORIGINS")),
+            trusted_proxies=proxies,
+            max_body_bytes=integer("MAX_BODY_BYTES", 64 * 1024),
+            max_comment_chars=integer("MAX_COMMENT_CHARS", 10_000),
+            queue_name=get("QUEUE", "comments"),
+            job_timeout_s=integer("JOB_TIMEOUT", 60),
+            job_retry_intervals_s=intervals or cls.job_retry_intervals_s,
+            batch_max=integer("BATCH_MAX", 256),
+            redis_max_connections=integer("REDIS_MAX_CONNECTIONS", 64),
+            redis_timeout_s=timeout,
+            data_dir=Path(get("DATA_DIR", ".comments-dev")),
+            log_level=get("LOG_LEVEL", "INFO").upper(),
+        )

@@ -1,0 +1,62 @@
+"""Reading an article's public thread, with a per-process cache keyed by the thread version."""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass
+
+import redis.asyncio as aioredis
+
+from service import keys
+from service.records import PUBLIC_FIELDS, build_thread, public_view
+
+
+@dataclass(frozen=True, slots=True)
+class RenderedThread:
+    version: int
+    etag: str
+    body: bytes
+
+
+class ThreadCache:
+    """Rendered threads by article. A version bump in Redis makes an entry stale, so readers
+    pay one GET per request until the thread changes."""
+
+    def __init__(self, max_entries: int = 2048) -> None:
+        self._entries: OrderedDict[str, RenderedThread] = OrderedDict()
+        self._max = max_entries
+
+    async def get(self, redis: aioredis.Redis, article: str) -> RenderedThread:
+        version = int(await redis.get(keys.thread_version(article)) or 0)
+        cached = self._entries.get(article)
+        if cached is not None and cached.version == version:
+            self._entries.move_to_end(article)
+            return cached
+        rendered = await _render(redis, article)
+        self._entries[article] = rendered
+        self._entries.move_to_end(article)
+        if len(self._entries) > self._max:
+            self._entries.popitem(last=False)
+        return rendered
+
+
+async def _render(redis: aioredis.Redis, article: str) -> RenderedThread:
+    # Version and membership read atomically, so the ETag never names newer data than we serve.
+    async with redis.pipeline(transaction=True) as pipe:
+        pipe.get(keys.thread_version(article))
+        pipe.zrange(keys.thread(article), 0, -1)
+        raw_version, ids = await pipe.execute()
+    async with redis.pipeline(transaction=False) as pipe:
+        for comment_id in ids:
+            pipe.hmget(keys.comment(comment_id), PUBLIC_FIELDS)
+        rows = await pipe.execute() if ids else []
+    comments = [public_view(dict(zip(PUBLIC_FIELDS, row, strict=True))) for row in rows if row[0]]
+    version = int(raw_version or 0)
+    body = json.dumps(
+        {"article": article, "count": len(comments), "comments": build_thread(comments)},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).encode()
+    etag = f'"{keys.article_tag(article)}-{version}"'
+    return RenderedThread(version, etag, body)

@@ -1,0 +1,151 @@
+"""Pure validation of a reply submission: raw fields in, a Submission or every field error out."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import NamedTuple
+from urllib.parse import urlsplit
+
+from email_validator import EmailNotValidError, validate_email
+
+from service.keys import is_comment_id
+
+# The hidden field bots fill in; a name that looks worth filling.
+HONEYPOT_FIELD = "contact_phone"
+MAX_ARTICLE = 512
+MAX_NAME = 100
+MAX_EMAIL = 254  # RFC 5321 path limit
+MAX_WEBSITE = 200
+MAX_TITLE = 300
+MAX_ARTICLE_URL = 2048
+MAX_TOKEN = 512
+MAX_HONEYPOT = 200
+
+# C0/C1 controls except tab and newline, plus lone surrogates (JSON can smuggle them in and they
+# cannot be encoded to UTF-8), plus bidi overrides that make text lie about its direction.
+_BAD_IN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+_BAD_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+_TRUE = frozenset({"1", "true", "on", "yes"})
+_FALSE = frozenset({"", "0", "false", "off", "no"})
+
+
+class FieldError(NamedTuple):
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Submission:
+    article: str
+    name: str
+    email: str  # normalized; sealed before it is stored
+    comment: str
+    website: str | None = None
+    parent_id: str | None = None
+    notify_replies: bool = False
+    form_token: str | None = None
+    honeypot: str | None = None
+    article_url: str | None = None
+    title: str | None = None
+
+
+def validate_submission(
+    data: Mapping[str, object], max_comment: int
+) -> tuple[Submission | None, dict[str, FieldError]]:
+    """Check every field; return the clean submission, or None and all the field errors."""
+    errors: dict[str, FieldError] = {}
+
+    def text(name: str, limit: int, *, required: bool, multiline: bool = False) -> str | None:
+        raw = data.get(name)
+        if raw is None:
+            value = ""
+        elif isinstance(raw, str):
+            value = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
+        else:
+            errors[name] = FieldError("invalid_type", f"{name} must be a string.")
+            return None
+        if not value:
+            if required:
+                errors[name] = FieldError("required", f"{name} is required.")
+            return None
+        if len(value) > limit:
+            errors[name] = FieldError("too_long", f"{name} must be at most {limit} characters.")
+            return None
+        if (_BAD_IN_TEXT if multiline else _BAD_IN_LINE).search(value):
+            errors[name] = FieldError("invalid_characters", f"{name} contains control characters.")
+            return None
+        return unicodedata.normalize("NFC", value)
+
+    article = text("article", MAX_ARTICLE, required=True)
+    name = text("name", MAX_NAME, required=True)
+    comment = text("comment", max_comment, required=True, multiline=True)
+    email = _email(text("email", MAX_EMAIL, required=True), errors)
+    website = _url(text("website", MAX_WEBSITE, required=False), "website", errors)
+    article_url = _url(text("article_url", MAX_ARTICLE_URL, required=False), "article_url", errors)
+    title = text("title", MAX_TITLE, required=False)
+    form_token = text("form_token", MAX_TOKEN, required=False)
+    honeypot = text(HONEYPOT_FIELD, MAX_HONEYPOT, required=False, multiline=True)
+    parent_id = text("parent_id", 64, required=False)
+    if parent_id is not None and not is_comment_id(parent_id):
+        errors["parent_id"] = FieldError("invalid_parent", "parent_id is not a comment id.")
+    notify = _boolean(data.get("notify_replies"), errors)
+
+    if errors:
+        return None, errors
+    # Guaranteed by the required checks above; narrows the types.
+    assert article is not None
+    assert name is not None
+    assert comment is not None
+    assert email is not None
+    return Submission(
+        article=article,
+        name=name,
+        email=email,
+        comment=comment,
+        website=website,
+        parent_id=parent_id,
+        notify_replies=notify,
+        form_token=form_token,
+        honeypot=honeypot,
+        article_url=article_url,
+        title=title,
+    ), {}
+
+
+def _email(value: str | None, errors: dict[str, FieldError]) -> str | None:
+    if value is None:
+        return None
+    try:
+        # Syntax only: deliverability means DNS, which has no place on the request path.
+        return validate_email(value, check_deliverability=False).normalized
+    except EmailNotValidError:
+        # A fixed message: the library's text can quote parts of the address back.
+        errors["email"] = FieldError("invalid_email", "Enter a valid email address.")
+        return None
+
+
+def _url(value: str | None, name: str, errors: dict[str, FieldError]) -> str | None:
+    if value is None:
+        return None
+    try:
+        parts = urlsplit(value)
+        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
+        parts.port  # noqa: B018 -- raises ValueError on a malformed port
+    except ValueError:
+        valid = False
+    if not valid:
+        errors[name] = FieldError("invalid_url", f"{name} must be an http(s) URL with a host.")
+        return None
+    return value
+
+
+def _boolean(raw: object, errors: dict[str, FieldError]) -> bool:
+    if raw is None or isinstance(raw, bool):
+        return bool(raw)
+    if isinstance(raw, str) and raw.strip().lower() in _TRUE | _FALSE:
+        return raw.strip().lower() in _TRUE
+    errors["notify_replies"] = FieldError("invalid_type", "notify_replies must be a boolean.")
+    return False

@@ -1,0 +1,35 @@
+"""`comments worker`: one RQ worker, or a supervised pool of them, with the scheduler on."""
+
+from __future__ import annotations
+
+import redis
+from rq import SimpleWorker, Worker
+from rq.serializers import JSONSerializer
+from rq.worker import BaseWorker
+from rq.worker_pool import WorkerPool
+
+from service.settings import Settings
+
+WORKER_CLASSES: dict[str, type[BaseWorker]] = {"simple": SimpleWorker, "fork": Worker}
+
+
+def run_workers(settings: Settings, processes: int, burst: bool, kind: str) -> None:
+    """Run until SIGTERM/SIGINT (warm shutdown: the current job finishes) or, with burst,
+    until the queue is empty."""
+    assert settings.redis_url
+    conn = redis.Redis.from_url(settings.redis_url)
+    worker_class = WORKER_CLASSES[kind]
+    if processes == 1:
+        worker = worker_class([settings.queue_name], connection=conn, serializer=JSONSerializer)
+        # The scheduler is what moves retried jobs back onto the queue after their backoff.
+        worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
+        return
+    pool = WorkerPool(
+        [settings.queue_name],
+        connection=conn,
+        num_workers=processes,
+        worker_class=worker_class,
+        serializer=JSONSerializer,
+    )
+    # Respawns a worker that dies (unless burst); every worker runs with the scheduler.
+    pool.start(burst=burst, logging_level=settings.log_level)

@@ -52,8 +52,12 @@ def run_dev(settings: Settings, host: str, port: int, loop: asyncio.AbstractEven
         "COMMENTS_QUEUE": settings.queue_name,
         "COMMENTS_LOG_LEVEL": settings.log_level,
     }
+    # Own session: a terminal's Ctrl-C reaches only us, and we stop the workers warmly. (RQ
+    # takes a second signal as "kill the job now".)
     workers = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "worker", "--processes", "1"], env=env
+        [sys.executable, "-m", "service.cli", "worker", "--processes", "1"],
+        env=env,
+        start_new_session=True,
     )
     try:
         print(f"\n  Demo article with comments: http://{host}:{port}/\n", flush=True)

@@ -96,10 +96,8 @@ async def _read_fields(request: web.Request) -> Mapping[str, object]:
             raise ApiError(400, "invalid_body", "The JSON body must be an object.")
         return data
     if request.content_type == FORM:
-        try:
-            form = await request.post()
-        except UnicodeDecodeError:
-            raise ApiError(400, "malformed_form", "The form body is not valid UTF-8.") from None
+        # Undecodable bytes arrive as U+FFFD (aiohttp decodes with replacement), never an error.
+        form = await request.post()
         return {name: form.get(name) for name in form if isinstance(form.get(name), str)}
     raise ApiError(415, "unsupported_media_type", f"Send {JSON} or {FORM}.")
 

@@ -1,0 +1,120 @@
+"""Shared fixtures: a real redis-server for the session, the app on a real socket, real workers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import redis
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from service.app import create_app
+from service.embedded_redis import RedisServer
+from service.settings import Settings
+
+SECRET = "test-secret-" + "x" * 40
+ALLOWED_ORIGIN = "https://news.example.org"
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    # rdbcompression off: DUMP output is then plain bytes the privacy tests can search.
+    server = RedisServer(
+        tmp_path_factory.mktemp("redis"), extra_args=("--rdbcompression", "no")
+    ).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def rconn(redis_server: RedisServer) -> Iterator[redis.Redis]:
+    conn = redis.Redis.from_url(redis_server.url)
+    conn.flushall()
+    yield conn
+    conn.close()
+
+
+def make_settings(redis_url: str, **overrides: object) -> Settings:
+    base = Settings(
+        mode="dev",
+        redis_url=redis_url,
+        secret_key=SECRET,
+        public_url="http://127.0.0.1:8080",
+        allowed_origins=(ALLOWED_ORIGIN,),
+        redis_timeout_s=1.0,
+    )
+    return base.with_overrides(**overrides)
+
+
+@pytest.fixture
+def settings(redis_server: RedisServer, rconn: redis.Redis) -> Settings:
+    return make_settings(redis_server.url)
+
+
+Client = TestClient[web.Request, web.Application]
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[Client]:
+    async with TestClient(TestServer(create_app(settings))) as test_client:
+        yield test_client
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    assert settings.redis_url
+    return {
+        **os.environ,
+        "COMMENTS_MODE": "dev",
+        "COMMENTS_REDIS_URL": settings.redis_url,
+        "COMMENTS_SECRET_KEY": settings.secret_key,
+        "COMMENTS_QUEUE": settings.queue_name,
+        "COMMENTS_LOG_LEVEL": "DEBUG",
+    }
+
+
+def run_worker_burst(settings: Settings, *extra: str) -> subprocess.CompletedProcess[str]:
+    """A real `comments worker --burst` process; returns once the queue is drained."""
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", "worker", "--burst", *extra],
+        env=worker_env(settings),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+
+def as_text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def stored_comments(conn: redis.Redis) -> dict[str, dict[str, str]]:
+    """Every comment record in Redis by id, decoded."""
+    out = {}
+    for key in conn.scan_iter("cm:*:c:*"):
+        record = {as_text(k): as_text(v) for k, v in conn.hgetall(key).items()}
+        out[record["id"]] = record
+    return out
+
+
+def all_keys(conn: redis.Redis) -> list[bytes]:
+    return sorted(conn.scan_iter(count=1000))
+
+
+def key_dump(conn: redis.Redis) -> bytes:
+    """Every key and value in Redis, in raw form, for privacy scans."""
+    parts = []
+    for key in all_keys(conn):
+        parts.append(key)
+        parts.append(conn.dump(key) or b"")
+    return b"\n".join(parts)
+
+
+def data_files(server: RedisServer) -> bytes:
+    """The AOF and anything else Redis wrote to disk."""
+    return b"".join(p.read_bytes() for p in Path(server.data_dir).rglob("*") if p.is_file())

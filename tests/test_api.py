@@ -1,0 +1,402 @@
+"""The HTTP API against a real Redis: what a site and its readers rely on."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient, TestServer
+from rq import Queue
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from service import keys
+from service.app import create_app
+from service.embedded_redis import RedisServer
+from service.privacy import EmailVault
+from service.settings import Settings
+from tests.conftest import (
+    SECRET,
+    Client,
+    all_keys,
+    make_settings,
+    run_worker_burst,
+    stored_comments,
+)
+from workers.publishing import publish
+
+VALID = {
+    "article": "lunar-station-2021",
+    "name": "Ann Reader",
+    "email": "ann@example.com",
+    "comment": "Cooperation on a lunar station would be a big deal.",
+}
+
+
+async def post(client: Client, body: dict[str, Any] | None = None, **kw: Any) -> ClientResponse:
+    return await client.post("/api/v1/comments", json=VALID if body is None else body, **kw)
+
+
+async def assert_error(
+    resp: ClientResponse, status: int, code: str, fields: dict[str, str] | None = None
+) -> dict[str, Any]:
+    assert resp.status == status
+    assert resp.content_type == "application/json"
+    body = await resp.json()
+    assert body["error"]["code"] == code
+    assert body["error"]["message"]
+    if fields is not None:
+        got = {name: f["code"] for name, f in body["error"].get("fields", {}).items()}
+        assert got == fields
+    return dict(body)
+
+
+def queued_ids(conn: redis.Redis, settings: Settings) -> list[str]:
+    return list(Queue(settings.queue_name, connection=conn).get_job_ids())
+
+
+# --- accepting comments -------------------------------------------------------------------
+
+
+async def test_accepted_comment_is_stored_sealed_and_queued(
+    client: Client, rconn: redis.Redis, settings: Settings
+) -> None:
+    resp = await post(client, {**VALID, "email": "Ann@Example.COM", "website": "https://a.test"})
+    assert resp.status == 202
+    body = await resp.json()
+    assert body["status"] == "pending"
+    cid = body["id"]
+    assert keys.is_comment_id(cid)
+
+    record = stored_comments(rconn)[cid]
+    assert record["status"] == "pending"
+    assert record["article"] == VALID["article"]
+    assert record["website"] == "https://a.test"
+    assert "email" not in record
+    vault = EmailVault(SECRET)
+    assert vault.open(record["email_sealed"], cid) == "Ann@example.com"  # normalized
+    assert record["email_hash"] == vault.email_hash("ann@example.com")
+    assert record["ip"] == "127.0.0.1"
+
+    assert queued_ids(rconn, settings) == [keys.job_id(cid)]
+    job = Job.fetch(keys.job_id(cid), connection=rconn, serializer=JSONSerializer)
+    assert job.func_name == "workers.jobs.process_comment"
+    assert job.args == [cid]  # the id only: RQ keeps job payloads in clear
+    assert job.kwargs == {}
+    assert job.timeout == settings.job_timeout_s
+    assert job.retries_left == len(settings.job_retry_intervals_s)
+    assert rconn.ttl(job.key) == -1  # a queued job never expires
+
+
+async def test_form_post_redirects_back_to_the_article(client: Client, rconn: redis.Redis) -> None:
+    form = {
+        **VALID,
+        "article_url": "https://news.example.org/lunar#comments",
+        "notify_replies": "on",
+    }
+    resp = await client.post("/api/v1/comments", data=form, allow_redirects=False)
+    assert resp.status == 303
+    assert resp.headers["Location"] == "https://news.example.org/lunar#comment-pending"
+    [key] = [k for k in all_keys(rconn) if k.startswith(b"cm:")]
+    assert rconn.hget(key, "notify_replies") == b"1"
+
+
+async def test_form_post_falls_back_to_allowed_referer(client: Client) -> None:
+    resp = await client.post(
+        "/api/v1/comments",
+        data=VALID,
+        headers={"Referer": "https://news.example.org/story"},
+        allow_redirects=False,
+    )
+    assert resp.status == 303
+    assert resp.headers["Location"] == "https://news.example.org/story#comment-pending"
+
+
+async def test_form_post_never_redirects_to_a_foreign_origin(client: Client) -> None:
+    form = {**VALID, "article_url": "https://evil.example/phish"}
+    resp = await client.post(
+        "/api/v1/comments",
+        data=form,
+        headers={"Referer": "https://evil.example/"},
+        allow_redirects=False,
+    )
+    assert resp.status == 202  # stored, answered in JSON, no redirect off-site
+    assert "Location" not in resp.headers
+
+
+async def test_many_concurrent_submissions_are_all_stored_once(
+    client: Client, rconn: redis.Redis, settings: Settings
+) -> None:
+    bodies = [{**VALID, "comment": f"comment number {i}"} for i in range(300)]
+    responses = await asyncio.gather(*(post(client, b) for b in bodies))
+    assert [r.status for r in responses] == [202] * 300
+    ids = [(await r.json())["id"] for r in responses]
+    assert len(set(ids)) == 300
+    texts = {rconn.hget(keys.comment(i), "comment").decode() for i in ids}  # type: ignore[union-attr]
+    assert texts == {b["comment"] for b in bodies}
+    assert sorted(queued_ids(rconn, settings)) == sorted(keys.job_id(i) for i in ids)
+
+
+# --- errors: exact status and code, nothing stored ----------------------------------------
+
+
+async def test_validation_errors_store_nothing(client: Client, rconn: redis.Redis) -> None:
+    resp = await post(client, {**VALID, "email": "not-an-address", "name": "", "website": "x"})
+    await assert_error(
+        resp,
+        422,
+        "validation_failed",
+        {"email": "invalid_email", "name": "required", "website": "invalid_url"},
+    )
+    assert all_keys(rconn) == []
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status", "code"),
+    [
+        (b'{"article": ', "application/json", 400, "malformed_json"),
+        (b"\xff\xfe{}", "application/json", 400, "malformed_json"),
+        (b'["a", "list"]', "application/json", 400, "invalid_body"),
+        (b"null", "application/json", 400, "invalid_body"),
+        (b"article=a&name=%FF", "application/x-www-form-urlencoded", 422, "validation_failed"),
+        (b"<comment/>", "application/xml", 415, "unsupported_media_type"),
+        (b"hello", "text/plain", 415, "unsupported_media_type"),
+        (b"", "", 415, "unsupported_media_type"),
+    ],
+)
+async def test_malformed_bodies(
+    client: Client, rconn: redis.Redis, data: bytes, content_type: str, status: int, code: str
+) -> None:
+    headers = {"Content-Type": content_type} if content_type else {}
+    resp = await client.post("/api/v1/comments", data=data, headers=headers)
+    await assert_error(resp, status, code)
+    assert all_keys(rconn) == []
+
+
+@pytest.mark.parametrize("chunked", [False, True])
+async def test_oversized_body_is_413_json(
+    client: Client, rconn: redis.Redis, chunked: bool
+) -> None:
+    body = b'{"comment": "' + b"x" * (70 * 1024) + b'"}'
+
+    async def stream() -> AsyncIterator[bytes]:
+        for i in range(0, len(body), 8192):
+            yield body[i : i + 8192]
+
+    resp = await client.post(
+        "/api/v1/comments",
+        data=stream() if chunked else body,
+        headers={"Content-Type": "application/json"},
+    )
+    await assert_error(resp, 413, "payload_too_large")
+    assert all_keys(rconn) == []
+
+
+async def test_unknown_route_and_wrong_method(client: Client) -> None:
+    await assert_error(await client.get("/api/v1/nope"), 404, "not_found")
+    resp = await client.delete("/api/v1/comments")
+    await assert_error(resp, 405, "method_not_allowed")
+    assert "POST" in resp.headers["Allow"]
+
+
+@pytest.mark.parametrize("key", ["", "x" * 256, "caf\u00e9", "tab\there"])
+async def test_invalid_idempotency_key(client: Client, rconn: redis.Redis, key: str) -> None:
+    resp = await post(client, headers={"Idempotency-Key": key})
+    await assert_error(resp, 400, "invalid_idempotency_key")
+    assert all_keys(rconn) == []
+
+
+# --- idempotency --------------------------------------------------------------------------
+
+
+async def test_idempotent_retry_returns_first_answer(
+    client: Client, rconn: redis.Redis, settings: Settings
+) -> None:
+    headers = {"Idempotency-Key": "retry-1"}
+    first = await post(client, headers=headers)
+    again = await post(client, headers=headers)
+    assert first.status == again.status == 202
+    assert await first.json() == await again.json()
+    assert len(queued_ids(rconn, settings)) == 1
+    assert len([k for k in all_keys(rconn) if k.startswith(b"cm:")]) == 1
+
+
+async def test_concurrent_retries_with_one_key_create_one_comment(
+    client: Client, rconn: redis.Redis, settings: Settings
+) -> None:
+    headers = {"Idempotency-Key": "double-click"}
+    responses = await asyncio.gather(*(post(client, headers=headers) for _ in range(10)))
+    assert {(await r.json())["id"] for r in responses} != set()
+    assert len({(await r.json())["id"] for r in responses}) == 1
+    assert len(queued_ids(rconn, settings)) == 1
+
+
+async def test_same_key_from_another_commenter_is_independent(client: Client) -> None:
+    headers = {"Idempotency-Key": "1"}
+    a = await (await post(client, headers=headers)).json()
+    b = await (await post(client, {**VALID, "email": "bo@example.com"}, headers=headers)).json()
+    assert a["id"] != b["id"]
+
+
+async def test_idempotency_key_reused_for_other_content(client: Client) -> None:
+    headers = {"Idempotency-Key": "k"}
+    assert (await post(client, headers=headers)).status == 202
+    resp = await post(client, {**VALID, "comment": "something else"}, headers=headers)
+    await assert_error(resp, 422, "idempotency_key_reused")
+
+
+# --- replies ------------------------------------------------------------------------------
+
+
+async def submit(client: Client, **changes: Any) -> str:
+    resp = await post(client, {**VALID, **changes})
+    assert resp.status == 202, await resp.text()
+    return str((await resp.json())["id"])
+
+
+async def test_reply_needs_an_approved_parent_on_the_same_article(
+    client: Client, rconn: redis.Redis
+) -> None:
+    pending = await submit(client)
+    missing = keys.new_comment_id(VALID["article"])
+    other_article = await submit(client, article="another-story")
+    publish(rconn, other_article)
+    for parent in (pending, missing, other_article):
+        resp = await post(client, {**VALID, "parent_id": parent})
+        await assert_error(resp, 422, "validation_failed", {"parent_id": "parent_not_found"})
+    publish(rconn, pending)
+    assert (await post(client, {**VALID, "parent_id": pending})).status == 202
+
+
+# --- reading threads ----------------------------------------------------------------------
+
+
+async def test_thread_is_threaded_oldest_first_with_public_fields_only(
+    client: Client, rconn: redis.Redis
+) -> None:
+    first = await submit(client, name="First", website="https://first.example")
+    second = await submit(client, name="Second")
+    publish(rconn, first)
+    publish(rconn, second)
+    reply = await submit(client, name="Replier", parent_id=first, comment="I agree\n\nfully")
+    publish(rconn, reply)
+    await submit(client, name="Still pending")
+
+    resp = await client.get("/api/v1/comments", params={"article": VALID["article"]})
+    assert resp.status == 200
+    body = await resp.json()
+    assert body["count"] == 3
+    assert [c["name"] for c in body["comments"]] == ["First", "Second"]
+    top = body["comments"][0]
+    assert set(top) == {"id", "parent_id", "name", "website", "text", "created_at", "replies"}
+    assert top["website"] == "https://first.example"
+    assert top["created_at"].endswith("+00:00")
+    [nested] = top["replies"]
+    assert nested["id"] == reply
+    assert nested["parent_id"] == first
+    assert nested["text"] == "I agree\n\nfully"
+    assert body["comments"][1]["replies"] == []
+
+
+async def test_thread_etag_and_304(client: Client, rconn: redis.Redis) -> None:
+    params = {"article": VALID["article"]}
+    empty = await client.get("/api/v1/comments", params=params)
+    assert (await empty.json())["count"] == 0
+    etag = empty.headers["ETag"]
+    not_modified = await client.get(
+        "/api/v1/comments", params=params, headers={"If-None-Match": etag}
+    )
+    assert not_modified.status == 304
+    assert not_modified.headers["ETag"] == etag
+
+    publish(rconn, await submit(client))
+    changed = await client.get("/api/v1/comments", params=params, headers={"If-None-Match": etag})
+    assert changed.status == 200
+    assert changed.headers["ETag"] != etag
+    assert (await changed.json())["count"] == 1
+
+
+async def test_thread_needs_an_article(client: Client) -> None:
+    resp = await client.get("/api/v1/comments")
+    await assert_error(resp, 422, "validation_failed", {"article": "required"})
+
+
+async def test_health_and_readiness(client: Client) -> None:
+    assert (await (await client.get("/healthz")).json()) == {"status": "ok"}
+    assert (await (await client.get("/readyz")).json()) == {"status": "ready"}
+
+
+# --- client address -----------------------------------------------------------------------
+
+
+async def test_forwarded_for_is_ignored_unless_the_proxy_is_trusted(
+    redis_server: RedisServer, rconn: redis.Redis
+) -> None:
+    headers = {"X-Forwarded-For": "198.51.100.7"}
+    for trusted, expected in (((), b"127.0.0.1"), (("127.0.0.1/32",), b"198.51.100.7")):
+        proxies = tuple(ipaddress.ip_network(net) for net in trusted)
+        settings = make_settings(redis_server.url, trusted_proxies=proxies)
+        async with TestClient(TestServer(create_app(settings))) as client:
+            cid = (await (await post(client, headers=headers)).json())["id"]
+        assert rconn.hget(keys.comment(cid), "ip") == expected
+
+
+# --- Redis outage -------------------------------------------------------------------------
+
+
+async def test_redis_down_means_503_and_nothing_half_written(tmp_path: Path) -> None:
+    server = RedisServer(tmp_path / "redis").start()
+    settings = make_settings(server.url)
+    conn = redis.Redis.from_url(server.url)
+    try:
+        async with TestClient(TestServer(create_app(settings))) as client:
+            ok = await submit(client, comment="before the outage")
+            server.stop()
+            down = await post(client, {**VALID, "comment": "during the outage"})
+            body = await assert_error(down, 503, "storage_unavailable")
+            assert down.headers["Retry-After"].isdigit()
+            assert "Traceback" not in str(body)
+            await assert_error(await client.get("/readyz"), 503, "storage_unavailable")
+            await assert_error(
+                await client.get("/api/v1/comments", params={"article": "a"}),
+                503,
+                "storage_unavailable",
+            )
+
+            server.start()  # same port, same AOF: the service recovers without a restart
+            after = await submit(client, comment="after the outage")
+            assert (await client.get("/readyz")).status == 200
+
+        stored = sorted(conn.hget(k, "comment") or b"" for k in conn.scan_iter("cm:*:c:*"))
+        assert stored == [b"after the outage", b"before the outage"]
+        assert sorted(queued_ids(conn, settings)) == sorted([keys.job_id(ok), keys.job_id(after)])
+    finally:
+        conn.close()
+        server.stop()
+
+
+# --- workers ------------------------------------------------------------------------------
+
+
+async def test_a_real_worker_processes_accepted_comments(
+    client: Client, rconn: redis.Redis, settings: Settings
+) -> None:
+    ids = [await submit(client, comment=f"to process {i}") for i in range(3)]
+    run_worker_burst(settings)
+    assert queued_ids(rconn, settings) == []
+    first_pass = [rconn.hget(keys.comment(i), "processed_at") for i in ids]
+    assert all(first_pass)
+
+    # At-least-once delivery: the same job again (a retry after a crash) changes nothing.
+    queue = Queue(settings.queue_name, connection=rconn, serializer=JSONSerializer)
+    queue.enqueue("workers.jobs.process_comment", ids[0], job_id=keys.job_id(ids[0]))
+    run_worker_burst(settings, "--worker-class", "fork")
+    assert [rconn.hget(keys.comment(i), "processed_at") for i in ids] == first_pass
+    job = Job.fetch(keys.job_id(ids[0]), connection=rconn, serializer=JSONSerializer)
+    assert job.get_status() == "finished"

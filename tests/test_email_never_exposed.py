@@ -1,0 +1,119 @@
+"""'Your email address will not be published': scan every output for the submitted addresses.
+
+Responses (bodies and headers), log lines, worker output, every Redis key and value (job
+payloads included), and the files Redis persisted are searched for each address, its case
+variants, its local part and the plain hashes a leak usually takes (MD5/SHA of the address).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+from collections.abc import Iterator
+
+import pytest
+import redis
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient, TestServer
+
+from service.app import create_app
+from service.demo import ARTICLE_ID
+from service.embedded_redis import RedisServer
+from service.privacy import configure_logging
+from service.settings import Settings
+from tests.conftest import data_files, key_dump, run_worker_burst, stored_comments
+from workers.publishing import publish
+
+# Distinctive local parts so a hit cannot be a coincidence.
+ADDRESSES = [
+    "Zq7.Reader+News@Example.COM",
+    "xk-form-poster-93@mail.example.net",
+    "idem-retry-5521@example.org",
+    "reply-writer-8840@example.com",
+    "rejected-7712@example.com",
+]
+
+
+def forbidden(address: str) -> set[bytes]:
+    local = address.split("@")[0]
+    forms = {address, address.lower(), address.casefold(), local, local.lower()}
+    normalized = address.split("@")[0] + "@" + address.split("@")[1].lower()
+    forms.add(normalized)
+    for text in list(forms):
+        for algo in (hashlib.md5, hashlib.sha1, hashlib.sha256):
+            forms.add(algo(text.encode()).hexdigest())
+    return {f.encode() for f in forms}
+
+
+@pytest.fixture
+def captured_logs() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    configure_logging("DEBUG", stream)
+    yield stream
+    root.handlers[:], root.level = saved[0], saved[1]
+
+
+async def test_no_output_contains_a_submitted_email(
+    settings: Settings,
+    rconn: redis.Redis,
+    redis_server: RedisServer,
+    captured_logs: io.StringIO,
+) -> None:
+    outputs: list[bytes] = []
+
+    async def record(resp: ClientResponse) -> ClientResponse:
+        outputs.append(str(resp.status).encode())
+        outputs.extend(f"{k}: {v}".encode() for k, v in resp.headers.items())
+        outputs.append(await resp.read())
+        return resp
+
+    base = {"article": ARTICLE_ID, "name": "Reader", "comment": "Interesting piece."}
+    async with TestClient(TestServer(create_app(settings, demo=True))) as client:
+        api = "/api/v1/comments"
+        first = await record(await client.post(api, json={**base, "email": ADDRESSES[0]}))
+        first_id = (await first.json())["id"]
+        await record(
+            await client.post(
+                api,
+                data={**base, "email": ADDRESSES[1], "article_url": "http://127.0.0.1:8080/"},
+                allow_redirects=False,
+            )
+        )
+        for _ in range(2):
+            await record(
+                await client.post(
+                    api, json={**base, "email": ADDRESSES[2]}, headers={"Idempotency-Key": "r1"}
+                )
+            )
+        publish(rconn, first_id)
+        await record(
+            await client.post(api, json={**base, "email": ADDRESSES[3], "parent_id": first_id})
+        )
+        # Rejected for another field: the address must not be stored or echoed either.
+        await record(await client.post(api, json={**base, "email": ADDRESSES[4], "name": ""}))
+        await record(await client.post(api, json={**base, "email": "not an address"}))
+
+        worker = run_worker_burst(settings)
+        outputs += [worker.stdout.encode(), worker.stderr.encode()]
+        for cid in stored_comments(rconn):
+            publish(rconn, cid)
+
+        await record(await client.get(api, params={"article": ARTICLE_ID}))
+        await record(await client.get("/"))
+
+    assert b"Interesting piece." in b"".join(outputs)  # the scan sees real content
+    assert b"process_comment" in worker.stderr.encode() + worker.stdout.encode()
+    sources = {
+        "responses": b"\n".join(outputs),
+        "logs": captured_logs.getvalue().encode(),
+        "redis keys and values": key_dump(rconn),
+        "redis files on disk": data_files(redis_server),
+    }
+    assert sources["logs"], "logging produced nothing to scan"
+    for address in ADDRESSES:
+        for needle in forbidden(address):
+            for name, haystack in sources.items():
+                assert needle not in haystack, f"{needle!r} (from {address}) found in {name}"

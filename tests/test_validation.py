@@ -1,0 +1,160 @@
+"""The pure validation rules, each with its exact error code."""
+
+from __future__ import annotations
+
+import pytest
+
+from service.validation import HONEYPOT_FIELD, validate_submission
+
+VALID = {
+    "article": "lunar-station-2021",
+    "name": "Ann Reader",
+    "email": "ann@example.com",
+    "comment": "A thoughtful reply.",
+}
+MAX_COMMENT = 10_000
+
+
+def errors_of(**changes: object) -> dict[str, str]:
+    data = {**VALID, **changes}
+    data = {k: v for k, v in data.items() if v is not ...}
+    sub, errors = validate_submission(data, MAX_COMMENT)
+    assert (sub is None) == bool(errors)
+    return {field: err.code for field, err in errors.items()}
+
+
+def test_valid_submission_is_cleaned() -> None:
+    sub, errors = validate_submission(
+        {
+            **VALID,
+            "name": "  Ann Reader ",
+            "email": "Ann.Reader@EXAMPLE.COM",
+            "comment": " line one\r\nline two\r\n\r\nnew paragraph\twith tab ",
+            "website": "https://ann.example.net/blog",
+            "notify_replies": "on",
+            HONEYPOT_FIELD: "",
+        },
+        MAX_COMMENT,
+    )
+    assert errors == {}
+    assert sub is not None
+    assert sub.name == "Ann Reader"
+    assert sub.email == "Ann.Reader@example.com"  # email-validator lowercases the domain only
+    assert sub.comment == "line one\nline two\n\nnew paragraph\twith tab"
+    assert sub.website == "https://ann.example.net/blog"
+    assert sub.notify_replies is True
+    assert sub.honeypot is None
+
+
+@pytest.mark.parametrize("field", ["article", "name", "email", "comment"])
+@pytest.mark.parametrize("value", [..., "", "   ", None])
+def test_required_fields(field: str, value: object) -> None:
+    assert errors_of(**{field: value}) == {field: "required"}
+
+
+@pytest.mark.parametrize(
+    ("field", "length"),
+    [("article", 513), ("name", 101), ("email", 255), ("comment", MAX_COMMENT + 1)],
+)
+def test_length_limits(field: str, length: int) -> None:
+    value = "a" * length if field != "email" else "a" * (length - 12) + "@example.com"
+    assert errors_of(**{field: value}) == {field: "too_long"}
+    assert field not in errors_of(**{field: value[1:]})  # one character less is fine
+
+
+def test_comment_limit_is_configurable() -> None:
+    sub, errors = validate_submission({**VALID, "comment": "x" * 51}, 50)
+    assert sub is None
+    assert errors["comment"].code == "too_long"
+
+
+@pytest.mark.parametrize("field", ["article", "name", "email", "comment", "website"])
+@pytest.mark.parametrize("value", [42, 1.5, True, ["a"], {"a": 1}])
+def test_wrong_types(field: str, value: object) -> None:
+    assert errors_of(**{field: value}) == {field: "invalid_type"}
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("comment", "nul \x00 byte"),
+        ("comment", "bell \x07"),
+        ("comment", "c1 \x85 control"),
+        ("comment", "bidi \u202e override"),
+        ("comment", "lone surrogate \ud800"),
+        ("name", "two\nlines"),
+        ("name", "tab\there"),
+        ("article", "a\x1bb"),
+    ],
+)
+def test_control_characters_rejected(field: str, value: str) -> None:
+    assert errors_of(**{field: value}) == {field: "invalid_characters"}
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["plainaddress", "@example.com", "ann@", "ann@@example.com", "ann@example", "a b@example.com"],
+)
+def test_invalid_email(email: str) -> None:
+    assert errors_of(email=email) == {"email": "invalid_email"}
+
+
+def test_invalid_email_message_does_not_echo_the_address() -> None:
+    _, errors = validate_submission({**VALID, "email": "secret-person@@x.example"}, MAX_COMMENT)
+    assert "secret-person" not in errors["email"].message
+
+
+@pytest.mark.parametrize(
+    "website",
+    ["ftp://example.com", "javascript:alert(1)", "https://", "example.com", "http://exa mple.com",
+     "http://example.com:99999"],
+)  # fmt: skip
+def test_invalid_website(website: str) -> None:
+    assert errors_of(website=website) == {"website": "invalid_url"}
+
+
+def test_website_too_long() -> None:
+    assert errors_of(website="https://example.com/" + "a" * 190) == {"website": "too_long"}
+
+
+def test_empty_website_is_absent() -> None:
+    sub, errors = validate_submission({**VALID, "website": "  "}, MAX_COMMENT)
+    assert errors == {}
+    assert sub is not None
+    assert sub.website is None
+
+
+@pytest.mark.parametrize("parent", ["x", "0123456789abcdef", "../../etc", "A" * 33])
+def test_parent_id_must_look_like_an_id(parent: str) -> None:
+    assert errors_of(parent_id=parent) == {"parent_id": "invalid_parent"}
+
+
+@pytest.mark.parametrize(("raw", "expected"), [(True, True), (False, False), ("0", False),
+                                                ("yes", True), (None, False)])  # fmt: skip
+def test_notify_replies_values(raw: object, expected: bool) -> None:
+    sub, errors = validate_submission({**VALID, "notify_replies": raw}, MAX_COMMENT)
+    assert errors == {}
+    assert sub is not None
+    assert sub.notify_replies is expected
+
+
+@pytest.mark.parametrize("raw", [1, "maybe", [True]])
+def test_notify_replies_rejects_non_booleans(raw: object) -> None:
+    assert errors_of(notify_replies=raw) == {"notify_replies": "invalid_type"}
+
+
+def test_all_errors_are_reported_at_once() -> None:
+    assert errors_of(article="", name=7, email="nope", comment="\x00", website="ftp://x") == {
+        "article": "required",
+        "name": "invalid_type",
+        "email": "invalid_email",
+        "comment": "invalid_characters",
+        "website": "invalid_url",
+    }
+
+
+def test_unknown_fields_are_ignored() -> None:
+    sub, errors = validate_submission({**VALID, "is_admin": True, "status": "approved"}, 100)
+    assert errors == {}
+    assert sub is not None
+    assert not hasattr(sub, "status")

@@ -23,7 +23,7 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
     return uvloop.new_event_loop()
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="comments", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -39,8 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     dev = sub.add_parser("dev", help="Redis, API, workers and the demo page, for development")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=8080)
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
         if args.command != "dev":  # dev fills in and checks its own defaults

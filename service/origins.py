@@ -37,8 +37,10 @@ def client_ip(peer: str | None, forwarded_for: str | None, trusted: Sequence[IPN
     """The client's address: the socket peer, unless it is a trusted proxy, in which case the
     right-most X-Forwarded-For entry that is not itself a trusted proxy. A malformed entry
     stops the walk: whatever a client wrote to the left of it is not evidence."""
+    if not trusted:  # the common case: the socket peer is the client
+        return peer or "unknown"
     chain = [peer or ""]
-    if forwarded_for and trusted:
+    if forwarded_for:
         chain += [part.strip() for part in reversed(forwarded_for.split(","))]
     found = "unknown"
     for candidate in chain:

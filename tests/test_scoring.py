@@ -1,0 +1,190 @@
+"""Each scoring layer with a case that fires and one that does not; long prose is never spam."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from service.form_token import EXPIRED, FORGED, MISSING, REPLAYED, VALID
+from workers.scoring import (
+    APPROVE,
+    HOLD,
+    SPAM,
+    Candidate,
+    Policy,
+    Reputation,
+    Result,
+    Signals,
+    decide,
+    score,
+)
+from workers.textmodel import TextModel, features, roc_auc
+
+POLICY = Policy()
+GOOD = Candidate(
+    "Maria K.",
+    "I think cooperation between the two agencies makes sense, given how expensive landers "
+    "are. A shared station at the south pole would let both programmes share data.",
+)
+CALM = Signals(form_token=VALID, token_age_s=120.0)
+
+
+@pytest.fixture(scope="module")
+def model() -> TextModel:
+    return TextModel.load()
+
+
+def codes(result: object) -> set[str]:
+    return {r.code for r in result.reasons}  # type: ignore[attr-defined]
+
+
+def test_ordinary_comment_is_never_spam_and_approved_for_a_trusted_commenter(
+    model: TextModel,
+) -> None:
+    result = score(GOOD, model, POLICY, CALM)
+    assert result.verdict != SPAM, result  # with no history the scorer may hold: when unsure, hold
+    assert codes(result) <= {"text_model"}
+    assert score(GOOD, model, POLICY, CALM, Reputation(approved=1)).verdict == APPROVE
+
+
+@pytest.mark.parametrize(
+    ("signals", "code", "verdict_at_least"),
+    [
+        (Signals(form_token=VALID, token_age_s=60, honeypot=True), "honeypot", SPAM),
+        (Signals(form_token=MISSING, honeypot=True), "honeypot_untrusted", HOLD),
+        (Signals(form_token=VALID, token_age_s=0.8), "too_fast", HOLD),
+        (Signals(form_token=FORGED), "token_forged", HOLD),
+        (Signals(form_token=REPLAYED), "token_replayed", HOLD),
+        (Signals(form_token=EXPIRED), "token_expired", None),
+        (Signals(form_token=MISSING), "token_missing", None),
+        (Signals(form_token=VALID, token_age_s=60, flood=True), "flood", HOLD),
+        (Signals(form_token=VALID, token_age_s=60, duplicate="exact"), "duplicate", HOLD),
+        (Signals(form_token=VALID, token_age_s=60, duplicate="near"), "near_duplicate", HOLD),
+        (Signals(form_token=VALID, token_age_s=60, ip_last_hour=50), "ip_rate", HOLD),
+        (Signals(form_token=VALID, token_age_s=60, site_last_minute=500), "site_rate", HOLD),
+    ],
+)
+def test_request_signals(
+    model: TextModel, signals: Signals, code: str, verdict_at_least: str | None
+) -> None:
+    result = score(GOOD, model, POLICY, signals)
+    assert code in codes(result)
+    order = [APPROVE, HOLD, SPAM]
+    if verdict_at_least:
+        assert order.index(result.verdict) >= order.index(verdict_at_least)
+    assert code not in codes(score(GOOD, model, POLICY, CALM))
+
+
+@pytest.mark.parametrize(
+    ("reputation", "code"),
+    [
+        (Reputation(spam_from_email=1), "spam_sender"),
+        (Reputation(spam_from_ip=2), "spam_ip"),
+        (Reputation(spam_from_domain=1), "spam_website"),
+    ],
+)
+def test_bad_reputation_holds_or_spams(model: TextModel, reputation: Reputation, code: str) -> None:
+    result = score(GOOD, model, POLICY, CALM, reputation)
+    assert code in codes(result)
+    assert result.verdict in (HOLD, SPAM)
+
+
+def test_trusted_commenter_is_approved_despite_links_but_not_despite_a_honeypot(
+    model: TextModel,
+) -> None:
+    trusted, nobody = Reputation(approved=3), Reputation()
+    linky = Candidate(GOOD.name, GOOD.comment + " See https://a.example/x and https://b.example/y")
+    assert decide(score(linky, model, POLICY, CALM, nobody), nobody, POLICY).verdict == HOLD
+    approved = decide(score(linky, model, POLICY, CALM, trusted), trusted, POLICY)
+    assert approved.verdict == APPROVE
+    for strong in (
+        Signals(form_token=VALID, token_age_s=60, honeypot=True),
+        Signals(form_token=VALID, token_age_s=60, duplicate="exact"),
+        Signals(form_token=REPLAYED),
+    ):
+        assert (
+            decide(score(GOOD, model, POLICY, strong, trusted), trusted, POLICY).verdict != APPROVE
+        )
+    no_auto = Policy(auto_approve_trusted=False)
+    assert decide(score(linky, model, no_auto, CALM, trusted), trusted, no_auto).verdict == HOLD
+
+
+@pytest.mark.parametrize(
+    ("candidate", "code"),
+    [
+        (Candidate("Bo", GOOD.comment + " https://x.example/a https://y.example/b"), "links"),
+        (Candidate("Bo", "Great read! https://bit.ly/3abc"), "shortener"),
+        (Candidate("Bo", "Nice [url=http://x.example]click[/url]"), "markup_link"),
+        (Candidate("Bo", 'Nice <a href="http://x.example">post</a>'), "markup_link"),
+        (Candidate("www.cheap-pills.example.com", GOOD.comment), "name_is_url"),
+        (Candidate("Best Cheap Casino Bonus Online", GOOD.comment), "name_keywords"),
+        (Candidate("Bo", "THIS IS THE BEST ARTICLE I HAVE EVER READ IN MY LIFE"), "shouting"),
+        (Candidate("Bo", "wowwwwwwwww so good!!!!!!!!"), "repetition"),
+    ],
+)
+def test_content_rules(model: TextModel, candidate: Candidate, code: str) -> None:
+    assert code in codes(score(candidate, model, POLICY, CALM))
+    assert code not in codes(score(GOOD, model, POLICY, CALM))
+
+
+def test_operator_keywords(model: TextModel) -> None:
+    policy = Policy(moderation_keywords=("landers",), disallowed_keywords=("programmes",))
+    result = score(GOOD, model, policy, CALM)
+    assert {"moderation_keyword", "disallowed_keyword"} <= codes(result)
+    assert result.verdict == SPAM
+    # Whole words only: "land" does not match "landers".
+    assert "moderation_keyword" not in codes(
+        score(GOOD, model, Policy(moderation_keywords=("land",)), CALM)
+    )
+
+
+def test_text_model_separates_spam_from_ham(model: TextModel) -> None:
+    spam = "Check out my channel and subscribe!!! Free iPhone giveaway at my page, click now"
+    assert model.probability(spam) > 0.9
+    assert model.probability(GOOD.comment) < 0.5
+    assert "text_model" in codes(score(Candidate("Bo", spam), model, POLICY, CALM))
+
+
+def test_text_model_alone_never_calls_spam(model: TextModel) -> None:
+    spammy = Candidate("Bo", "WIN FREE CASH NOW!!! txt WIN to 80082 claim your prize call now")
+    points = next(r.points for r in score(spammy, model, POLICY).reasons if r.code == "text_model")
+    assert points < POLICY.spam_at
+
+
+def test_long_legitimate_comments_are_never_spam(model: TextModel) -> None:
+    text = (Path(__file__).parent / "fixtures" / "long_comments.txt").read_text()
+    paragraphs = [p for p in text.split("\n\n") if p.strip()]
+    for comment in [*paragraphs, " ".join(paragraphs)]:
+        result = score(Candidate("Maria K.", comment), model, POLICY, CALM)
+        assert result.verdict != SPAM, result
+        assert result.score < POLICY.spam_at - 3  # not even close
+
+
+def test_first_time_commenter_is_held_once() -> None:
+    result = Result(-3.0, APPROVE, ())
+    held = decide(result, Reputation(), POLICY)
+    assert held.verdict == HOLD
+    assert "first_comment" in codes(held)
+    assert decide(result, Reputation(approved=1), POLICY).verdict == APPROVE
+    assert decide(result, Reputation(), Policy(hold_first_time=False)).verdict == APPROVE
+
+
+def test_features_are_stable_and_bounded() -> None:
+    a, b = features("Hello there, world"), features("Hello there, world")
+    assert sorted(a.tolist()) == sorted(b.tolist())
+    assert len(features("")) == 0
+    assert all(0 <= i < 1 << 18 for i in features("x" * 500).tolist())
+
+
+def test_roc_auc() -> None:
+    assert roc_auc([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1]) == 1.0
+    assert roc_auc([0.9, 0.8, 0.2, 0.1], [0, 0, 1, 1]) == 0.0
+    assert roc_auc([0.5, 0.5], [0, 1]) == 0.5
+
+
+def test_a_trusted_honeypot_hit_is_spam_whatever_the_text(model: TextModel) -> None:
+    trap = Signals(form_token=VALID, token_age_s=60, honeypot=True)
+    innocent = Candidate("Maria", "Thank you, lovely article.")
+    result = score(innocent, model, POLICY, trap, Reputation(approved=5))
+    assert decide(result, Reputation(approved=5), POLICY).verdict == SPAM

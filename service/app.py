@@ -12,10 +12,10 @@ from service import handlers
 from service.demo import article_page
 from service.errors import error_middleware
 from service.intake import IntakeWriter
-from service.privacy import EmailVault
+from service.privacy import EmailVault, derive_key
 from service.settings import Settings
 from service.threads import ThreadCache
-from service.typedefs import REDIS, SETTINGS, THREADS, VAULT, WRITER
+from service.typedefs import REDIS, SETTINGS, THREADS, TOKEN_KEY, VAULT, WRITER
 
 
 def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
@@ -26,9 +26,11 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     app[SETTINGS] = settings
     app[VAULT] = EmailVault(settings.secret_key)
     app[THREADS] = ThreadCache()
+    app[TOKEN_KEY] = derive_key(settings.secret_key, "form-token")
     app.cleanup_ctx.append(_redis)
     app.router.add_post("/api/v1/comments", handlers.post_comment)
     app.router.add_get("/api/v1/comments", handlers.get_comments)
+    app.router.add_get("/api/v1/form-token", handlers.form_token)
     app.router.add_get("/healthz", handlers.healthz)
     app.router.add_get("/readyz", handlers.readyz)
     if demo:

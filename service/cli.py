@@ -12,6 +12,7 @@ from service.app import create_app
 from service.dev import run_dev
 from service.privacy import configure_logging
 from service.settings import Settings, SettingsError
+from workers import spam_cli
 from workers.runner import run_workers
 
 
@@ -39,6 +40,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="Redis, API, workers and the demo page, for development")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=8080)
+    spam = sub.add_parser("spam", help="train, evaluate and run the spam scorer offline")
+    spam.add_argument("action", choices=("train", "eval", "score", "bench"))
+    spam.add_argument("--output", help="train: where to write the model (default: shipped one)")
     return parser
 
 
@@ -46,13 +50,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        if args.command != "dev":  # dev fills in and checks its own defaults
+        if args.command not in ("dev", "spam"):  # dev checks its own; spam is offline
             settings.check()
     except SettingsError as exc:
         print(f"comments: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
 
+    if args.command == "spam":
+        return spam_cli.main(args.action, args.output)
     if args.command == "api":
         app = create_app(settings)
         web.run_app(app, host=args.host, port=args.port, loop=new_event_loop(), print=None)

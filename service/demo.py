@@ -7,12 +7,14 @@ It uses only the public API's own pieces and works without JavaScript: the form 
 from __future__ import annotations
 
 import json
+import time
 from html import escape
 from importlib import resources
 
 from aiohttp import web
 
-from service.typedefs import REDIS, SETTINGS, THREADS
+from service import form_token as tokens
+from service.typedefs import REDIS, SETTINGS, THREADS, TOKEN_KEY
 from service.validation import HONEYPOT_FIELD
 
 ARTICLE_ID = "lunar-station-2021"
@@ -50,6 +52,7 @@ h1 {{ font-size: 1.8rem; line-height: 1.25; }}
 <p class="note">Your email address will not be published. Required fields are marked *</p>
 <input type="hidden" name="article" value="{article}">
 <input type="hidden" name="article_url" value="{article_url}">
+<input type="hidden" name="form_token" value="{form_token}">
 <label for="comment">Comment *</label>
 <textarea id="comment" name="comment" rows="6" maxlength="{max_comment}" required></textarea>
 <label for="name">Name *</label>
@@ -121,5 +124,6 @@ async def article_page(request: web.Request) -> web.Response:
         article_url=escape(settings.public_url + "/", quote=True),
         max_comment=settings.max_comment_chars,
         hp=HONEYPOT_FIELD,
+        form_token=tokens.issue(request.app[TOKEN_KEY], ARTICLE_ID, time.time()),
     )
     return web.Response(text=page, content_type="text/html")

@@ -8,11 +8,12 @@ from collections.abc import Mapping
 
 from aiohttp import web
 
+from service import form_token as tokens
 from service import keys
 from service.errors import ApiError, validation_failed
 from service.origins import client_ip, origin_allowed, origin_of
 from service.records import STATUS_APPROVED, RequestMeta, fingerprint, new_record
-from service.typedefs import REDIS, SETTINGS, THREADS, VAULT, WRITER
+from service.typedefs import REDIS, SETTINGS, THREADS, TOKEN_KEY, VAULT, WRITER
 from service.validation import FieldError, Submission, validate_submission
 
 JSON = "application/json"
@@ -46,13 +47,18 @@ async def post_comment(request: web.Request) -> web.Response:
             )
 
     if stored is None:  # a first attempt: an identical retry just gets the first answer
+        now = time.time()
+        token = tokens.check(
+            request.app[TOKEN_KEY], sub.form_token, sub.article, now, settings.form_token_max_age_s
+        )
         meta = RequestMeta(
             ip=client_ip(
                 request.remote, request.headers.get("X-Forwarded-For"), settings.trusted_proxies
             ),
             user_agent=request.headers.get("User-Agent", ""),
             referrer=request.headers.get("Referer", ""),
-            received_at=time.time(),
+            received_at=now,
+            token=token,
         )
         record = new_record(comment_id, sub, meta, vault)
         await request.app[WRITER].store(comment_id, record, may_exist=idem_key is not None)
@@ -64,11 +70,18 @@ async def post_comment(request: web.Request) -> web.Response:
     return web.json_response({"id": comment_id, "status": "pending"}, status=202)
 
 
+async def form_token(request: web.Request) -> web.Response:
+    """A signed token the widget puts in the form it renders; proves when the form was shown."""
+    article = _article_param(request)
+    token = tokens.issue(request.app[TOKEN_KEY], article, time.time())
+    max_age = request.app[SETTINGS].form_token_max_age_s
+    return web.json_response(
+        {"token": token, "expires_in": max_age}, headers={"Cache-Control": "no-store"}
+    )
+
+
 async def get_comments(request: web.Request) -> web.Response:
-    article = request.query.get("article", "").strip()
-    if not article or len(article) > 512:
-        code = "required" if not article else "too_long"
-        raise validation_failed({"article": FieldError(code, "article is required (1-512).")})
+    article = _article_param(request)
     thread = await request.app[THREADS].get(request.app[REDIS], article)
     headers = {"ETag": thread.etag, "Cache-Control": "no-cache"}
     if thread.etag in _etags(request.headers.get("If-None-Match", "")):
@@ -100,6 +113,14 @@ async def _read_fields(request: web.Request) -> Mapping[str, object]:
         form = await request.post()
         return {name: form.get(name) for name in form if isinstance(form.get(name), str)}
     raise ApiError(415, "unsupported_media_type", f"Send {JSON} or {FORM}.")
+
+
+def _article_param(request: web.Request) -> str:
+    article = request.query.get("article", "").strip()
+    if not article or len(article) > 512:
+        code = "required" if not article else "too_long"
+        raise validation_failed({"article": FieldError(code, "article is required (1-512).")})
+    return article
 
 
 def _idempotency_key(request: web.Request) -> str | None:

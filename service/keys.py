@@ -51,3 +51,52 @@ def thread_version(article: str) -> str:
 def job_id(comment_id: str) -> str:
     """Deterministic RQ job id, so enqueueing the same comment twice is one job."""
     return f"process-{comment_id}"
+
+
+# --- moderation and reputation (site-wide indexes, not per article) ---------------------------
+
+
+def held() -> str:
+    """Sorted set of comments waiting for a moderator, by creation time."""
+    return f"{PREFIX}:moderation:held"
+
+
+def spam_folder() -> str:
+    """Sorted set of comments judged spam: kept, hidden, restorable."""
+    return f"{PREFIX}:moderation:spam"
+
+
+def email_reputation(email_hash: str) -> str:
+    """Hash {approved, spam} for one commenter, by the keyed HMAC of their address."""
+    return f"{PREFIX}:rep:email:{email_hash}"
+
+
+def ip_reputation(ip: str) -> str:
+    return f"{PREFIX}:rep:ip:{ip}"
+
+
+def domain_reputation(domain: str) -> str:
+    return f"{PREFIX}:rep:domain:{domain}"
+
+
+def flood(kind: str, value: str) -> str:
+    """Short-lived marker of the last comment from one IP or commenter."""
+    return f"{PREFIX}:flood:{kind}:{value}"
+
+
+def duplicate(kind: str, digest: str) -> str:
+    """Marker of recently seen text, exact or normalised ("near")."""
+    return f"{PREFIX}:dup:{kind}:{digest}"
+
+
+def ip_hour(ip: str, hour: int) -> str:
+    return f"{PREFIX}:rate:ip:{ip}:{hour}"
+
+
+def site_minute(minute: int) -> str:
+    return f"{PREFIX}:rate:site:{minute}"
+
+
+def token_nonce(nonce: str) -> str:
+    """Which comment used a form token first (a second use is a replay)."""
+    return f"{PREFIX}:token:{nonce}"

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from service.form_token import TokenCheck
 from service.privacy import EmailVault
 from service.validation import Submission
 
@@ -26,6 +27,7 @@ class RequestMeta:
     user_agent: str
     referrer: str
     received_at: float
+    token: TokenCheck
 
 
 def fingerprint(sub: Submission) -> str:
@@ -53,7 +55,9 @@ def new_record(
         "ip": meta.ip,
         "user_agent": meta.user_agent[:512],
         "referrer": meta.referrer[:2048],
-        "form_token": sub.form_token or "",
+        "token_verdict": meta.token.verdict,
+        "token_age": "" if meta.token.age_s is None else f"{meta.token.age_s:.1f}",
+        "token_nonce": meta.token.nonce or "",
         "honeypot": sub.honeypot or "",
         "article_url": sub.article_url or "",
         "title": sub.title or "",

@@ -44,6 +44,18 @@ class Settings:
     batch_max: int = 256
     redis_max_connections: int = 64
     redis_timeout_s: float = 2.0
+    # How long a rendered form stays valid (readers take their time with long articles).
+    form_token_max_age_s: int = 24 * 3600
+    # Spam policy: score thresholds and rules (see workers/scoring.py for the points).
+    hold_at: float = -1.0
+    spam_at: float = 9.0
+    links_hold: int = 2
+    min_submit_s: float = 3.0
+    flood_window_s: int = 15
+    moderation_keywords: tuple[str, ...] = ()
+    disallowed_keywords: tuple[str, ...] = ()
+    hold_first_time: bool = True
+    auto_approve_trusted: bool = True
     data_dir: Path = field(default_factory=lambda: Path(".comments-dev"))
     log_level: str = "INFO"
 
@@ -87,6 +99,19 @@ class Settings:
         def items(name: str) -> tuple[str, ...]:
             return tuple(part.strip() for part in get(name, "").split(",") if part.strip())
 
+        def flag(name: str, default: bool) -> bool:
+            raw = get(name, "1" if default else "0").lower()
+            if raw not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+                raise SettingsError(f"COMMENTS_{name} must be a boolean, not {raw!r}")
+            return raw in ("1", "true", "yes", "on")
+
+        def number(name: str, default: float) -> float:
+            raw = get(name, str(default))
+            try:
+                return float(raw)
+            except ValueError:
+                raise SettingsError(f"COMMENTS_{name} must be a number, not {raw!r}") from None
+
         try:
             proxies = tuple(ipaddress.ip_network(p, strict=False) for p in items("TRUSTED_PROXIES"))
             intervals = tuple(int(p) for p in items("JOB_RETRY_INTERVALS"))
@@ -108,6 +133,16 @@ class Settings:
             batch_max=integer("BATCH_MAX", 256),
             redis_max_connections=integer("REDIS_MAX_CONNECTIONS", 64),
             redis_timeout_s=timeout,
+            form_token_max_age_s=integer("FORM_TOKEN_MAX_AGE", 24 * 3600),
+            hold_at=number("HOLD_AT", -1.0),
+            spam_at=number("SPAM_AT", 9.0),
+            links_hold=integer("LINKS_HOLD", 2),
+            min_submit_s=number("MIN_SUBMIT_SECONDS", 3.0),
+            flood_window_s=integer("FLOOD_WINDOW", 15),
+            moderation_keywords=items("MODERATION_KEYWORDS"),
+            disallowed_keywords=items("DISALLOWED_KEYWORDS"),
+            hold_first_time=flag("HOLD_FIRST_TIME", True),
+            auto_approve_trusted=flag("AUTO_APPROVE_TRUSTED", True),
             data_dir=Path(get("DATA_DIR", ".comments-dev")),
             log_level=get("LOG_LEVEL", "INFO").upper(),
         )

@@ -85,9 +85,9 @@ def test_dev_runs_everything_and_stops_cleanly(tmp_path: Path) -> None:
         assert redirect.value.code == 303
         assert redirect.value.headers["Location"] == f"{base}/#comment-pending"
 
-        # The worker took the job: its write reaches the AOF in the local data folder.
+        # The worker decided the comment: its write reaches the AOF in the local data folder.
         aof = tmp_path / "data" / "redis"
-        wait_for(lambda: any(b"processed_at" in p.read_bytes() for p in aof.rglob("*.aof")))
+        wait_for(lambda: any(b"decided_at" in p.read_bytes() for p in aof.rglob("*.aof")))
         secret = tmp_path / "data" / "secret.key"
         assert secret.stat().st_mode & 0o777 == 0o600
     finally:

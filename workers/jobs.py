@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-import logging
+import functools
 import time
 
 from rq import get_current_job
 
-from service import keys
+from service.settings import Settings
+from workers import decisions
+from workers.textmodel import TextModel
 
-log = logging.getLogger(__name__)
+
+@functools.cache
+def _runtime() -> tuple[Settings, TextModel]:
+    """Settings and the text model, loaded once per worker process."""
+    return Settings.from_env(), TextModel.load()
 
 
 def process_comment(comment_id: str) -> str:
-    """Take an accepted comment through processing; safe to run any number of times.
-
-    Scoring and the approve/hold/spam decision are not built yet: the comment is marked
-    processed and stays pending (unpublished) until a decision exists.
-    """
+    """Score and decide an accepted comment; returns its final status. Idempotent."""
     job = get_current_job()
     assert job is not None, "process_comment runs inside an RQ worker"
-    conn = job.connection
-    key = keys.comment(comment_id)
-    if not conn.exists(key):
-        log.info("comment %s no longer exists; nothing to do", comment_id)
-        return "missing"
-    # HSETNX: a retried or duplicated job keeps the first processing time.
-    conn.hsetnx(key, "processed_at", f"{time.time():.6f}")
-    return "processed"
+    settings, model = _runtime()
+    return decisions.process(job.connection, comment_id, model, settings, time.time())

@@ -1,13 +1,21 @@
-"""Making a comment public (or not): the one place that changes an article's thread."""
+"""Making a comment public: the one place that changes an article's thread."""
 
 from __future__ import annotations
 
 import time
 
 import redis
+from redis.client import Pipeline
 
 from service import keys
 from service.records import STATUS_APPROVED
+
+
+def show(pipe: Pipeline, comment_id: str, article: str, created_at: float) -> None:
+    """Queue the commands that put a comment into its article's public thread."""
+    pipe.zadd(keys.thread(article), {comment_id: created_at})
+    # Readers' caches and ETags follow this counter.
+    pipe.incr(keys.thread_version(article))
 
 
 def publish(conn: redis.Redis, comment_id: str) -> bool:
@@ -19,8 +27,6 @@ def publish(conn: redis.Redis, comment_id: str) -> bool:
     article = raw_article.decode() if isinstance(raw_article, bytes) else raw_article
     with conn.pipeline(transaction=True) as pipe:
         pipe.hset(key, mapping={"status": STATUS_APPROVED, "decided_at": f"{time.time():.6f}"})
-        pipe.zadd(keys.thread(article), {comment_id: float(created or 0)})
-        # Readers' caches and ETags follow this counter.
-        pipe.incr(keys.thread_version(article))
+        show(pipe, comment_id, article, float(created or 0))
         pipe.execute()
     return True

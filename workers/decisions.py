@@ -1,0 +1,215 @@
+"""Deciding an accepted comment: load its context, score it (pure), write the outcome.
+
+Runs inside the job. Reads happen in one round trip; every write (status, publishing,
+reputation, flood and duplicate markers) happens in one transaction guarded by WATCH on the
+comment, so a re-run or a concurrent duplicate run changes nothing a second time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+import redis
+from redis.exceptions import WatchError
+
+from service import form_token as tokens
+from service import keys
+from service.records import STATUS_PENDING
+from service.settings import Settings
+from workers.publishing import show
+from workers.scoring import (
+    APPROVE,
+    HOLD,
+    Candidate,
+    Policy,
+    Reputation,
+    Result,
+    Signals,
+    decide,
+    score,
+)
+from workers.textmodel import TextModel
+
+STATUS_BY_VERDICT = {APPROVE: "approved", HOLD: "held", "spam": "spam"}
+DUPLICATE_WINDOW_S = 24 * 3600
+SPAM_MEMORY_S = 90 * 24 * 3600  # how long an IP or website stays a known spam source
+_NOT_LETTERS = re.compile(r"[\W\d_]+")
+
+
+def policy_from(settings: Settings) -> Policy:
+    return Policy(
+        hold_at=settings.hold_at,
+        spam_at=settings.spam_at,
+        links_hold=settings.links_hold,
+        min_seconds=settings.min_submit_s,
+        moderation_keywords=settings.moderation_keywords,
+        disallowed_keywords=settings.disallowed_keywords,
+        hold_first_time=settings.hold_first_time,
+        auto_approve_trusted=settings.auto_approve_trusted,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ContextKeys:
+    """Every key the decision reads or writes for one comment."""
+
+    email: str
+    ip: str | None
+    domain: str | None
+    flood_ip: str | None
+    flood_email: str
+    exact: str
+    near: str
+    ip_hour: str | None
+    site_minute: str
+    nonce: str | None
+
+    @classmethod
+    def of(cls, record: dict[str, str], now: float) -> ContextKeys:
+        ip = record.get("ip") or None
+        domain = website_domain(record.get("website", ""))
+        exact, near = text_digests(record.get("comment", ""))
+        nonce = record.get("token_nonce") or None
+        return cls(
+            email=keys.email_reputation(record["email_hash"]),
+            ip=keys.ip_reputation(ip) if ip else None,
+            domain=keys.domain_reputation(domain) if domain else None,
+            flood_ip=keys.flood("ip", ip) if ip else None,
+            flood_email=keys.flood("email", record["email_hash"]),
+            exact=keys.duplicate("exact", exact),
+            near=keys.duplicate("near", near),
+            ip_hour=keys.ip_hour(ip, int(now // 3600)) if ip else None,
+            site_minute=keys.site_minute(int(now // 60)),
+            nonce=keys.token_nonce(nonce) if nonce else None,
+        )
+
+
+def process(
+    conn: redis.Redis, comment_id: str, model: TextModel, settings: Settings, now: float
+) -> str:
+    """Decide one comment; return its final status (or 'missing'). Safe to run repeatedly."""
+    key = keys.comment(comment_id)
+    with conn.pipeline(transaction=True) as pipe:
+        try:
+            pipe.watch(key)  # type: ignore[no-untyped-call]
+            record = {_s(k): _s(v) for k, v in pipe.hgetall(key).items()}
+            if not record:
+                return "missing"
+            if record.get("status") != STATUS_PENDING:
+                return record.get("status", "")  # decided by an earlier run
+            ctx = ContextKeys.of(record, now)
+            signals, reputation = _load_context(conn, ctx, comment_id, record)
+            policy = policy_from(settings)
+            candidate = Candidate(record["name"], record["comment"], record.get("website", ""))
+            result = decide(
+                score(candidate, model, policy, signals, reputation), reputation, policy
+            )
+            pipe.multi()
+            _write(pipe, comment_id, record, ctx, result, settings, now)
+            pipe.execute()
+        except WatchError:  # another run decided it between our read and our write
+            return _s(conn.hget(key, "status") or b"")
+    return STATUS_BY_VERDICT[result.verdict]
+
+
+def _load_context(
+    conn: redis.Redis, ctx: ContextKeys, comment_id: str, record: dict[str, str]
+) -> tuple[Signals, Reputation]:
+    optional = [ctx.ip, ctx.domain, ctx.flood_ip, ctx.ip_hour, ctx.nonce]
+    with conn.pipeline(transaction=False) as pipe:
+        pipe.hmget(ctx.email, ["approved", "spam"])
+        pipe.mget([k or "-" for k in optional])  # "-" is never written: reads as None
+        pipe.mget([ctx.flood_email, ctx.exact, ctx.near, ctx.site_minute])
+        (approved, email_spam), opt, (flood_email, exact, near, site) = pipe.execute()
+    ip_spam, domain_spam, flood_ip, ip_hour, nonce_owner = (_s(v) if v else None for v in opt)
+
+    def someone_else(owner: object) -> bool:
+        return owner is not None and _s(owner) != comment_id
+
+    token = record.get("token_verdict") or tokens.MISSING
+    if token == tokens.VALID and someone_else(nonce_owner):
+        token = tokens.REPLAYED
+    signals = Signals(
+        form_token=token,
+        token_age_s=float(record["token_age"]) if record.get("token_age") else None,
+        honeypot=bool(record.get("honeypot")),
+        flood=someone_else(flood_ip) or someone_else(flood_email),
+        duplicate="exact" if someone_else(exact) else "near" if someone_else(near) else None,
+        ip_last_hour=int(ip_hour or 0),
+        site_last_minute=int(site or 0),
+    )
+    reputation = Reputation(
+        approved=int(approved or 0),
+        spam_from_email=int(email_spam or 0),
+        spam_from_ip=int(ip_spam or 0),
+        spam_from_domain=int(domain_spam or 0),
+    )
+    return signals, reputation
+
+
+def _write(
+    pipe: redis.client.Pipeline,
+    comment_id: str,
+    record: dict[str, str],
+    ctx: ContextKeys,
+    result: Result,
+    settings: Settings,
+    now: float,
+) -> None:
+    status = STATUS_BY_VERDICT[result.verdict]
+    created = float(record.get("created_at") or now)
+    pipe.hset(
+        keys.comment(comment_id),
+        mapping={
+            "status": status,
+            "score": f"{result.score:.2f}",
+            "reasons": json.dumps(result.as_dict()["reasons"]),
+            "decided_at": f"{now:.6f}",
+            "decided_by": "scorer",
+        },
+    )
+    if result.verdict == APPROVE:
+        show(pipe, comment_id, record["article"], created)
+        pipe.hincrby(ctx.email, "approved", 1)
+    elif result.verdict == HOLD:
+        pipe.zadd(keys.held(), {comment_id: created})
+    else:
+        pipe.zadd(keys.spam_folder(), {comment_id: created})
+        pipe.hincrby(ctx.email, "spam", 1)
+        for source in (ctx.ip, ctx.domain):
+            if source:
+                pipe.incr(source)
+                pipe.expire(source, SPAM_MEMORY_S)
+    if ctx.flood_ip:
+        pipe.set(ctx.flood_ip, comment_id, ex=settings.flood_window_s)
+    pipe.set(ctx.flood_email, comment_id, ex=settings.flood_window_s)
+    pipe.set(ctx.exact, comment_id, ex=DUPLICATE_WINDOW_S, nx=True)
+    pipe.set(ctx.near, comment_id, ex=DUPLICATE_WINDOW_S, nx=True)
+    for counter, ttl in ((ctx.ip_hour, 7200), (ctx.site_minute, 120)):
+        if counter:
+            pipe.incr(counter)
+            pipe.expire(counter, ttl)
+    if ctx.nonce:
+        pipe.set(ctx.nonce, comment_id, ex=settings.form_token_max_age_s, nx=True)
+
+
+def text_digests(text: str) -> tuple[str, str]:
+    """Digests of the exact text and of its letters only (catches spacing/number variants)."""
+    exact = hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:32]
+    near = hashlib.sha256(_NOT_LETTERS.sub("", text.casefold()).encode()).hexdigest()[:32]
+    return exact, near
+
+
+def website_domain(url: str) -> str | None:
+    if not url:
+        return None
+    host = urlsplit(url).hostname or ""
+    return host.removeprefix("www.") or None
+
+
+def _s(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)

@@ -42,6 +42,8 @@ def run_dev(settings: Settings, host: str, port: int, loop: asyncio.AbstractEven
         secret_key=settings.secret_key or dev_secret(data_dir),
         public_url=f"http://{host}:{port}",
         allowed_origins=settings.allowed_origins or ("*",),
+        moderator_emails=settings.moderator_emails or ("moderator@localhost",),
+        outbox_dir=settings.outbox_dir or (None if settings.smtp_url else data_dir / "outbox"),
     ).check()
     assert settings.redis_url
     env = {
@@ -51,6 +53,9 @@ def run_dev(settings: Settings, host: str, port: int, loop: asyncio.AbstractEven
         "COMMENTS_SECRET_KEY": settings.secret_key,
         "COMMENTS_QUEUE": settings.queue_name,
         "COMMENTS_LOG_LEVEL": settings.log_level,
+        "COMMENTS_PUBLIC_URL": settings.public_url,
+        "COMMENTS_MODERATOR_EMAILS": ",".join(settings.moderator_emails),
+        "COMMENTS_OUTBOX_DIR": str(settings.outbox_dir or ""),
     }
     # Own session: a terminal's Ctrl-C reaches only us, and we stop the workers warmly. (RQ
     # takes a second signal as "kill the job now".)
@@ -60,7 +65,9 @@ def run_dev(settings: Settings, host: str, port: int, loop: asyncio.AbstractEven
         start_new_session=True,
     )
     try:
-        print(f"\n  Demo article with comments: http://{host}:{port}/\n", flush=True)
+        print(f"\n  Demo article with comments: http://{host}:{port}/", flush=True)
+        if settings.outbox_dir:
+            print(f"  Moderator notifications are written to {settings.outbox_dir}/\n", flush=True)
         app = create_app(settings, demo=True)
         web.run_app(app, host=host, port=port, loop=loop, print=None)
     finally:

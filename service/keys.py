@@ -100,3 +100,13 @@ def site_minute(minute: int) -> str:
 def token_nonce(nonce: str) -> str:
     """Which comment used a form token first (a second use is a replay)."""
     return f"{PREFIX}:token:{nonce}"
+
+
+def notified(channel: str, comment_id: str) -> str:
+    """Set once a notification about a comment went out on a channel (delivery dedupe)."""
+    return f"{PREFIX}:notified:{channel}:{comment_id}"
+
+
+def notify_queue(queue_name: str) -> str:
+    """RQ queue for notifications: workers take new comments first, then these."""
+    return f"{queue_name}-notify"

@@ -56,6 +56,18 @@ class Settings:
     disallowed_keywords: tuple[str, ...] = ()
     hold_first_time: bool = True
     auto_approve_trusted: bool = True
+    # Moderator notifications: which verdicts notify (held | all | none; spam never one by one).
+    notify: str = "held"
+    moderator_emails: tuple[str, ...] = ()
+    # smtp://user:pass@host:587?starttls=1 or smtps://host:465; unset with an outbox: files.
+    smtp_url: str | None = None
+    mail_from: str = "comments@localhost"
+    # Notifications are written here as .eml files instead of sent (dev mode's default).
+    outbox_dir: Path | None = None
+    webhook_url: str | None = None
+    webhook_secret: str = ""
+    # Mail servers and chat webhooks go down for hours: retry for about a day.
+    notify_retry_intervals_s: tuple[int, ...] = (10, 30, 60, 300, 900, 1800, 3600, 7200, 14400)
     data_dir: Path = field(default_factory=lambda: Path(".comments-dev"))
     log_level: str = "INFO"
 
@@ -78,6 +90,12 @@ class Settings:
             raise SettingsError(f"COMMENTS_SECRET_KEY must be at least {MIN_SECRET_LENGTH} chars")
         if not self.redis_url:
             raise SettingsError("COMMENTS_REDIS_URL is required in production")
+        if self.notify not in ("held", "all", "none"):
+            raise SettingsError("COMMENTS_NOTIFY must be 'held', 'all' or 'none'")
+        if self.webhook_url and not self.webhook_url.startswith(("https://", "http://")):
+            raise SettingsError("COMMENTS_WEBHOOK_URL must be an http(s) URL")
+        if self.webhook_url and len(self.webhook_secret) < MIN_SECRET_LENGTH:
+            raise SettingsError("COMMENTS_WEBHOOK_SECRET (32+ chars) is required with a webhook")
         if "*" in self.allowed_origins:
             raise SettingsError("COMMENTS_ALLOWED_ORIGINS='*' is only allowed in dev mode")
         return self
@@ -115,6 +133,7 @@ class Settings:
         try:
             proxies = tuple(ipaddress.ip_network(p, strict=False) for p in items("TRUSTED_PROXIES"))
             intervals = tuple(int(p) for p in items("JOB_RETRY_INTERVALS"))
+            notify_intervals = tuple(int(p) for p in items("NOTIFY_RETRY_INTERVALS"))
             timeout = float(get("REDIS_TIMEOUT", "2.0"))
         except ValueError as exc:
             raise SettingsError(str(exc)) from None
@@ -143,6 +162,14 @@ class Settings:
             disallowed_keywords=items("DISALLOWED_KEYWORDS"),
             hold_first_time=flag("HOLD_FIRST_TIME", True),
             auto_approve_trusted=flag("AUTO_APPROVE_TRUSTED", True),
+            notify=get("NOTIFY", "held"),
+            moderator_emails=items("MODERATOR_EMAILS"),
+            smtp_url=get("SMTP_URL", "") or None,
+            mail_from=get("MAIL_FROM", "comments@localhost"),
+            outbox_dir=Path(get("OUTBOX_DIR", "")) if get("OUTBOX_DIR", "") else None,
+            webhook_url=get("WEBHOOK_URL", "") or None,
+            webhook_secret=env.get("COMMENTS_WEBHOOK_SECRET", ""),
+            notify_retry_intervals_s=notify_intervals or cls.notify_retry_intervals_s,
             data_dir=Path(get("DATA_DIR", ".comments-dev")),
             log_level=get("LOG_LEVEL", "INFO").upper(),
         )

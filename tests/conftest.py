@@ -77,11 +77,13 @@ def worker_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def run_worker_burst(settings: Settings, *extra: str) -> subprocess.CompletedProcess[str]:
-    """A real `comments worker --burst` process; returns once the queue is drained."""
+def run_worker_burst(
+    settings: Settings, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A real `comments worker --burst` process; returns once the queues are drained."""
     return subprocess.run(
         [sys.executable, "-m", "service.cli", "worker", "--burst", *extra],
-        env=worker_env(settings),
+        env={**worker_env(settings), **(env or {})},
         capture_output=True,
         text=True,
         timeout=60,

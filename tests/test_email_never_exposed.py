@@ -11,6 +11,7 @@ import hashlib
 import io
 import logging
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -61,6 +62,7 @@ async def test_no_output_contains_a_submitted_email(
     rconn: redis.Redis,
     redis_server: RedisServer,
     captured_logs: io.StringIO,
+    tmp_path: Path,
 ) -> None:
     outputs: list[bytes] = []
 
@@ -96,7 +98,9 @@ async def test_no_output_contains_a_submitted_email(
         await record(await client.post(api, json={**base, "email": ADDRESSES[4], "name": ""}))
         await record(await client.post(api, json={**base, "email": "not an address"}))
 
-        worker = run_worker_burst(settings)
+        outbox = tmp_path / "outbox"
+        notify = {"COMMENTS_OUTBOX_DIR": str(outbox), "COMMENTS_MODERATOR_EMAILS": "m@x.example"}
+        worker = run_worker_burst(settings, env=notify)
         outputs += [worker.stdout.encode(), worker.stderr.encode()]
         for cid in stored_comments(rconn):
             publish(rconn, cid)
@@ -111,7 +115,9 @@ async def test_no_output_contains_a_submitted_email(
         "logs": captured_logs.getvalue().encode(),
         "redis keys and values": key_dump(rconn),
         "redis files on disk": data_files(redis_server),
+        "moderator notifications": b"".join(p.read_bytes() for p in outbox.glob("*.eml")),
     }
+    assert b"Held for moderation" in sources["moderator notifications"]
     assert sources["logs"], "logging produced nothing to scan"
     for address in ADDRESSES:
         for needle in forbidden(address):

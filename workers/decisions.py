@@ -15,6 +15,8 @@ from urllib.parse import urlsplit
 
 import redis
 from redis.exceptions import WatchError
+from rq import Queue, Retry
+from rq.serializers import JSONSerializer
 
 from service import form_token as tokens
 from service import keys
@@ -96,7 +98,7 @@ def process(
     with conn.pipeline(transaction=True) as pipe:
         try:
             pipe.watch(key)  # type: ignore[no-untyped-call]
-            record = {_s(k): _s(v) for k, v in pipe.hgetall(key).items()}
+            record = {as_str(k): as_str(v) for k, v in pipe.hgetall(key).items()}
             if not record:
                 return "missing"
             if record.get("status") != STATUS_PENDING:
@@ -109,10 +111,10 @@ def process(
                 score(candidate, model, policy, signals, reputation), reputation, policy
             )
             pipe.multi()
-            _write(pipe, comment_id, record, ctx, result, settings, now)
+            _write(conn, pipe, comment_id, record, ctx, result, settings, now)
             pipe.execute()
         except WatchError:  # another run decided it between our read and our write
-            return _s(conn.hget(key, "status") or b"")
+            return as_str(conn.hget(key, "status") or b"")
     return STATUS_BY_VERDICT[result.verdict]
 
 
@@ -125,10 +127,10 @@ def _load_context(
         pipe.mget([k or "-" for k in optional])  # "-" is never written: reads as None
         pipe.mget([ctx.flood_email, ctx.exact, ctx.near, ctx.site_minute])
         (approved, email_spam), opt, (flood_email, exact, near, site) = pipe.execute()
-    ip_spam, domain_spam, flood_ip, ip_hour, nonce_owner = (_s(v) if v else None for v in opt)
+    ip_spam, domain_spam, flood_ip, ip_hour, nonce_owner = (as_str(v) if v else None for v in opt)
 
     def someone_else(owner: object) -> bool:
-        return owner is not None and _s(owner) != comment_id
+        return owner is not None and as_str(owner) != comment_id
 
     token = record.get("token_verdict") or tokens.MISSING
     if token == tokens.VALID and someone_else(nonce_owner):
@@ -152,6 +154,7 @@ def _load_context(
 
 
 def _write(
+    conn: redis.Redis,
     pipe: redis.client.Pipeline,
     comment_id: str,
     record: dict[str, str],
@@ -195,6 +198,39 @@ def _write(
             pipe.expire(counter, ttl)
     if ctx.nonce:
         pipe.set(ctx.nonce, comment_id, ex=settings.form_token_max_age_s, nx=True)
+    jobs = [
+        Queue.prepare_data(
+            f"workers.jobs.notify_{channel}",
+            args=(comment_id,),
+            job_id=f"notify-{channel}-{comment_id}",  # one notification per comment and channel
+            timeout=60,
+            retry=Retry(
+                max=len(settings.notify_retry_intervals_s),
+                interval=list(settings.notify_retry_intervals_s),
+            ),
+            result_ttl=3600,
+        )
+        for channel in notification_channels(status, settings)
+    ]
+    if jobs:
+        queue = Queue(
+            keys.notify_queue(settings.queue_name), connection=conn, serializer=JSONSerializer
+        )
+        queue.enqueue_many(jobs, pipeline=pipe)
+
+
+def notification_channels(status: str, settings: Settings) -> list[str]:
+    """Where moderators hear about a decision. Spam is never notified one by one."""
+    if settings.notify == "none" or status == "spam":
+        return []
+    if settings.notify == "held" and status != "held":
+        return []
+    channels = []
+    if settings.moderator_emails and (settings.smtp_url or settings.outbox_dir):
+        channels.append("email")
+    if settings.webhook_url:
+        channels.append("webhook")
+    return channels
 
 
 def text_digests(text: str) -> tuple[str, str]:
@@ -211,5 +247,5 @@ def website_domain(url: str) -> str | None:
     return host.removeprefix("www.") or None
 
 
-def _s(value: object) -> str:
+def as_str(value: object) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)

@@ -8,6 +8,7 @@ from rq.serializers import JSONSerializer
 from rq.worker import BaseWorker
 from rq.worker_pool import WorkerPool
 
+from service import keys
 from service.settings import Settings
 
 WORKER_CLASSES: dict[str, type[BaseWorker]] = {"simple": SimpleWorker, "fork": Worker}
@@ -17,15 +18,17 @@ def run_workers(settings: Settings, processes: int, burst: bool, kind: str) -> N
     """Run until SIGTERM/SIGINT (warm shutdown: the current job finishes) or, with burst,
     until the queue is empty."""
     assert settings.redis_url
+    # Order is priority: new comments before notifications.
+    queues = [settings.queue_name, keys.notify_queue(settings.queue_name)]
     conn = redis.Redis.from_url(settings.redis_url)
     worker_class = WORKER_CLASSES[kind]
     if processes == 1:
-        worker = worker_class([settings.queue_name], connection=conn, serializer=JSONSerializer)
+        worker = worker_class(queues, connection=conn, serializer=JSONSerializer)
         # The scheduler is what moves retried jobs back onto the queue after their backoff.
         worker.work(burst=burst, with_scheduler=True, logging_level=settings.log_level)
         return
     pool = WorkerPool(
-        [settings.queue_name],
+        queues,
         connection=conn,
         num_workers=processes,
         worker_class=worker_class,

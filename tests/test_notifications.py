@@ -1,0 +1,233 @@
+"""Moderator notifications through a real SMTP server and a real webhook receiver."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import hashlib
+import hmac
+import ipaddress
+import json
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+from aiosmtpd.controller import Controller
+
+from service import form_token as tokens
+from service import keys
+from service.app import create_app
+from service.embedded_redis import free_port
+from service.privacy import EmailVault, derive_key
+from service.settings import Settings
+from service.validation import HONEYPOT_FIELD
+from tests.conftest import SECRET, Client, run_worker_burst, stored_comments
+
+ARTICLE = "lunar-station-2021"
+COMMENTER = "private.person-4417@example.org"
+COMMENTER_IP = "198.51.100.77"  # arrives via a trusted proxy, so it is distinctive
+WEBHOOK_SECRET = "w" * 40
+
+
+@dataclass
+class Recorder:
+    """An aiosmtpd handler that keeps every message it accepts."""
+
+    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(msg, EmailMessage)
+        self.messages.append((list(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[int, Recorder]]:
+    recorder, port = Recorder(), free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, recorder
+    controller.stop()
+
+
+@pytest.fixture
+async def webhook() -> AsyncIterator[tuple[str, list[tuple[dict[str, str], bytes]]]]:
+    received: list[tuple[dict[str, str], bytes]] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append((dict(request.headers), await request.read()))
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    async with TestServer(app) as server:
+        yield str(server.make_url("/hook")), received
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[Client]:
+    """The API behind a trusted proxy, so the commenter's address is COMMENTER_IP."""
+    proxied = settings.with_overrides(trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),))
+    async with TestClient(TestServer(create_app(proxied))) as test_client:
+        yield test_client
+
+
+def env_for(**settings: str) -> dict[str, str]:
+    return {f"COMMENTS_{k.upper()}": v for k, v in settings.items()}
+
+
+async def submit(client: Client, ip: str = COMMENTER_IP, **fields: Any) -> str:
+    body = {
+        "article": ARTICLE,
+        "name": "Maria",
+        "email": COMMENTER,
+        "comment": "A careful piece on the lunar station; the 1960s comparison is overdone.",
+        "title": "A lunar discovery cooperation",
+        "article_url": "https://news.example.org/lunar",
+        "form_token": tokens.issue(derive_key(SECRET, "form-token"), ARTICLE, time.time() - 60),
+    }
+    resp = await client.post(
+        "/api/v1/comments", json={**body, **fields}, headers={"X-Forwarded-For": ip}
+    )
+    assert resp.status == 202
+    return str((await resp.json())["id"])
+
+
+async def work(settings: Settings, **env: str) -> None:
+    await asyncio.to_thread(run_worker_burst, settings, env=env_for(**env))
+
+
+def assert_private(blob: bytes) -> None:
+    digest = EmailVault(SECRET).email_hash(COMMENTER).encode()
+    for needle in (COMMENTER.encode(), b"private.person", COMMENTER_IP.encode(), digest):
+        assert needle not in blob
+
+
+async def test_held_comment_emails_the_moderators_once_and_privately(
+    client: Client, rconn: redis.Redis, settings: Settings, smtp: tuple[int, Recorder]
+) -> None:
+    port, recorder = smtp
+    cid = await submit(client)
+    config = {"smtp_url": f"smtp://127.0.0.1:{port}", "moderator_emails": "mod@news.example"}
+    await work(settings, **config)
+    assert stored_comments(rconn)[cid]["status"] == "held"
+    [(recipients, msg)] = recorder.messages
+    assert recipients == ["mod@news.example"]
+    assert (
+        msg["Subject"] == "[Comments] Held for moderation: Maria on A lunar discovery cooperation"
+    )
+    assert msg["Message-ID"] == f"<{cid}.held@127.0.0.1>"
+    plain = msg.get_body(("plain",))
+    html = msg.get_body(("html",))
+    assert plain is not None
+    assert html is not None
+    text = plain.get_content()
+    for expected in ("Maria", "first-time commenter", "A careful piece", "Why:", "spam-like",
+                     "https://news.example.org/lunar", "Verdict: held"):  # fmt: skip
+        assert expected in text
+    assert_private(msg.as_bytes())
+
+    # The same job again (a retry after a crash) sends nothing new.
+    from rq import Queue
+    from rq.serializers import JSONSerializer
+
+    queue = Queue(
+        keys.notify_queue(settings.queue_name), connection=rconn, serializer=JSONSerializer
+    )
+    queue.enqueue("workers.jobs.notify_email", cid, job_id=f"notify-email-{cid}")
+    await work(settings, **config)
+    assert len(recorder.messages) == 1
+
+
+async def test_webhook_is_signed_and_private(
+    client: Client,
+    settings: Settings,
+    webhook: tuple[str, list[tuple[dict[str, str], bytes]]],
+) -> None:
+    url, received = webhook
+    cid = await submit(client, website="https://maria.example.net")
+    await work(settings, webhook_url=url, webhook_secret=WEBHOOK_SECRET)
+    [(headers, body)] = received
+    timestamp = headers["X-Comments-Timestamp"]
+    expected = hmac.new(WEBHOOK_SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
+    assert hmac.compare_digest(headers["X-Comments-Signature"], "sha256=" + expected.hexdigest())
+    assert abs(time.time() - int(timestamp)) < 60
+    assert headers["X-Comments-Delivery"] == cid
+    payload = json.loads(body)
+    assert payload["event"] == "comment.held"
+    assert payload["comment"]["author_name"] == "Maria"
+    assert payload["comment"]["website"] == "https://maria.example.net"
+    assert payload["commenter"] == {"known": False, "approved": 0}
+    assert "Maria" in payload["text"]
+    assert_private(body)
+
+
+async def test_which_decisions_notify(
+    client: Client, rconn: redis.Redis, settings: Settings, smtp: tuple[int, Recorder]
+) -> None:
+    port, recorder = smtp
+    mail = {"smtp_url": f"smtp://127.0.0.1:{port}", "moderator_emails": "mod@news.example"}
+    rconn.hincrby(keys.email_reputation(EmailVault(SECRET).email_hash(COMMENTER)), "approved", 1)
+    approved = await submit(client)
+    await work(settings, **mail)  # notify=held by default: an approval is not news
+    assert stored_comments(rconn)[approved]["status"] == "approved"
+    assert recorder.messages == []
+
+    bot = {"ip": "203.0.113.9", "email": "b@x.example", HONEYPOT_FIELD: "x"}
+    trap = await submit(client, comment="Buy now", **bot)
+    await work(settings, notify="all", **mail)
+    assert stored_comments(rconn)[trap]["status"] == "spam"
+    assert recorder.messages == []  # spam is never notified one by one
+
+    second = await submit(client, comment="Another thought on the landers and their cost.")
+    await work(settings, notify="all", **mail)
+    assert [m["Message-ID"] for _, m in recorder.messages] == [f"<{second}.approved@127.0.0.1>"]
+    [(_, msg)] = recorder.messages
+    assert "known commenter, 2 approved comments" in msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+
+
+async def test_smtp_down_then_up_delivers_exactly_once(
+    client: Client, rconn: redis.Redis, settings: Settings
+) -> None:
+    port = free_port()
+    config = {
+        "smtp_url": f"smtp://127.0.0.1:{port}",
+        "moderator_emails": "mod@news.example",
+        "notify_retry_intervals": "1,1,1",
+    }
+    cid = await submit(client)
+    await work(settings, **config)  # nobody listens on the port: delivery fails, retry scheduled
+    assert rconn.exists(keys.notified("email", cid)) == 0
+    assert stored_comments(rconn)[cid]["status"] == "held"
+
+    recorder = Recorder()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        await asyncio.sleep(1.5)  # the retry's backoff
+        await work(settings, **config)
+        await work(settings, **config)  # nothing left to send
+    finally:
+        controller.stop()
+    assert [m["Message-ID"] for _, m in recorder.messages] == [f"<{cid}.held@127.0.0.1>"]
+    assert rconn.exists(keys.notified("email", cid)) == 1
+
+
+async def test_outbox_folder_receives_eml_files(
+    client: Client, settings: Settings, tmp_path: Path
+) -> None:
+    cid = await submit(client)
+    await work(settings, outbox_dir=str(tmp_path), moderator_emails="moderator@localhost")
+    [eml] = await asyncio.to_thread(lambda: list(tmp_path.glob("*.eml")))
+    assert eml.name == f"{cid}.held@127.0.0.1.eml"
+    assert b"Held for moderation" in eml.read_bytes()
+    assert_private(eml.read_bytes())

@@ -1,0 +1,131 @@
+"""What moderators are told about a comment: pure builders for email and webhook.
+
+Built from an explicit allow-list of record fields: never the address, its HMAC or the IP.
+"""
+
+from __future__ import annotations
+
+import email.policy
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+from html import escape
+
+HEADLINES = {"held": "Held for moderation", "approved": "Published", "spam": "Marked as spam"}
+PLACEHOLDER_LINKS = (
+    "One-click moderation links: not available yet (they come with the moderation API)."
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    comment_id: str
+    article: str
+    article_url: str
+    title: str
+    name: str
+    website: str
+    text: str
+    status: str
+    score: str
+    reasons: tuple[str, ...]
+    approved_before: int
+
+    @classmethod
+    def of(cls, record: Mapping[str, str], approved_before: int) -> Notice:
+        reasons = json.loads(record.get("reasons") or "[]")
+        return cls(
+            comment_id=record["id"],
+            article=record["article"],
+            article_url=record.get("article_url", ""),
+            title=record.get("title", ""),
+            name=record["name"],
+            website=record.get("website", ""),
+            text=record["comment"],
+            status=record["status"],
+            score=record.get("score", ""),
+            reasons=tuple(f"{r['text']} ({r['points']:+g})" for r in reasons),
+            approved_before=approved_before,
+        )
+
+    @property
+    def headline(self) -> str:
+        return HEADLINES.get(self.status, self.status)
+
+    @property
+    def commenter(self) -> str:
+        if self.approved_before:
+            return f"known commenter, {self.approved_before} approved comments"
+        return "first-time commenter"
+
+    def lines(self) -> list[str]:
+        author = self.name + (f" ({self.website})" if self.website else "")
+        article = self.title or self.article
+        return [
+            f"{self.headline}: a comment by {author}",
+            f"Article: {article}" + (f" <{self.article_url}>" if self.article_url else ""),
+            f"Commenter: {self.commenter}",
+            f"Verdict: {self.status}, score {self.score}",
+        ]
+
+
+def moderation_email(
+    notice: Notice, mail_from: str, recipients: Sequence[str], domain: str
+) -> EmailMessage:
+    # RFC 5322's 998-character line limit: the default 78 folds even ordinary subjects, and
+    # some clients then show the fold's leading space.
+    msg = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
+    subject = f"[Comments] {notice.headline}: {notice.name} on {notice.title or notice.article}"
+    msg["Subject"] = " ".join(subject.split())[:200]
+    msg["From"] = mail_from
+    msg["To"] = ", ".join(recipients)
+    msg["Date"] = formatdate(localtime=False)
+    # Deterministic: a retried delivery carries the same id, which mail clients deduplicate.
+    msg["Message-ID"] = f"<{notice.comment_id}.{notice.status}@{domain}>"
+    why = [f"  - {reason}" for reason in notice.reasons] or ["  - (no reasons recorded)"]
+    plain = [*notice.lines(), "Why:", *why, "", "Comment:", notice.text, "", PLACEHOLDER_LINKS]
+    plain.append(f"Comment id: {notice.comment_id}")
+    msg.set_content("\n".join(plain))
+    items = "".join(f"<li>{escape(r)}</li>" for r in notice.reasons)
+    paragraphs = "".join(f"<p>{escape(p)}</p>" for p in notice.text.split("\n\n") if p.strip())
+    head = "".join(f"<p>{escape(line)}</p>" for line in notice.lines())
+    msg.add_alternative(
+        f"<!doctype html><html><body>{head}<p>Why:</p><ul>{items}</ul>"
+        f"<blockquote>{paragraphs}</blockquote><p>{escape(PLACEHOLDER_LINKS)}</p>"
+        f"<p>Comment id: {escape(notice.comment_id)}</p></body></html>",
+        subtype="html",
+    )
+    return msg
+
+
+def webhook_body(notice: Notice) -> bytes:
+    summary = "\n".join([*notice.lines(), *(f"• {r}" for r in notice.reasons), "", notice.text])
+    payload = {
+        "event": f"comment.{notice.status}",
+        "text": summary,  # Slack-compatible incoming-webhook field
+        "comment": {
+            "id": notice.comment_id,
+            "article": notice.article,
+            "article_url": notice.article_url or None,
+            "title": notice.title or None,
+            "author_name": notice.name,
+            "website": notice.website or None,
+            "text": notice.text,
+            "status": notice.status,
+            "score": notice.score,
+            "reasons": list(notice.reasons),
+        },
+        "commenter": {"known": notice.approved_before > 0, "approved": notice.approved_before},
+    }
+    return json.dumps(payload, ensure_ascii=False).encode()
+
+
+def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
+    """`sha256=<hex>` over "<timestamp>.<body>": receivers reject forgeries and, by checking
+    the timestamp, replays."""
+    mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256)
+    return "sha256=" + mac.hexdigest()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+import time
 
+import redis
 from aiohttp import web
 
 from service.app import create_app
@@ -14,6 +16,7 @@ from service.privacy import configure_logging
 from service.settings import Settings, SettingsError
 from workers import spam_cli
 from workers.runner import run_workers
+from workers.sweep import sweep
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -40,6 +43,9 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="Redis, API, workers and the demo page, for development")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=8080)
+    sweep = sub.add_parser("sweep", help="re-enqueue comments left undecided (lost jobs)")
+    sweep.add_argument("--older-than", type=float, default=None, help="seconds pending")
+
     spam = sub.add_parser("spam", help="train, evaluate and run the spam scorer offline")
     spam.add_argument("action", choices=("train", "eval", "score", "bench"))
     spam.add_argument("--output", help="train: where to write the model (default: shipped one)")
@@ -59,6 +65,12 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.command == "spam":
         return spam_cli.main(args.action, args.output)
+    if args.command == "sweep":
+        assert settings.redis_url
+        conn = redis.Redis.from_url(settings.redis_url)
+        older = settings.sweep_after_s if args.older_than is None else args.older_than
+        print(f"re-enqueued {sweep(conn, settings, time.time(), older)} comments")
+        return 0
     if args.command == "api":
         app = create_app(settings)
         web.run_app(app, host=args.host, port=args.port, loop=new_event_loop(), print=None)

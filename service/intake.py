@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import redis
 from rq import Queue, Retry
+from rq.queue import EnqueueData
 from rq.serializers import JSONSerializer
 
 from service import keys
@@ -31,6 +33,23 @@ PROCESS_COMMENT = "workers.jobs.process_comment"
 
 def comment_queue(connection: redis.Redis, settings: Settings) -> Queue:
     return Queue(settings.queue_name, connection=connection, serializer=JSONSerializer)
+
+
+def retry_policy(settings: Settings) -> Retry:
+    intervals = settings.job_retry_intervals_s
+    return Retry(max=len(intervals), interval=list(intervals))
+
+
+def process_job(comment_id: str, timeout: int, retry: Retry) -> EnqueueData:
+    """The one job that decides a comment: deterministic id, timeout, retries."""
+    return Queue.prepare_data(
+        PROCESS_COMMENT,
+        args=(comment_id,),
+        job_id=keys.job_id(comment_id),
+        timeout=timeout,
+        retry=retry,
+        result_ttl=600,
+    )
 
 
 @dataclass(slots=True)
@@ -50,9 +69,7 @@ class IntakeWriter:
     def __init__(self, connection: redis.Redis, settings: Settings) -> None:
         self._conn = connection
         self._queue = comment_queue(connection, settings)
-        self._retry = Retry(
-            max=len(settings.job_retry_intervals_s), interval=list(settings.job_retry_intervals_s)
-        )
+        self._retry = retry_policy(settings)
         self._timeout = settings.job_timeout_s
         self._batch_max = settings.batch_max
         self._inbox: asyncio.Queue[_Pending] = asyncio.Queue()
@@ -118,16 +135,7 @@ class IntakeWriter:
         with self._conn.pipeline(transaction=True) as pipe:
             for item in fresh:
                 pipe.hset(keys.comment(item.comment_id), mapping=item.record)  # type: ignore[arg-type]
-            jobs = [
-                Queue.prepare_data(
-                    PROCESS_COMMENT,
-                    args=(item.comment_id,),
-                    job_id=keys.job_id(item.comment_id),
-                    timeout=self._timeout,
-                    retry=self._retry,
-                    result_ttl=600,
-                )
-                for item in fresh
-            ]
+            pipe.zadd(keys.pending(), {item.comment_id: time.time() for item in fresh})
+            jobs = [process_job(item.comment_id, self._timeout, self._retry) for item in fresh]
             self._queue.enqueue_many(jobs, pipeline=pipe)
             pipe.execute()

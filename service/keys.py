@@ -110,3 +110,13 @@ def notified(channel: str, comment_id: str) -> str:
 def notify_queue(queue_name: str) -> str:
     """RQ queue for notifications: workers take new comments first, then these."""
     return f"{queue_name}-notify"
+
+
+def pending() -> str:
+    """Sorted set of accepted, undecided comments by (last) enqueue time: what the sweep
+    re-enqueues if a job was lost."""
+    return f"{PREFIX}:pending"
+
+
+def sweep_lock() -> str:
+    return f"{PREFIX}:sweep:lock"

@@ -40,6 +40,8 @@ class Settings:
     job_timeout_s: int = 60
     # Backoff between retries of a failed job; its length is the retry count.
     job_retry_intervals_s: tuple[int, ...] = (5, 30, 120, 600, 1800)
+    # A comment still undecided after this long is enqueued again (see workers/sweep.py).
+    sweep_after_s: int = 600
     # Upper bound of submissions written to Redis in one pipeline.
     batch_max: int = 256
     redis_max_connections: int = 64
@@ -150,6 +152,7 @@ class Settings:
             job_timeout_s=integer("JOB_TIMEOUT", 60),
             job_retry_intervals_s=intervals or cls.job_retry_intervals_s,
             batch_max=integer("BATCH_MAX", 256),
+            sweep_after_s=integer("SWEEP_AFTER", 600),
             redis_max_connections=integer("REDIS_MAX_CONNECTIONS", 64),
             redis_timeout_s=timeout,
             form_token_max_age_s=integer("FORM_TOKEN_MAX_AGE", 24 * 3600),

@@ -165,6 +165,7 @@ def _write(
 ) -> None:
     status = STATUS_BY_VERDICT[result.verdict]
     created = float(record.get("created_at") or now)
+    pipe.zrem(keys.pending(), comment_id)
     pipe.hset(
         keys.comment(comment_id),
         mapping={

@@ -1,0 +1,111 @@
+"""A worker killed with SIGKILL mid-job loses nothing: every comment reaches a final state once."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import subprocess
+import sys
+import time
+
+import redis
+from aiohttp.test_utils import TestClient, TestServer
+from rq import Queue
+from rq.registry import StartedJobRegistry
+from rq.serializers import JSONSerializer
+
+from service import keys
+from service.app import create_app
+from service.settings import Settings
+from tests.conftest import Client, run_worker_burst, stored_comments, worker_env
+from workers.sweep import sweep
+
+ARTICLE = "lunar-station-2021"
+
+
+def kill_mid_job(settings: Settings, conn: redis.Redis, attempts: int = 20) -> str | None:
+    """Start a real worker and SIGKILL it the moment it starts a job; return that job."""
+    queue = Queue(settings.queue_name, connection=conn, serializer=JSONSerializer)
+    started = StartedJobRegistry(queue=queue)
+    earlier = set(started.get_job_ids())  # orphans of earlier kills
+    for _ in range(attempts):
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "worker"],
+            env=worker_env(settings) | {"COMMENTS_LOG_LEVEL": "WARNING"},
+        )
+        deadline = time.monotonic() + 20
+        try:
+            while time.monotonic() < deadline and not set(started.get_job_ids()) - earlier:
+                time.sleep(0.0005)
+        finally:
+            worker.send_signal(signal.SIGKILL)
+            worker.wait()
+        orphans = set(started.get_job_ids()) - earlier
+        if orphans:
+            return str(orphans.pop())
+    return None
+
+
+async def test_sigkilled_workers_lose_no_comment(rconn: redis.Redis, settings: Settings) -> None:
+    ids = []
+    async with TestClient(TestServer(create_app(settings))) as client:
+        for i in range(150):
+            body = {"article": ARTICLE, "name": f"Reader {i}", "email": f"r{i}@example.com",
+                    "comment": f"Comment number {i} on the lunar station plans."}  # fmt: skip
+            resp = await client.post("/api/v1/comments", json=body)
+            ids.append((await resp.json())["id"])
+
+    orphaned = []
+    for _ in range(3):  # repeatedly, while a backlog is being worked through
+        job_id = await asyncio.to_thread(kill_mid_job, settings, rconn)
+        assert job_id is not None, "never caught a worker mid-job"
+        orphaned.append(job_id)
+
+    # The sweep (every minute beside each worker, here by the operator command) re-enqueues
+    # what was pending too long; then any worker finishes the work.
+    sweep = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "service.cli", "sweep", "--older-than", "0"],
+        env=worker_env(settings), capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert int(sweep.stdout.split()[1]) >= len(orphaned)
+    await asyncio.to_thread(run_worker_burst, settings)
+
+    records = stored_comments(rconn)
+    statuses = [records[cid]["status"] for cid in ids]
+    assert all(s in ("approved", "held", "spam") for s in statuses), statuses
+    for job_id in orphaned:
+        cid = job_id.removeprefix("process-")
+        assert records[cid]["status"] in ("approved", "held", "spam")
+    # Decided exactly once: each comment sits in exactly one place, none is pending.
+    placed = (
+        rconn.zcard(keys.held())
+        + rconn.zcard(keys.spam_folder())
+        + rconn.zcard(keys.thread(ARTICLE))
+    )
+    assert placed == len(ids)
+    assert rconn.zcard(keys.pending()) == 0
+
+
+async def test_sweep_takes_only_stale_undecided_comments(
+    client: Client, rconn: redis.Redis, settings: Settings
+) -> None:
+    body = {"article": ARTICLE, "name": "A", "email": "a@example.com", "comment": "Hello there"}
+    ids = []
+    for text in ("first", "second"):
+        resp = await client.post("/api/v1/comments", json=body | {"comment": text})
+        ids.append((await resp.json())["id"])
+    old, new = ids
+    queue = Queue(settings.queue_name, connection=rconn, serializer=JSONSerializer)
+    rconn.delete(queue.key)  # as if both jobs were lost
+    rconn.zadd(keys.pending(), {old: time.time() - 3600})
+
+    rconn.set(keys.sweep_lock(), "1")  # another sweeper is at work
+    assert sweep(rconn, settings, time.time(), 600) == 0
+    rconn.delete(keys.sweep_lock())
+
+    assert sweep(rconn, settings, time.time(), 600) == 1
+    assert queue.get_job_ids() == [keys.job_id(old)]
+    assert sweep(rconn, settings, time.time(), 600) == 0  # not again within the period
+    await asyncio.to_thread(run_worker_burst, settings)
+    assert rconn.zrange(keys.pending(), 0, -1) == [new.encode()]

@@ -1,0 +1,68 @@
+"""The safety net under RQ: re-enqueue comments that stayed pending too long.
+
+RQ recovers a job whose worker died only after the job's heartbeat expires and a later
+maintenance pass (minutes), and a job lost between dequeue and start takes two passes. The
+sweep makes the guarantee ours: any comment still undecided after `stale_after_s` is enqueued
+again. Deciding is idempotent, so a duplicate run is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import redis
+from rq import Queue
+
+from service import keys
+from service.intake import comment_queue, process_job, retry_policy
+from service.settings import Settings
+
+log = logging.getLogger(__name__)
+BATCH = 500
+
+
+def sweep(conn: redis.Redis, settings: Settings, now: float, stale_after_s: float) -> int:
+    """Re-enqueue comments pending longer than stale_after_s; returns how many."""
+    # One sweeper at a time across all workers; the lock expires if its holder dies.
+    if not conn.set(keys.sweep_lock(), "1", nx=True, ex=60):
+        return 0
+    try:
+        stale = [
+            v.decode() if isinstance(v, bytes) else str(v)
+            for v in conn.zrangebyscore(keys.pending(), "-inf", now - stale_after_s, 0, BATCH)
+        ]
+        if not stale:
+            return 0
+        queue: Queue = comment_queue(conn, settings)
+        retry = retry_policy(settings)
+        with conn.pipeline(transaction=True) as pipe:
+            queue.enqueue_many(
+                [process_job(cid, settings.job_timeout_s, retry) for cid in stale], pipeline=pipe
+            )
+            # Not again until another full period has passed.
+            pipe.zadd(keys.pending(), dict.fromkeys(stale, now), xx=True)
+            pipe.execute()
+        log.warning("sweep re-enqueued %d comments pending over %.0f s", len(stale), stale_after_s)
+        return len(stale)
+    finally:
+        conn.delete(keys.sweep_lock())
+
+
+class Sweeper(threading.Thread):
+    """Runs the sweep every `interval_s` beside a worker (a daemon: it dies with it)."""
+
+    def __init__(self, settings: Settings, interval_s: float = 60.0) -> None:
+        super().__init__(name="sweeper", daemon=True)
+        self.settings, self.interval_s = settings, interval_s
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        assert self.settings.redis_url
+        conn = redis.Redis.from_url(self.settings.redis_url)
+        while not self.stopped.wait(self.interval_s):
+            try:
+                sweep(conn, self.settings, time.time(), self.settings.sweep_after_s)
+            except redis.RedisError as exc:  # Redis down: try again next period
+                log.warning("sweep failed: %r", exc)

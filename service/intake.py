@@ -129,13 +129,19 @@ class IntakeWriter:
                     pipe.exists(keys.comment(item.comment_id))
                 found = pipe.execute()
             existing = {item.comment_id for item, hit in zip(maybe, found, strict=True) if hit}
-        fresh = [item for item in batch if item.comment_id not in existing]
-        if not fresh:
-            return
-        with self._conn.pipeline(transaction=True) as pipe:
-            for item in fresh:
-                pipe.hset(keys.comment(item.comment_id), mapping=item.record)  # type: ignore[arg-type]
-            pipe.zadd(keys.pending(), {item.comment_id: time.time() for item in fresh})
-            jobs = [process_job(item.comment_id, self._timeout, self._retry) for item in fresh]
-            self._queue.enqueue_many(jobs, pipeline=pipe)
-            pipe.execute()
+        fresh = {i.comment_id: i.record for i in batch if i.comment_id not in existing}
+        store_batch(self._conn, self._queue, fresh, self._timeout, self._retry)
+
+
+def store_batch(
+    conn: redis.Redis, queue: Queue, records: dict[str, dict[str, str]], timeout: int, retry: Retry
+) -> None:
+    """Comment records, their pending entries and their jobs: one transaction, all or nothing."""
+    if not records:
+        return
+    with conn.pipeline(transaction=True) as pipe:
+        for comment_id, record in records.items():
+            pipe.hset(keys.comment(comment_id), mapping=record)  # type: ignore[arg-type]
+        pipe.zadd(keys.pending(), dict.fromkeys(records, time.time()))
+        queue.enqueue_many([process_job(cid, timeout, retry) for cid in records], pipeline=pipe)
+        pipe.execute()

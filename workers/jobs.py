@@ -23,6 +23,12 @@ def _runtime() -> tuple[Settings, TextModel]:
     return Settings.from_env(), TextModel.load()
 
 
+def warm_up() -> None:
+    """Load settings and the model now, in the parent: forked work-horses and pool workers
+    inherit them instead of loading the model again for every job."""
+    _runtime()
+
+
 def _connection() -> redis.Redis:
     job = get_current_job()
     assert job is not None, "job functions run inside an RQ worker"

@@ -10,6 +10,7 @@ from rq.worker_pool import WorkerPool
 
 from service import keys
 from service.settings import Settings
+from workers.jobs import warm_up
 from workers.sweep import Sweeper
 
 WORKER_CLASSES: dict[str, type[BaseWorker]] = {"simple": SimpleWorker, "fork": Worker}
@@ -22,6 +23,7 @@ def run_workers(settings: Settings, processes: int, burst: bool, kind: str) -> N
     # Order is priority: new comments before notifications.
     queues = [settings.queue_name, keys.notify_queue(settings.queue_name)]
     conn = redis.Redis.from_url(settings.redis_url)
+    warm_up()
     if not burst:
         Sweeper(settings).start()
     worker_class = WORKER_CLASSES[kind]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import time
+from collections.abc import Callable
 from urllib.parse import urlsplit
 
 import redis
@@ -43,34 +44,41 @@ def process_comment(comment_id: str) -> str:
 
 def notify_email(comment_id: str) -> str:
     """Email the moderators about a decided comment, once."""
-    settings = _runtime()[0]
-    conn = _connection()
-    notice = _notice(conn, comment_id)
-    if notice is None:
-        return "gone"
-    marker = keys.notified("email", comment_id)
-    if conn.exists(marker):
-        return "already sent"
-    domain = urlsplit(settings.public_url).hostname or "localhost"
-    msg = messages.moderation_email(notice, settings.mail_from, settings.moderator_emails, domain)
-    delivery.send_email(settings, msg)
-    # A crash between sending and this line resends with the same Message-ID.
-    conn.set(marker, f"{time.time():.0f}", ex=SENT_MEMORY_S)
-    return "sent"
+
+    def deliver(settings: Settings, notice: messages.Notice) -> None:
+        domain = urlsplit(settings.public_url).hostname or "localhost"
+        recipients = settings.moderator_emails
+        delivery.send_email(
+            settings, messages.moderation_email(notice, settings.mail_from, recipients, domain)
+        )
+
+    return _notify_once("email", comment_id, deliver)
 
 
 def notify_webhook(comment_id: str) -> str:
     """POST a signed notification about a decided comment to the webhook, once."""
+
+    def deliver(settings: Settings, notice: messages.Notice) -> None:
+        body = messages.webhook_body(notice)
+        delivery.post_webhook(settings, f"comment.{notice.status}", comment_id, body)
+
+    return _notify_once("webhook", comment_id, deliver)
+
+
+def _notify_once(
+    channel: str, comment_id: str, deliver: Callable[[Settings, messages.Notice], None]
+) -> str:
     settings = _runtime()[0]
     conn = _connection()
     notice = _notice(conn, comment_id)
     if notice is None:
         return "gone"
-    marker = keys.notified("webhook", comment_id)
+    marker = keys.notified(channel, comment_id)
     if conn.exists(marker):
         return "already sent"
-    body = messages.webhook_body(notice)
-    delivery.post_webhook(settings, f"comment.{notice.status}", comment_id, body)
+    deliver(settings, notice)
+    # A crash between delivering and this line delivers again: email carries the same
+    # Message-ID and the webhook the same X-Comments-Delivery, so receivers can drop it.
     conn.set(marker, f"{time.time():.0f}", ex=SENT_MEMORY_S)
     return "sent"
 

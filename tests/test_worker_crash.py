@@ -109,3 +109,14 @@ async def test_sweep_takes_only_stale_undecided_comments(
     assert sweep(rconn, settings, time.time(), 600) == 0  # not again within the period
     await asyncio.to_thread(run_worker_burst, settings)
     assert rconn.zrange(keys.pending(), 0, -1) == [new.encode()]
+
+
+async def test_a_comment_erased_before_processing_leaves_nothing_pending(
+    client: Client, rconn: redis.Redis, settings: Settings
+) -> None:
+    body = {"article": ARTICLE, "name": "A", "email": "a@example.com", "comment": "Hello there"}
+    cid = (await (await client.post("/api/v1/comments", json=body)).json())["id"]
+    rconn.delete(keys.comment(cid))
+    await asyncio.to_thread(run_worker_burst, settings)
+    assert rconn.zcard(keys.pending()) == 0
+    assert sweep(rconn, settings, time.time() + 3600, 0) == 0

@@ -99,7 +99,8 @@ def process(
         try:
             pipe.watch(key)  # type: ignore[no-untyped-call]
             record = {as_str(k): as_str(v) for k, v in pipe.hgetall(key).items()}
-            if not record:
+            if not record:  # erased since it was accepted: nothing to decide, nothing to sweep
+                conn.zrem(keys.pending(), comment_id)
                 return "missing"
             if record.get("status") != STATUS_PENDING:
                 return record.get("status", "")  # decided by an earlier run

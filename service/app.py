@@ -8,14 +8,24 @@ import redis
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from service import handlers
+from service import handlers, moderation_pages
 from service.demo import article_page
 from service.errors import error_middleware
 from service.intake import IntakeWriter
+from service.moderation_links import LinkSigner
 from service.privacy import EmailVault, derive_key
 from service.settings import Settings
 from service.threads import ThreadCache
-from service.typedefs import REDIS, SETTINGS, THREADS, TOKEN_KEY, VAULT, WRITER
+from service.typedefs import (
+    LINK_SIGNER,
+    REDIS,
+    SETTINGS,
+    SYNC_REDIS,
+    THREADS,
+    TOKEN_KEY,
+    VAULT,
+    WRITER,
+)
 
 
 def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
@@ -27,12 +37,15 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     app[VAULT] = EmailVault(settings.secret_key)
     app[THREADS] = ThreadCache()
     app[TOKEN_KEY] = derive_key(settings.secret_key, "form-token")
+    app[LINK_SIGNER] = LinkSigner(settings.secret_key, settings.old_secret_keys)
     app.cleanup_ctx.append(_redis)
     app.router.add_post("/api/v1/comments", handlers.post_comment)
     app.router.add_get("/api/v1/comments", handlers.get_comments)
     app.router.add_get("/api/v1/form-token", handlers.form_token)
     app.router.add_get("/healthz", handlers.healthz)
     app.router.add_get("/readyz", handlers.readyz)
+    app.router.add_get("/moderate/{token}", moderation_pages.confirm)
+    app.router.add_post("/moderate/{token}", moderation_pages.act)
     if demo:
         app.router.add_get("/", article_page)
     return app
@@ -63,8 +76,14 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     )
     writer = IntakeWriter(writer_conn, settings)
     await writer.start()
-    app[REDIS], app[WRITER] = reader, writer
+    sync = redis.Redis(
+        connection_pool=redis.BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=8, **common
+        )
+    )
+    app[REDIS], app[WRITER], app[SYNC_REDIS] = reader, writer, sync
     yield
     await writer.close()
     writer_conn.close()
+    sync.close()
     await reader.aclose()

@@ -120,3 +120,18 @@ def pending() -> str:
 
 def sweep_lock() -> str:
     return f"{PREFIX}:sweep:lock"
+
+
+def link_used(nonce: str) -> str:
+    """Set once a one-click moderation link has acted (links are single-use)."""
+    return f"{PREFIX}:link:used:{nonce}"
+
+
+def audit_log() -> str:
+    """Stream of every moderation action: who, when, what, from which state."""
+    return f"{PREFIX}:audit"
+
+
+def labels() -> str:
+    """Stream of moderator-labelled examples (spam/ham) for the text model to learn from."""
+    return f"{PREFIX}:labels"

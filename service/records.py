@@ -6,6 +6,7 @@ import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from service.form_token import TokenCheck
 from service.privacy import EmailVault
@@ -28,6 +29,15 @@ class RequestMeta:
     referrer: str
     received_at: float
     token: TokenCheck
+
+
+def as_text(value: object) -> str:
+    """A Redis value as text, whichever client (bytes or decoded) read it."""
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def decode_record(raw: Mapping[Any, Any]) -> dict[str, str]:
+    return {as_text(k): as_text(v) for k, v in raw.items()}
 
 
 def fingerprint(sub: Submission) -> str:

@@ -28,6 +28,12 @@ class Settings:
     # None means "start an embedded redis-server" (dev only).
     redis_url: str | None = None
     secret_key: str = ""
+    # Previous secrets, still accepted for signed links during a rotation's grace period.
+    old_secret_keys: tuple[str, ...] = ()
+    # How long a one-click moderation link works.
+    link_max_age_s: int = 7 * 24 * 3600
+    # Moderator API credentials: name -> bearer token (the name goes into the audit log).
+    moderator_tokens: tuple[tuple[str, str], ...] = ()
     public_url: str = "http://127.0.0.1:8080"
     # Origins whose pages may embed the widget and receive form redirects; "*" only in dev.
     allowed_origins: tuple[str, ...] = ()
@@ -98,6 +104,9 @@ class Settings:
             raise SettingsError("COMMENTS_WEBHOOK_URL must be an http(s) URL")
         if self.webhook_url and len(self.webhook_secret) < MIN_SECRET_LENGTH:
             raise SettingsError("COMMENTS_WEBHOOK_SECRET (32+ chars) is required with a webhook")
+        for name, token in self.moderator_tokens:
+            if not name or len(token) < MIN_SECRET_LENGTH:
+                raise SettingsError("COMMENTS_MODERATOR_TOKENS: use name:token, tokens 32+ chars")
         if "*" in self.allowed_origins:
             raise SettingsError("COMMENTS_ALLOWED_ORIGINS='*' is only allowed in dev mode")
         return self
@@ -143,6 +152,14 @@ class Settings:
             mode=get("MODE", "production"),
             redis_url=get("REDIS_URL", "") or None,
             secret_key=env.get("COMMENTS_SECRET_KEY", ""),
+            old_secret_keys=tuple(
+                s for s in env.get("COMMENTS_OLD_SECRET_KEYS", "").split(",") if s.strip()
+            ),
+            link_max_age_s=integer("LINK_MAX_AGE", 7 * 24 * 3600),
+            moderator_tokens=tuple(
+                (name.strip(), token.strip())
+                for name, _, token in (pair.partition(":") for pair in items("MODERATOR_TOKENS"))
+            ),
             public_url=get("PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/"),
             allowed_origins=tuple(o.rstrip("/") for o in items("ALLOWED_ORIGINS")),
             trusted_proxies=proxies,

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import redis
 import redis.asyncio as aioredis
 from aiohttp import web
 
 from service.intake import IntakeWriter
+from service.moderation_links import LinkSigner
 from service.privacy import EmailVault
 from service.settings import Settings
 from service.threads import ThreadCache
@@ -16,3 +18,6 @@ WRITER = web.AppKey("writer", IntakeWriter)
 VAULT = web.AppKey("vault", EmailVault)
 THREADS = web.AppKey("threads", ThreadCache)
 TOKEN_KEY = web.AppKey("token_key", bytes)
+LINK_SIGNER = web.AppKey("link_signer", LinkSigner)
+# Synchronous client for the rare moderation actions, which run in a thread.
+SYNC_REDIS = web.AppKey("sync_redis", redis.Redis)

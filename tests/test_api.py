@@ -20,6 +20,7 @@ from service import keys
 from service.app import create_app
 from service.embedded_redis import RedisServer
 from service.privacy import EmailVault
+from service.publishing import publish
 from service.settings import Settings
 from tests.conftest import (
     SECRET,
@@ -29,7 +30,6 @@ from tests.conftest import (
     run_worker_burst,
     stored_comments,
 )
-from workers.publishing import publish
 
 VALID = {
     "article": "lunar-station-2021",

@@ -22,9 +22,9 @@ from service.app import create_app
 from service.demo import ARTICLE_ID
 from service.embedded_redis import RedisServer
 from service.privacy import configure_logging
+from service.publishing import publish
 from service.settings import Settings
 from tests.conftest import data_files, key_dump, run_worker_burst, stored_comments
-from workers.publishing import publish
 
 # Distinctive local parts so a hit cannot be a coincidence.
 ADDRESSES = [

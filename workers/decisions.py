@@ -20,9 +20,9 @@ from rq.serializers import JSONSerializer
 
 from service import form_token as tokens
 from service import keys
-from service.records import STATUS_PENDING
+from service.publishing import show
+from service.records import STATUS_PENDING, as_text, decode_record
 from service.settings import Settings
-from workers.publishing import show
 from workers.scoring import (
     APPROVE,
     HOLD,
@@ -98,7 +98,7 @@ def process(
     with conn.pipeline(transaction=True) as pipe:
         try:
             pipe.watch(key)  # type: ignore[no-untyped-call]
-            record = {as_str(k): as_str(v) for k, v in pipe.hgetall(key).items()}
+            record = decode_record(pipe.hgetall(key))
             if not record:  # erased since it was accepted: nothing to decide, nothing to sweep
                 conn.zrem(keys.pending(), comment_id)
                 return "missing"
@@ -115,7 +115,7 @@ def process(
             _write(conn, pipe, comment_id, record, ctx, result, settings, now)
             pipe.execute()
         except WatchError:  # another run decided it between our read and our write
-            return as_str(conn.hget(key, "status") or b"")
+            return as_text(conn.hget(key, "status") or b"")
     return STATUS_BY_VERDICT[result.verdict]
 
 
@@ -128,10 +128,10 @@ def _load_context(
         pipe.mget([k or "-" for k in optional])  # "-" is never written: reads as None
         pipe.mget([ctx.flood_email, ctx.exact, ctx.near, ctx.site_minute])
         (approved, email_spam), opt, (flood_email, exact, near, site) = pipe.execute()
-    ip_spam, domain_spam, flood_ip, ip_hour, nonce_owner = (as_str(v) if v else None for v in opt)
+    ip_spam, domain_spam, flood_ip, ip_hour, nonce_owner = (as_text(v) if v else None for v in opt)
 
     def someone_else(owner: object) -> bool:
-        return owner is not None and as_str(owner) != comment_id
+        return owner is not None and as_text(owner) != comment_id
 
     token = record.get("token_verdict") or tokens.MISSING
     if token == tokens.VALID and someone_else(nonce_owner):
@@ -247,7 +247,3 @@ def website_domain(url: str) -> str | None:
         return None
     host = urlsplit(url).hostname or ""
     return host.removeprefix("www.") or None
-
-
-def as_str(value: object) -> str:
-    return value.decode() if isinstance(value, bytes) else str(value)

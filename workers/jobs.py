@@ -11,6 +11,7 @@ import redis
 from rq import get_current_job
 
 from service import keys
+from service.records import decode_record
 from service.settings import Settings
 from workers import decisions, delivery, messages
 from workers.textmodel import TextModel
@@ -87,7 +88,7 @@ def _notice(conn: redis.Redis, comment_id: str) -> messages.Notice | None:
     raw = conn.hgetall(keys.comment(comment_id))
     if not raw:
         return None
-    record = {decisions.as_str(k): decisions.as_str(v) for k, v in raw.items()}
+    record = decode_record(raw)
     approved = conn.hget(keys.email_reputation(record["email_hash"]), "approved")
     # The count before this comment: an approval already counted itself.
     before = int(approved or 0) - (record["status"] == "approved")

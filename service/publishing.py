@@ -18,6 +18,12 @@ def show(pipe: Pipeline, comment_id: str, article: str, created_at: float) -> No
     pipe.incr(keys.thread_version(article))
 
 
+def hide(pipe: Pipeline, comment_id: str, article: str) -> None:
+    """Queue the commands that take a comment out of its article's public thread."""
+    pipe.zrem(keys.thread(article), comment_id)
+    pipe.incr(keys.thread_version(article))
+
+
 def publish(conn: redis.Redis, comment_id: str) -> bool:
     """Approve and show a comment; returns False if it does not exist. Idempotent."""
     key = keys.comment(comment_id)

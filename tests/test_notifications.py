@@ -9,6 +9,7 @@ import hashlib
 import hmac
 import ipaddress
 import json
+import re
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
@@ -136,6 +137,18 @@ async def test_held_comment_emails_the_moderators_once_and_privately(
         assert expected in text
     assert_private(msg.as_bytes())
 
+    # The moderator clicks "Approve" in the mail: a confirmation page, then the comment is out.
+    lines = text.replace("\r\n", "\n")
+    links = dict(re.findall(r"^(Approve|Reject|Mark as spam): (\S+)$", lines, re.MULTILINE))
+    assert set(links) == {"Approve", "Reject", "Mark as spam"}
+    path = links["Approve"].removeprefix("http://127.0.0.1:8080")
+    page = await (await client.get(path)).text()
+    assert stored_comments(rconn)[cid]["status"] == "held"  # looking does not act
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None
+    assert (await client.post(path, data={"csrf": csrf.group(1)})).status == 200
+    assert stored_comments(rconn)[cid]["status"] == "approved"
+
     # The same job again (a retry after a crash) sends nothing new.
     from rq import Queue
     from rq.serializers import JSONSerializer
@@ -168,6 +181,10 @@ async def test_webhook_is_signed_and_private(
     assert payload["comment"]["website"] == "https://maria.example.net"
     assert payload["commenter"] == {"known": False, "approved": 0}
     assert "Maria" in payload["text"]
+    assert set(payload["actions"]) == {"approve", "reject", "spam"}
+    assert all(
+        url.startswith("http://127.0.0.1:8080/moderate/") for url in payload["actions"].values()
+    )
     assert_private(body)
 
 

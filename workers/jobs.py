@@ -11,6 +11,7 @@ import redis
 from rq import get_current_job
 
 from service import keys
+from service.moderation_links import LinkSigner
 from service.records import decode_record
 from service.settings import Settings
 from workers import decisions, delivery, messages
@@ -71,7 +72,7 @@ def _notify_once(
 ) -> str:
     settings = _runtime()[0]
     conn = _connection()
-    notice = _notice(conn, comment_id)
+    notice = _notice(conn, comment_id, settings)
     if notice is None:
         return "gone"
     marker = keys.notified(channel, comment_id)
@@ -84,7 +85,11 @@ def _notify_once(
     return "sent"
 
 
-def _notice(conn: redis.Redis, comment_id: str) -> messages.Notice | None:
+# What a moderator can do from a notification, by the comment's state.
+LINK_ACTIONS = {"held": ("approve", "reject", "spam"), "approved": ("reject", "spam")}
+
+
+def _notice(conn: redis.Redis, comment_id: str, settings: Settings) -> messages.Notice | None:
     raw = conn.hgetall(keys.comment(comment_id))
     if not raw:
         return None
@@ -92,4 +97,10 @@ def _notice(conn: redis.Redis, comment_id: str) -> messages.Notice | None:
     approved = conn.hget(keys.email_reputation(record["email_hash"]), "approved")
     # The count before this comment: an approval already counted itself.
     before = int(approved or 0) - (record["status"] == "approved")
-    return messages.Notice.of(record, max(before, 0))
+    signer = LinkSigner(settings.secret_key, settings.old_secret_keys)
+    now, base = time.time(), f"{settings.public_url}/moderate/"
+    links = [
+        (action, base + signer.issue(comment_id, action, now, settings.link_max_age_s))
+        for action in LINK_ACTIONS.get(record["status"], ())
+    ]
+    return messages.Notice.of(record, max(before, 0), links)

@@ -16,9 +16,7 @@ from email.utils import formatdate
 from html import escape
 
 HEADLINES = {"held": "Held for moderation", "approved": "Published", "spam": "Marked as spam"}
-PLACEHOLDER_LINKS = (
-    "One-click moderation links: not available yet (they come with the moderation API)."
-)
+LINK_LABELS = {"approve": "Approve", "reject": "Reject", "spam": "Mark as spam", "ham": "Not spam"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +32,12 @@ class Notice:
     score: str
     reasons: tuple[str, ...]
     approved_before: int
+    links: tuple[tuple[str, str], ...] = ()  # (action, signed URL)
 
     @classmethod
-    def of(cls, record: Mapping[str, str], approved_before: int) -> Notice:
+    def of(
+        cls, record: Mapping[str, str], approved_before: int, links: Sequence[tuple[str, str]] = ()
+    ) -> Notice:
         reasons = json.loads(record.get("reasons") or "[]")
         return cls(
             comment_id=record["id"],
@@ -50,6 +51,7 @@ class Notice:
             score=record.get("score", ""),
             reasons=tuple(f"{r['text']} ({r['points']:+g})" for r in reasons),
             approved_before=approved_before,
+            links=tuple(links),
         )
 
     @property
@@ -87,15 +89,20 @@ def moderation_email(
     # Deterministic: a retried delivery carries the same id, which mail clients deduplicate.
     msg["Message-ID"] = f"<{notice.comment_id}.{notice.status}@{domain}>"
     why = [f"  - {reason}" for reason in notice.reasons] or ["  - (no reasons recorded)"]
-    plain = [*notice.lines(), "Why:", *why, "", "Comment:", notice.text, "", PLACEHOLDER_LINKS]
+    actions = [f"{LINK_LABELS[action]}: {url}" for action, url in notice.links]
+    plain = [*notice.lines(), "Why:", *why, "", "Comment:", notice.text, "", *actions]
     plain.append(f"Comment id: {notice.comment_id}")
     msg.set_content("\n".join(plain))
     items = "".join(f"<li>{escape(r)}</li>" for r in notice.reasons)
     paragraphs = "".join(f"<p>{escape(p)}</p>" for p in notice.text.split("\n\n") if p.strip())
     head = "".join(f"<p>{escape(line)}</p>" for line in notice.lines())
+    buttons = " · ".join(
+        f'<a href="{escape(url, quote=True)}">{LINK_LABELS[action]}</a>'
+        for action, url in notice.links
+    )
     msg.add_alternative(
         f"<!doctype html><html><body>{head}<p>Why:</p><ul>{items}</ul>"
-        f"<blockquote>{paragraphs}</blockquote><p>{escape(PLACEHOLDER_LINKS)}</p>"
+        f"<blockquote>{paragraphs}</blockquote><p>{buttons}</p>"
         f"<p>Comment id: {escape(notice.comment_id)}</p></body></html>",
         subtype="html",
     )
@@ -120,6 +127,7 @@ def webhook_body(notice: Notice) -> bytes:
             "reasons": list(notice.reasons),
         },
         "commenter": {"known": notice.approved_before > 0, "approved": notice.approved_before},
+        "actions": dict(notice.links),
     }
     return json.dumps(payload, ensure_ascii=False).encode()
 

@@ -8,7 +8,7 @@ import redis
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from service import handlers, moderation_pages
+from service import handlers, moderation_pages, moderator_api
 from service.demo import article_page
 from service.errors import error_middleware
 from service.intake import IntakeWriter
@@ -44,6 +44,10 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     app.router.add_get("/api/v1/form-token", handlers.form_token)
     app.router.add_get("/healthz", handlers.healthz)
     app.router.add_get("/readyz", handlers.readyz)
+    app.router.add_get("/api/v1/moderation/queue", moderator_api.queue)
+    app.router.add_get("/api/v1/moderation/decisions", moderator_api.decisions)
+    app.router.add_post("/api/v1/moderation/actions", moderator_api.act)
+    app.router.add_patch("/api/v1/moderation/comments/{comment_id}", moderator_api.edit)
     app.router.add_get("/moderate/{token}", moderation_pages.confirm)
     app.router.add_post("/moderate/{token}", moderation_pages.act)
     if demo:

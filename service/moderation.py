@@ -126,3 +126,42 @@ def _write(
     if action in ("spam", "ham") or (action == "approve" and before in ("held", "spam")):
         label = "spam" if after == "spam" else "ham"
         pipe.xadd(keys.labels(), {"comment_id": comment_id, "label": label}, maxlen=AUDIT_MAX)
+
+
+def edit_text(conn: redis.Redis, comment_id: str, text: str, actor: str) -> Outcome:
+    """Fix a comment's published text (typos), keeping the commenter's original."""
+    key = keys.comment(comment_id)
+    with conn.pipeline(transaction=True) as pipe:
+        while True:
+            try:
+                pipe.watch(key)  # type: ignore[no-untyped-call]
+                record = decode_record(pipe.hgetall(key))
+                if not record:
+                    return Outcome(comment_id, "edit", MISSING)
+                pipe.multi()
+                pipe.hsetnx(key, "original_comment", record["comment"])
+                pipe.hset(
+                    key,
+                    mapping={
+                        "comment": text,
+                        "edited_by": actor,
+                        "edited_at": f"{time.time():.6f}",
+                    },
+                )
+                if record.get("status") == "approved":
+                    pipe.incr(keys.thread_version(record["article"]))  # readers see the fix
+                status = record.get("status", "pending")
+                entry = {
+                    "ts": f"{time.time():.3f}",
+                    "actor": actor,
+                    "action": "edit",
+                    "comment_id": comment_id,
+                    "article": record["article"],
+                    "from": status,
+                    "to": status,
+                }
+                pipe.xadd(keys.audit_log(), entry, maxlen=AUDIT_MAX, approximate=True)  # type: ignore[arg-type]
+                pipe.execute()
+                return Outcome(comment_id, "edit", DONE, status, status)
+            except WatchError:
+                continue

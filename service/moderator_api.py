@@ -1,0 +1,198 @@
+"""The moderator API under /api/v1/moderation/: bearer tokens, listings, actions, edits."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+from typing import cast
+
+from aiohttp import web
+
+from service import keys, moderation
+from service.errors import ApiError, validation_failed
+from service.records import decode_record
+from service.typedefs import REDIS, SETTINGS, SYNC_REDIS
+from service.validation import FieldError, validate_submission
+
+FOLDERS = {"held": keys.held, "spam": keys.spam_folder}
+LIST_FIELDS = (
+    "id",
+    "article",
+    "title",
+    "article_url",
+    "name",
+    "website",
+    "comment",
+    "status",
+    "score",
+    "reasons",
+    "created_at",
+    "email_hash",
+    "original_comment",
+)
+MAX_LIMIT, MAX_IDS = 100, 100
+
+
+def moderator(request: web.Request) -> str:
+    """The authenticated moderator's name, or a 401/403 in the standard error shape."""
+    tokens = request.app[SETTINGS].moderator_tokens
+    if not tokens:
+        raise ApiError(403, "moderation_disabled", "No moderator tokens are configured.")
+    scheme, _, given = request.headers.get("Authorization", "").partition(" ")
+    name = None
+    for candidate, token in tokens:  # every token compared: timing says nothing
+        if hmac.compare_digest(given.strip().encode(), token.encode()) and scheme == "Bearer":
+            name = candidate
+    if name is None:
+        raise ApiError(
+            401,
+            "unauthorized",
+            "A valid moderator bearer token is required.",
+            headers={"WWW-Authenticate": 'Bearer realm="moderation"'},
+        )
+    return name
+
+
+async def queue(request: web.Request) -> web.Response:
+    moderator(request)
+    folder = request.query.get("status", "held")
+    if folder not in FOLDERS:
+        raise validation_failed({"status": FieldError("invalid_choice", "Use held or spam.")})
+    limit = _limit(request)
+    article, reason = request.query.get("article"), request.query.get("reason")
+    cursor = request.query.get("cursor", "-inf")
+    try:
+        float(cursor)
+    except ValueError:
+        raise validation_failed({"cursor": FieldError("invalid_cursor", "Bad cursor.")}) from None
+    redis = request.app[REDIS]
+    items: list[dict[str, object]] = []
+    start = cursor if cursor == "-inf" else f"({cursor}"
+    # Oldest first; filters apply after reading, so read in pages until the page is full.
+    while len(items) < limit:
+        page = cast(
+            list[tuple[str, float]],
+            await redis.zrangebyscore(FOLDERS[folder](), start, "+inf", 0, 200, withscores=True),
+        )
+        if not page:
+            break
+        async with redis.pipeline(transaction=False) as pipe:
+            for cid, _ in page:
+                pipe.hmget(keys.comment(cid), LIST_FIELDS)
+            rows = await pipe.execute()
+        for (_, score), row in zip(page, rows, strict=True):
+            start = f"({score!r}"
+            record = {k: v for k, v in zip(LIST_FIELDS, row, strict=True) if v is not None}
+            item = await _item(request, record) if record else None
+            if item is None or (article and item["article"] != article):
+                continue
+            if reason and reason not in {r["code"] for r in item["reasons"]}:  # type: ignore[attr-defined]
+                continue
+            items.append(item)
+            if len(items) == limit:
+                break
+    next_cursor = start.lstrip("(") if len(items) == limit else None
+    return web.json_response({"items": items, "next_cursor": next_cursor})
+
+
+async def decisions(request: web.Request) -> web.Response:
+    moderator(request)
+    limit = _limit(request)
+    end = request.query.get("cursor")
+    entries = (
+        await request.app[REDIS].xrevrange(
+            keys.audit_log(), max=f"({end}" if end else "+", count=limit
+        )
+        or []
+    )
+    items = [{"id": entry_id, **decode_record(fields or {})} for entry_id, fields in entries]
+    next_cursor = entries[-1][0] if len(entries) == limit else None
+    return web.json_response({"items": items, "next_cursor": next_cursor})
+
+
+async def act(request: web.Request) -> web.Response:
+    actor = moderator(request)
+    body = await _json(request)
+    action, ids = body.get("action"), body.get("ids")
+    errors = {}
+    if action not in moderation.TARGET:
+        errors["action"] = FieldError("invalid_choice", "Use approve, reject, spam or ham.")
+    if not isinstance(ids, list) or not ids or len(ids) > MAX_IDS:
+        errors["ids"] = FieldError("invalid_ids", f"Give 1-{MAX_IDS} comment ids.")
+    elif not all(isinstance(i, str) and keys.is_comment_id(i) for i in ids):
+        errors["ids"] = FieldError("invalid_ids", "Every id must be a comment id.")
+    if errors:
+        raise validation_failed(errors)
+    assert isinstance(action, str)
+    assert isinstance(ids, list)
+    conn = request.app[SYNC_REDIS]
+    outcomes = [await asyncio.to_thread(moderation.apply, conn, cid, action, actor) for cid in ids]
+    return web.json_response(
+        {
+            "results": [
+                {"id": o.comment_id, "result": o.result, "from": o.before, "to": o.after}
+                for o in outcomes
+            ]
+        }
+    )
+
+
+async def edit(request: web.Request) -> web.Response:
+    actor = moderator(request)
+    comment_id = request.match_info["comment_id"]
+    if not keys.is_comment_id(comment_id):
+        raise ApiError(404, "not_found", "No such comment.")
+    body = await _json(request)
+    # The same rules as a submission's comment field.
+    probe = {"article": "x", "name": "x", "email": "a@example.com", "comment": body.get("text")}
+    sub, errors = validate_submission(probe, request.app[SETTINGS].max_comment_chars)
+    if sub is None:
+        raise validation_failed({"text": errors["comment"]})
+    outcome = await asyncio.to_thread(
+        moderation.edit_text, request.app[SYNC_REDIS], comment_id, sub.comment, actor
+    )
+    if outcome.result == moderation.MISSING:
+        raise ApiError(404, "not_found", "No such comment.")
+    return web.json_response({"id": comment_id, "result": outcome.result, "text": sub.comment})
+
+
+async def _item(request: web.Request, record: dict[str, str]) -> dict[str, object]:
+    """A moderator's view: everything but the address and anything derived from it."""
+    approved = await request.app[REDIS].hget(
+        keys.email_reputation(record.pop("email_hash", "")), "approved"
+    )
+    return {
+        "id": record["id"],
+        "article": record["article"],
+        "title": record.get("title") or None,
+        "article_url": record.get("article_url") or None,
+        "name": record["name"],
+        "website": record.get("website") or None,
+        "text": record["comment"],
+        "original_text": record.get("original_comment"),
+        "status": record.get("status"),
+        "score": float(record["score"]) if record.get("score") else None,
+        "reasons": json.loads(record.get("reasons") or "[]"),
+        "created_at": float(record.get("created_at") or 0),
+        "commenter": {"known": bool(approved and int(approved) > 0)},
+    }
+
+
+def _limit(request: web.Request) -> int:
+    raw = request.query.get("limit", "20")
+    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
+        raise validation_failed({"limit": FieldError("invalid_limit", f"1-{MAX_LIMIT}.")})
+    return int(raw)
+
+
+async def _json(request: web.Request) -> dict[str, object]:
+    if request.content_type != "application/json":
+        raise ApiError(415, "unsupported_media_type", "Send application/json.")
+    try:
+        body = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        raise ApiError(400, "malformed_json", "The body is not valid JSON.") from None
+    if not isinstance(body, dict):
+        raise ApiError(400, "invalid_body", "The JSON body must be an object.")
+    return body

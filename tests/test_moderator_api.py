@@ -1,0 +1,193 @@
+"""The moderator API: authentication, listings, actions and their effects, audit, edits."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+import redis
+from aiohttp.test_utils import TestClient, TestServer
+
+from service import form_token as tokens
+from service import keys
+from service.app import create_app
+from service.privacy import derive_key
+from service.settings import Settings
+from tests.conftest import SECRET, Client, run_worker_burst, stored_comments
+
+ALICE, BOB = "a" * 40, "b" * 40
+AS_ALICE = {"Authorization": f"Bearer {ALICE}"}
+API = "/api/v1/moderation"
+
+
+@pytest.fixture
+async def mod(settings: Settings) -> AsyncIterator[Client]:
+    configured = settings.with_overrides(moderator_tokens=(("alice", ALICE), ("bob", BOB)))
+    async with TestClient(TestServer(create_app(configured))) as test_client:
+        yield test_client
+
+
+async def submit(client: Client, article: str = "story-1", **fields: str) -> str:
+    body = {
+        "article": article,
+        "name": "Maria",
+        "email": "maria@example.com",
+        "comment": f"A comment on {article}.",
+    } | fields
+    resp = await client.post("/api/v1/comments", json=body)
+    assert resp.status == 202
+    return str((await resp.json())["id"])
+
+
+def hold(conn: redis.Redis, cid: str, reasons: list[str], at: float) -> None:
+    """As the worker leaves a held comment, with the given reason codes."""
+    listed = [{"code": r, "points": 1, "text": r} for r in reasons]
+    conn.hset(
+        keys.comment(cid),
+        mapping={"status": "held", "score": "2.00", "reasons": json.dumps(listed)},
+    )
+    conn.zadd(keys.held(), {cid: at})
+
+
+async def body_of(resp: Any, status: int = 200) -> Any:
+    assert resp.status == status, await resp.text()
+    return await resp.json()
+
+
+async def test_authentication(mod: Client, client: Client) -> None:
+    for headers in ({}, {"Authorization": "Bearer nope"}, {"Authorization": f"Basic {ALICE}"}):
+        resp = await mod.get(f"{API}/queue", headers=headers)
+        body = await body_of(resp, 401)
+        assert body["error"]["code"] == "unauthorized"
+        assert resp.headers["WWW-Authenticate"].startswith("Bearer")
+    assert (await mod.get(f"{API}/queue", headers={"Authorization": f"Bearer {BOB}"})).status == 200
+    # Without configured tokens the API is closed, not open.
+    body = await body_of(await client.get(f"{API}/queue", headers=AS_ALICE), 403)
+    assert body["error"]["code"] == "moderation_disabled"
+
+
+async def test_queue_pages_filters_and_privacy(mod: Client, rconn: redis.Redis) -> None:
+    ids = []
+    for i in range(5):
+        cid = await submit(mod, article=f"story-{i % 2}")
+        hold(rconn, cid, ["links"] if i == 3 else ["first_comment"], at=1000.0 + i)
+        ids.append(cid)
+    first = await body_of(await mod.get(f"{API}/queue", params={"limit": "2"}, headers=AS_ALICE))
+    assert [i["id"] for i in first["items"]] == ids[:2]
+    seen = [i["id"] for i in first["items"]]
+    cursor = first["next_cursor"]
+    while cursor:
+        page = await body_of(
+            await mod.get(f"{API}/queue", params={"limit": "2", "cursor": cursor}, headers=AS_ALICE)
+        )
+        seen += [i["id"] for i in page["items"]]
+        cursor = page["next_cursor"]
+    assert seen == ids
+    item = first["items"][0]
+    assert item["text"] == "A comment on story-0."
+    assert item["reasons"][0]["code"] == "first_comment"
+    assert item["commenter"] == {"known": False}
+    raw = json.dumps(first)
+    assert "maria@example.com" not in raw
+    assert "email" not in raw
+    assert "127.0.0.1" not in raw
+
+    by_article = await body_of(
+        await mod.get(f"{API}/queue", params={"article": "story-1"}, headers=AS_ALICE)
+    )
+    assert [i["id"] for i in by_article["items"]] == [ids[1], ids[3]]
+    by_reason = await body_of(
+        await mod.get(f"{API}/queue", params={"reason": "links"}, headers=AS_ALICE)
+    )
+    assert [i["id"] for i in by_reason["items"]] == [ids[3]]
+    bad = await mod.get(f"{API}/queue", params={"limit": "0"}, headers=AS_ALICE)
+    assert (await body_of(bad, 422))["error"]["fields"]["limit"]["code"] == "invalid_limit"
+
+
+async def test_actions_take_effect_and_are_audited(mod: Client, rconn: redis.Redis) -> None:
+    a, b, c = [await submit(mod, article="story-1", comment=f"Comment {n}") for n in "abc"]
+    for n, cid in enumerate((a, b, c)):
+        hold(rconn, cid, ["first_comment"], at=2000.0 + n)
+    done = await body_of(
+        await mod.post(
+            f"{API}/actions", json={"action": "approve", "ids": [a, b]}, headers=AS_ALICE
+        )
+    )
+    assert [r["result"] for r in done["results"]] == ["done", "done"]
+    bob = {"Authorization": f"Bearer {BOB}"}
+    spam = await body_of(
+        await mod.post(f"{API}/actions", json={"action": "spam", "ids": [c, a]}, headers=bob)
+    )
+    assert [(r["result"], r["from"], r["to"]) for r in spam["results"]] == [
+        ("done", "held", "spam"),
+        ("done", "approved", "spam"),
+    ]
+    thread = await body_of(await mod.get("/api/v1/comments", params={"article": "story-1"}))
+    assert [t["id"] for t in thread["comments"]] == [b]
+    again = await body_of(
+        await mod.post(f"{API}/actions", json={"action": "approve", "ids": [b]}, headers=AS_ALICE)
+    )
+    assert again["results"][0]["result"] == "already"
+
+    log = await body_of(await mod.get(f"{API}/decisions", headers=AS_ALICE))
+    assert [(e["actor"], e["action"], e["comment_id"], e["from"]) for e in log["items"]] == [
+        ("bob", "spam", a, "approved"),
+        ("bob", "spam", c, "held"),
+        ("alice", "approve", b, "held"),
+        ("alice", "approve", a, "held"),
+    ]
+
+    for body, field in (
+        ({"action": "delete", "ids": [a]}, "action"),
+        ({"action": "spam", "ids": ["../x"]}, "ids"),
+        ({"action": "spam", "ids": []}, "ids"),
+    ):
+        bad = await body_of(await mod.post(f"{API}/actions", json=body, headers=AS_ALICE), 422)
+        assert field in bad["error"]["fields"]
+
+
+async def test_edit_keeps_the_original(mod: Client, rconn: redis.Redis) -> None:
+    cid = await submit(mod, comment="Teh station is a good idea.")
+    hold(rconn, cid, [], at=3000.0)
+    await mod.post(f"{API}/actions", json={"action": "approve", "ids": [cid]}, headers=AS_ALICE)
+    before = await mod.get("/api/v1/comments", params={"article": "story-1"})
+    resp = await mod.patch(
+        f"{API}/comments/{cid}", json={"text": " The station is a good idea. "}, headers=AS_ALICE
+    )
+    assert (await body_of(resp))["text"] == "The station is a good idea."
+    after = await mod.get("/api/v1/comments", params={"article": "story-1"})
+    assert after.headers["ETag"] != before.headers["ETag"]
+    assert (await after.json())["comments"][0]["text"] == "The station is a good idea."
+    record = stored_comments(rconn)[cid]
+    assert record["original_comment"] == "Teh station is a good idea."
+    assert record["edited_by"] == "alice"
+    empty = await mod.patch(f"{API}/comments/{cid}", json={"text": ""}, headers=AS_ALICE)
+    assert (await body_of(empty, 422))["error"]["fields"]["text"]["code"] == "required"
+    missing = keys.new_comment_id("story-1")
+    gone = await mod.patch(f"{API}/comments/{missing}", json={"text": "x"}, headers=AS_ALICE)
+    assert (await body_of(gone, 404))["error"]["code"] == "not_found"
+
+
+async def test_approval_trusts_the_commenter_for_the_next_comment(
+    mod: Client, rconn: redis.Redis, settings: Settings
+) -> None:
+    key = derive_key(SECRET, "form-token")
+    text = "A careful piece; the docking standards matter more than the politics here."
+    first = await submit(
+        mod, comment=text, form_token=tokens.issue(key, "story-1", time.time() - 60)
+    )
+    await asyncio.to_thread(run_worker_burst, settings)
+    assert stored_comments(rconn)[first]["status"] == "held"  # first-time commenter
+    await mod.post(f"{API}/actions", json={"action": "approve", "ids": [first]}, headers=AS_ALICE)
+
+    second = await submit(
+        mod,
+        comment=text + " And the cost.",
+        form_token=tokens.issue(key, "story-1", time.time() - 60),
+    )
+    await asyncio.to_thread(run_worker_burst, settings)
+    assert stored_comments(rconn)[second]["status"] == "approved"

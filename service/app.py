@@ -8,7 +8,7 @@ import redis
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from service import handlers, moderation_pages, moderator_api
+from service import handlers, moderation_pages, moderator_api, privacy_pages
 from service.demo import article_page
 from service.errors import error_middleware
 from service.intake import IntakeWriter
@@ -48,6 +48,10 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     app.router.add_get("/api/v1/moderation/decisions", moderator_api.decisions)
     app.router.add_post("/api/v1/moderation/actions", moderator_api.act)
     app.router.add_patch("/api/v1/moderation/comments/{comment_id}", moderator_api.edit)
+    app.router.add_post("/api/v1/privacy/requests", privacy_pages.request_link)
+    app.router.add_get("/privacy/{token}", privacy_pages.show)
+    app.router.add_post("/privacy/{token}/export", privacy_pages.export)
+    app.router.add_post("/privacy/{token}/erase", privacy_pages.erase)
     app.router.add_get("/moderate/{token}", moderation_pages.confirm)
     app.router.add_post("/moderate/{token}", moderation_pages.act)
     if demo:

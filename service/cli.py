@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import sys
 import time
 
 import redis
 from aiohttp import web
 
+from service import privacy_data
 from service.app import create_app
 from service.dev import run_dev
-from service.privacy import configure_logging
+from service.privacy import EmailVault, configure_logging
 from service.settings import Settings, SettingsError
 from workers import spam_cli
 from workers.runner import run_workers
@@ -46,6 +48,10 @@ def build_parser() -> argparse.ArgumentParser:
     sweep = sub.add_parser("sweep", help="re-enqueue comments left undecided (lost jobs)")
     sweep.add_argument("--older-than", type=float, default=None, help="seconds pending")
 
+    priv = sub.add_parser("privacy", help="a commenter's own data, by address (GDPR)")
+    priv.add_argument("action", choices=("export", "erase"))
+    priv.add_argument("--email", required=True)
+
     spam = sub.add_parser("spam", help="train, evaluate and run the spam scorer offline")
     spam.add_argument("action", choices=("train", "eval", "score", "bench"))
     spam.add_argument("--output", help="train: where to write the model (default: shipped one)")
@@ -70,6 +76,16 @@ def main(argv: list[str] | None = None) -> int:
         conn = redis.Redis.from_url(settings.redis_url)
         older = settings.sweep_after_s if args.older_than is None else args.older_than
         print(f"re-enqueued {sweep(conn, settings, time.time(), older)} comments")
+        return 0
+    if args.command == "privacy":
+        assert settings.redis_url
+        conn = redis.Redis.from_url(settings.redis_url)
+        email_hash = EmailVault(settings.secret_key).email_hash(args.email)
+        if args.action == "export":
+            print(json.dumps({"comments": privacy_data.export(conn, email_hash)}, indent=2))
+        else:
+            erased = privacy_data.erase(conn, email_hash, settings.erase_mode)
+            print(f"{erased} comments {settings.erase_mode}d; the address is deleted")
         return 0
     if args.command == "api":
         app = create_app(settings)

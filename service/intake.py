@@ -140,8 +140,11 @@ def store_batch(
     if not records:
         return
     with conn.pipeline(transaction=True) as pipe:
+        now = time.time()
         for comment_id, record in records.items():
             pipe.hset(keys.comment(comment_id), mapping=record)  # type: ignore[arg-type]
-        pipe.zadd(keys.pending(), dict.fromkeys(records, time.time()))
+            pipe.sadd(keys.by_email(record["email_hash"]), comment_id)
+        pipe.zadd(keys.pending(), dict.fromkeys(records, now))
+        pipe.zadd(keys.retention(), dict.fromkeys(records, now))
         queue.enqueue_many([process_job(cid, timeout, retry) for cid in records], pipeline=pipe)
         pipe.execute()

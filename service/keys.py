@@ -135,3 +135,28 @@ def audit_log() -> str:
 def labels() -> str:
     """Stream of moderator-labelled examples (spam/ham) for the text model to learn from."""
     return f"{PREFIX}:labels"
+
+
+def by_email(email_hash: str) -> str:
+    """Set of a commenter's comment ids, by the keyed HMAC of their address (export/erase)."""
+    return f"{PREFIX}:by-email:{email_hash}"
+
+
+def retention() -> str:
+    """Sorted set of comments still holding IP and user agent, by creation time."""
+    return f"{PREFIX}:retention"
+
+
+def privacy_request(request_id: str) -> str:
+    """A pending export/erase request: the commenter's HMAC under a random id, short-lived."""
+    return f"{PREFIX}:privacy:{request_id}"
+
+
+def privacy_requests_of(email_hash: str) -> str:
+    """Set of a commenter's open privacy requests, so erasure can delete them too."""
+    return f"{PREFIX}:privacy:by-email:{email_hash}"
+
+
+def rate(kind: str, value: str, window: int) -> str:
+    """Fixed-window counter for edge rate limits."""
+    return f"{PREFIX}:limit:{kind}:{value}:{window}"

@@ -67,7 +67,7 @@ async def confirm(request: web.Request) -> web.Response:
 
 async def act(request: web.Request) -> web.Response:
     token = request.match_info["token"]
-    if not _same_origin(request):
+    if not same_origin(request):
         return page("Not allowed", "<p>This form must be sent from its own page.</p>", 403)
     form = await request.post()
     sent = form.get("csrf")
@@ -139,7 +139,7 @@ def _state(record: dict[str, str]) -> str:
     return _details(record) + (f'<p class="muted">Decided by {escape(by)}.</p>' if by else "")
 
 
-def _same_origin(request: web.Request) -> bool:
+def same_origin(request: web.Request) -> bool:
     """Browsers send Origin on POSTs; a cross-site form post is refused outright."""
     if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
         return False

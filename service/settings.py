@@ -76,6 +76,10 @@ class Settings:
     webhook_secret: str = ""
     # Mail servers and chat webhooks go down for hours: retry for about a day.
     notify_retry_intervals_s: tuple[int, ...] = (10, 30, 60, 300, 900, 1800, 3600, 7200, 14400)
+    # Commenters' own data: erasure anonymises (or removes), IP and user agent expire.
+    erase_mode: str = "anonymise"
+    retention_days: int = 30
+    privacy_link_max_age_s: int = 24 * 3600
     data_dir: Path = field(default_factory=lambda: Path(".comments-dev"))
     log_level: str = "INFO"
 
@@ -90,6 +94,10 @@ class Settings:
         """Refuse settings that are unsafe for the mode; return self for chaining."""
         if self.mode not in ("dev", "production"):
             raise SettingsError(f"COMMENTS_MODE must be 'dev' or 'production', not {self.mode!r}")
+        if self.erase_mode not in ("anonymise", "remove"):
+            raise SettingsError("COMMENTS_ERASE_MODE must be 'anonymise' or 'remove'")
+        if self.notify not in ("held", "all", "none"):
+            raise SettingsError("COMMENTS_NOTIFY must be 'held', 'all' or 'none'")
         if self.is_dev:
             return self
         if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
@@ -98,8 +106,6 @@ class Settings:
             raise SettingsError(f"COMMENTS_SECRET_KEY must be at least {MIN_SECRET_LENGTH} chars")
         if not self.redis_url:
             raise SettingsError("COMMENTS_REDIS_URL is required in production")
-        if self.notify not in ("held", "all", "none"):
-            raise SettingsError("COMMENTS_NOTIFY must be 'held', 'all' or 'none'")
         if self.webhook_url and not self.webhook_url.startswith(("https://", "http://")):
             raise SettingsError("COMMENTS_WEBHOOK_URL must be an http(s) URL")
         if self.webhook_url and len(self.webhook_secret) < MIN_SECRET_LENGTH:
@@ -190,6 +196,9 @@ class Settings:
             webhook_url=get("WEBHOOK_URL", "") or None,
             webhook_secret=env.get("COMMENTS_WEBHOOK_SECRET", ""),
             notify_retry_intervals_s=notify_intervals or cls.notify_retry_intervals_s,
+            erase_mode=get("ERASE_MODE", "anonymise"),
+            retention_days=integer("RETENTION_DAYS", 30),
+            privacy_link_max_age_s=integer("PRIVACY_LINK_MAX_AGE", 24 * 3600),
             data_dir=Path(get("DATA_DIR", ".comments-dev")),
             log_level=get("LOG_LEVEL", "INFO").upper(),
         )

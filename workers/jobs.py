@@ -10,9 +10,10 @@ from urllib.parse import urlsplit
 import redis
 from rq import get_current_job
 
-from service import keys
+from service import keys, privacy_data, privacy_pages
 from service.moderation_links import LinkSigner
-from service.records import decode_record
+from service.privacy import EmailVault
+from service.records import as_text, decode_record
 from service.settings import Settings
 from workers import decisions, delivery, messages
 from workers.textmodel import TextModel
@@ -82,6 +83,31 @@ def _notify_once(
     # A crash between delivering and this line delivers again: email carries the same
     # Message-ID and the webhook the same X-Comments-Delivery, so receivers can drop it.
     conn.set(marker, f"{time.time():.0f}", ex=SENT_MEMORY_S)
+    return "sent"
+
+
+def send_privacy_link(request_id: str) -> str:
+    """Mail a commenter the link to their own data; nothing if the address has no comments."""
+    settings = _runtime()[0]
+    conn = _connection()
+    raw = conn.get(keys.privacy_request(request_id))
+    if raw is None:
+        return "expired"
+    email_hash = as_text(raw)
+    address = None
+    for cid in privacy_data.comment_ids(conn, email_hash):
+        sealed = conn.hget(keys.comment(cid), "email_sealed")
+        if sealed:
+            address = EmailVault(settings.secret_key).open(as_text(sealed), cid)
+            break
+    if address is None:
+        return "unknown address"  # the requester was told the same either way
+    link = f"{settings.public_url}/privacy/{privacy_pages.sign(settings.secret_key, request_id)}"
+    site = urlsplit(settings.public_url).hostname or "this site"
+    hours = settings.privacy_link_max_age_s // 3600
+    delivery.send_email(
+        settings, messages.privacy_email(settings.mail_from, address, link, site, hours)
+    )
     return "sent"
 
 

@@ -137,3 +137,18 @@ def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
     the timestamp, replays."""
     mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256)
     return "sha256=" + mac.hexdigest()
+
+
+def privacy_email(mail_from: str, to: str, link: str, site: str, hours: int) -> EmailMessage:
+    """The link to a commenter's own data, sent to their own address only."""
+    msg = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
+    msg["Subject"] = f"[Comments] Your comments on {site}"
+    msg["From"] = mail_from
+    msg["To"] = to
+    msg["Date"] = formatdate(localtime=False)
+    msg.set_content(
+        f"Someone, hopefully you, asked for the comments stored for this address on {site}.\n\n"
+        f"Download or erase them within {hours} hours: {link}\n\n"
+        "If this was not you, ignore this email; nothing happens without the link."
+    )
+    return msg

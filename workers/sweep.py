@@ -17,6 +17,7 @@ from rq import Queue
 
 from service import keys
 from service.intake import comment_queue, process_job, retry_policy
+from service.privacy_data import forget_request_metadata
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -64,5 +65,7 @@ class Sweeper(threading.Thread):
         while not self.stopped.wait(self.interval_s):
             try:
                 sweep(conn, self.settings, time.time(), self.settings.sweep_after_s)
+                retention = self.settings.retention_days * 86400
+                forget_request_metadata(conn, time.time() - retention)
             except redis.RedisError as exc:  # Redis down: try again next period
                 log.warning("sweep failed: %r", exc)

@@ -1,0 +1,170 @@
+"""Commenters' own data: request a link, export, erase (leaving no trace), retention."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from service import keys, privacy_data
+from service.privacy import EmailVault
+from service.settings import Settings
+from tests.conftest import SECRET, Client, key_dump, run_worker_burst, stored_comments, worker_env
+
+ARTICLE = "lunar-station-2021"
+ADDRESS = "Erase.Me-5531@Example.org"
+PUBLIC = "http://127.0.0.1:8080"
+
+
+async def submit(client: Client, address: str = ADDRESS, **fields: str) -> str:
+    body = {
+        "article": ARTICLE,
+        "name": "Erin",
+        "email": address,
+        "comment": "My words on the station.",
+        "website": "https://erin.example",
+    } | fields
+    resp = await client.post("/api/v1/comments", json=body)
+    assert resp.status == 202
+    return str((await resp.json())["id"])
+
+
+async def ask(client: Client, address: str) -> tuple[int, dict[str, str]]:
+    resp = await client.post("/api/v1/privacy/requests", json={"email": address})
+    return resp.status, await resp.json()
+
+
+async def mailed_link(settings: Settings, outbox: Path) -> str:
+    await asyncio.to_thread(run_worker_burst, settings, env={"COMMENTS_OUTBOX_DIR": str(outbox)})
+    files = await asyncio.to_thread(lambda: sorted(outbox.glob("*.eml")))
+    assert len(files) == 1
+    msg = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
+    assert msg["To"] == "Erase.Me-5531@example.org"  # to the address itself, normalized
+    body = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    found = re.search(rf"{re.escape(PUBLIC)}(/privacy/\S+)", body)
+    assert found is not None
+    return found.group(1)
+
+
+async def csrf_of(client: Client, path: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', await (await client.get(path)).text())
+    assert found is not None
+    return found.group(1)
+
+
+async def test_same_answer_for_known_and_unknown_addresses_and_rate_limit(
+    client: Client, rconn: redis.Redis, settings: Settings, tmp_path: Path
+) -> None:
+    await submit(client)
+    known = await ask(client, ADDRESS)
+    unknown = await ask(client, "nobody-here@example.org")
+    assert known == unknown
+    assert known[0] == 202
+    # Jobs carry a random request id, never the address or its HMAC.
+    queue = Queue(
+        keys.notify_queue(settings.queue_name), connection=rconn, serializer=JSONSerializer
+    )
+    digest = EmailVault(SECRET).email_hash(ADDRESS)
+    for job in queue.get_jobs():
+        assert "example.org" not in str(job.args)
+        assert digest not in str(job.args)
+    await mailed_link(settings, tmp_path)  # exactly one mail: none for the unknown address
+
+    for _ in range(2):
+        assert (await ask(client, ADDRESS))[0] == 202
+    resp = await client.post("/api/v1/privacy/requests", json={"email": ADDRESS})
+    assert resp.status == 429
+    assert (await resp.json())["error"]["code"] == "rate_limited"
+    assert int(resp.headers["Retry-After"]) > 0
+    bad = await client.post("/api/v1/privacy/requests", json={"email": "nope"})
+    assert bad.status == 422
+
+
+async def test_export_then_erase_leaves_no_trace(
+    client: Client, rconn: redis.Redis, settings: Settings, tmp_path: Path
+) -> None:
+    first = await submit(client)
+    second = await submit(client, comment="A second thought.")
+    other = await submit(client, address="keep.me@example.net", comment="Not mine.")
+    for cid in (first, second, other):
+        rconn.hset(keys.comment(cid), "status", "approved")
+        rconn.zadd(keys.thread(ARTICLE), {cid: time.time()})
+    rconn.hincrby(keys.email_reputation(EmailVault(SECRET).email_hash(ADDRESS)), "approved", 2)
+    await ask(client, ADDRESS)
+    path = await mailed_link(settings, tmp_path)
+    page = await (await client.get(path)).text()
+    assert "2 comments are stored" in page
+
+    csrf = await csrf_of(client, path)
+    download = await client.post(f"{path}/export", data={"csrf": csrf})
+    assert download.status == 200
+    assert "attachment" in download.headers["Content-Disposition"]
+    exported = (await download.json())["comments"]
+    assert sorted(c["comment"] for c in exported) == [
+        "A second thought.",
+        "My words on the station.",
+    ]
+    assert "example.org" not in await download.text()
+
+    assert (await client.post(f"{path}/erase", data={"csrf": "forged"})).status == 403
+    erased = await client.post(f"{path}/erase", data={"csrf": csrf})
+    assert erased.status == 200
+    assert "2 comments anonymised" in await erased.text()
+
+    digest = EmailVault(SECRET).email_hash(ADDRESS)
+    dump = key_dump(rconn)
+    for trace in (ADDRESS.encode(), b"Erase.Me-5531", b"erase.me-5531", digest.encode()):
+        assert trace not in dump
+    records = stored_comments(rconn)
+    assert records[first]["name"] == "Anonymous"
+    assert "website" not in records[first]
+    assert records[other]["name"] == "Erin"  # someone else's comment is untouched
+    thread = await (await client.get("/api/v1/comments", params={"article": ARTICLE})).json()
+    assert {c["name"] for c in thread["comments"]} == {"Anonymous", "Erin"}
+    assert (await client.get(path)).status == 410  # the link is spent
+
+
+async def test_remove_mode_and_operator_cli(
+    client: Client, rconn: redis.Redis, settings: Settings
+) -> None:
+    cid = await submit(client)
+    rconn.hset(keys.comment(cid), "status", "approved")
+    rconn.zadd(keys.thread(ARTICLE), {cid: time.time()})
+    exported = await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "service.cli", "privacy", "export", "--email", ADDRESS],
+        env=worker_env(settings),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "My words on the station." in exported.stdout
+    assert "example.org" not in exported.stdout.lower()
+    await asyncio.to_thread(
+        subprocess.run,
+        [sys.executable, "-m", "service.cli", "privacy", "erase", "--email", ADDRESS],
+        env=worker_env(settings) | {"COMMENTS_ERASE_MODE": "remove"},
+        check=True,
+        capture_output=True,
+    )
+    assert cid not in stored_comments(rconn)
+    assert rconn.zcard(keys.thread(ARTICLE)) == 0
+
+
+async def test_request_metadata_expires(client: Client, rconn: redis.Redis) -> None:
+    old, new = await submit(client), await submit(client, comment="Fresh")
+    rconn.zadd(keys.retention(), {old: time.time() - 31 * 86400})
+    assert privacy_data.forget_request_metadata(rconn, time.time() - 30 * 86400) == 1
+    records = stored_comments(rconn)
+    assert "ip" not in records[old]
+    assert "user_agent" not in records[old]
+    assert records[new]["ip"] == "127.0.0.1"

@@ -8,7 +8,7 @@ import redis
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from service import handlers, moderation_pages, moderator_api, privacy_pages
+from service import handlers, moderation_pages, moderator_api, privacy_pages, unsubscribe
 from service.demo import article_page
 from service.errors import error_middleware
 from service.intake import IntakeWriter
@@ -52,6 +52,8 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     app.router.add_get("/privacy/{token}", privacy_pages.show)
     app.router.add_post("/privacy/{token}/export", privacy_pages.export)
     app.router.add_post("/privacy/{token}/erase", privacy_pages.erase)
+    app.router.add_get("/unsubscribe/{token}", unsubscribe.confirm)
+    app.router.add_post("/unsubscribe/{token}", unsubscribe.unsubscribe)
     app.router.add_get("/moderate/{token}", moderation_pages.confirm)
     app.router.add_post("/moderate/{token}", moderation_pages.act)
     if demo:

@@ -16,8 +16,9 @@ import redis
 from redis.exceptions import WatchError
 
 from service import keys
-from service.publishing import hide, show
+from service.publishing import announce_reply, hide, show
 from service.records import decode_record
+from service.settings import Settings
 
 TARGET = {"approve": "approved", "reject": "rejected", "spam": "spam", "ham": "approved"}
 ALLOWED_FROM = {
@@ -43,6 +44,7 @@ class Outcome:
 
 def apply(
     conn: redis.Redis,
+    settings: Settings,
     comment_id: str,
     action: str,
     actor: str,
@@ -69,6 +71,8 @@ def apply(
                     return Outcome(comment_id, action, NOT_ALLOWED, before, before)
                 pipe.multi()
                 _write(pipe, comment_id, record, action, before, after, actor)
+                if after == "approved" and record.get("parent_id"):
+                    announce_reply(conn, pipe, settings, comment_id)
                 if used_key:
                     pipe.set(used_key, actor, ex=max(link_ttl_s, 1))
                 pipe.execute()

@@ -81,6 +81,7 @@ async def act(request: web.Request) -> web.Response:
     outcome = await asyncio.to_thread(
         moderation.apply,
         request.app[SYNC_REDIS],
+        request.app[SETTINGS],
         link.comment_id,
         link.action,
         "email-link",

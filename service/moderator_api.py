@@ -126,8 +126,10 @@ async def act(request: web.Request) -> web.Response:
         raise validation_failed(errors)
     assert isinstance(action, str)
     assert isinstance(ids, list)
-    conn = request.app[SYNC_REDIS]
-    outcomes = [await asyncio.to_thread(moderation.apply, conn, cid, action, actor) for cid in ids]
+    conn, settings = request.app[SYNC_REDIS], request.app[SETTINGS]
+    outcomes = [
+        await asyncio.to_thread(moderation.apply, conn, settings, cid, action, actor) for cid in ids
+    ]
     return web.json_response(
         {
             "results": [

@@ -6,9 +6,12 @@ import time
 
 import redis
 from redis.client import Pipeline
+from rq import Queue, Retry
+from rq.serializers import JSONSerializer
 
 from service import keys
 from service.records import STATUS_APPROVED
+from service.settings import Settings
 
 
 def show(pipe: Pipeline, comment_id: str, article: str, created_at: float) -> None:
@@ -16,6 +19,26 @@ def show(pipe: Pipeline, comment_id: str, article: str, created_at: float) -> No
     pipe.zadd(keys.thread(article), {comment_id: created_at})
     # Readers' caches and ETags follow this counter.
     pipe.incr(keys.thread_version(article))
+
+
+def announce_reply(conn: redis.Redis, pipe: Pipeline, settings: Settings, comment_id: str) -> None:
+    """Queue, in the publishing transaction, the job that may tell the parent's author.
+
+    The job itself checks whether they asked for it, unsubscribed, or replied to themselves.
+    """
+    intervals = settings.notify_retry_intervals_s
+    queue = Queue(
+        keys.notify_queue(settings.queue_name), connection=conn, serializer=JSONSerializer
+    )
+    job = Queue.prepare_data(
+        "workers.jobs.notify_reply",
+        args=(comment_id,),
+        job_id=f"reply-{comment_id}",
+        timeout=60,
+        retry=Retry(max=len(intervals), interval=list(intervals)),
+        result_ttl=3600,
+    )
+    queue.enqueue_many([job], pipeline=pipe)
 
 
 def hide(pipe: Pipeline, comment_id: str, article: str) -> None:

@@ -2,19 +2,25 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from email.message import EmailMessage
 from pathlib import Path
+from typing import Any
 
 import pytest
 import redis
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
+from aiosmtpd.controller import Controller
 
 from service.app import create_app
-from service.embedded_redis import RedisServer
+from service.embedded_redis import RedisServer, free_port
 from service.settings import Settings
 
 SECRET = "test-secret-" + "x" * 40
@@ -120,3 +126,25 @@ def key_dump(conn: redis.Redis) -> bytes:
 def data_files(server: RedisServer) -> bytes:
     """The AOF and anything else Redis wrote to disk."""
     return b"".join(p.read_bytes() for p in Path(server.data_dir).rglob("*") if p.is_file())
+
+
+@dataclass
+class Recorder:
+    """An aiosmtpd handler that keeps every message it accepts."""
+
+    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(msg, EmailMessage)
+        self.messages.append((list(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp() -> Iterator[tuple[int, Recorder]]:
+    recorder, port = Recorder(), free_port()
+    controller = Controller(recorder, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield port, recorder
+    controller.stop()

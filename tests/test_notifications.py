@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import email
-import email.policy
 import hashlib
 import hmac
 import ipaddress
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
-from email.message import EmailMessage
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -30,34 +26,12 @@ from service.embedded_redis import free_port
 from service.privacy import EmailVault, derive_key
 from service.settings import Settings
 from service.validation import HONEYPOT_FIELD
-from tests.conftest import SECRET, Client, run_worker_burst, stored_comments
+from tests.conftest import SECRET, Client, Recorder, run_worker_burst, stored_comments
 
 ARTICLE = "lunar-station-2021"
 COMMENTER = "private.person-4417@example.org"
 COMMENTER_IP = "198.51.100.77"  # arrives via a trusted proxy, so it is distinctive
 WEBHOOK_SECRET = "w" * 40
-
-
-@dataclass
-class Recorder:
-    """An aiosmtpd handler that keeps every message it accepts."""
-
-    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
-
-    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
-        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        assert isinstance(msg, EmailMessage)
-        self.messages.append((list(envelope.rcpt_tos), msg))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[int, Recorder]]:
-    recorder, port = Recorder(), free_port()
-    controller = Controller(recorder, hostname="127.0.0.1", port=port)
-    controller.start()
-    yield port, recorder
-    controller.stop()
 
 
 @pytest.fixture

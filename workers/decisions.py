@@ -20,7 +20,7 @@ from rq.serializers import JSONSerializer
 
 from service import form_token as tokens
 from service import keys
-from service.publishing import show
+from service.publishing import announce_reply, show
 from service.records import STATUS_PENDING, as_text, decode_record
 from service.settings import Settings
 from workers.scoring import (
@@ -179,6 +179,8 @@ def _write(
     )
     if result.verdict == APPROVE:
         show(pipe, comment_id, record["article"], created)
+        if record.get("parent_id"):
+            announce_reply(conn, pipe, settings, comment_id)
         pipe.hincrby(ctx.email, "approved", 1)
     elif result.verdict == HOLD:
         pipe.zadd(keys.held(), {comment_id: created})

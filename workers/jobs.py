@@ -15,6 +15,7 @@ from service.moderation_links import LinkSigner
 from service.privacy import EmailVault
 from service.records import as_text, decode_record
 from service.settings import Settings
+from service.unsubscribe import token_for
 from workers import decisions, delivery, messages
 from workers.textmodel import TextModel
 
@@ -82,6 +83,40 @@ def _notify_once(
     deliver(settings, notice)
     # A crash between delivering and this line delivers again: email carries the same
     # Message-ID and the webhook the same X-Comments-Delivery, so receivers can drop it.
+    conn.set(marker, f"{time.time():.0f}", ex=SENT_MEMORY_S)
+    return "sent"
+
+
+def notify_reply(reply_id: str) -> str:
+    """Tell a comment's author about a published reply, if they asked to be told. Once."""
+    settings = _runtime()[0]
+    conn = _connection()
+    reply = decode_record(conn.hgetall(keys.comment(reply_id)))
+    parent_id = reply.get("parent_id")
+    parent = decode_record(conn.hgetall(keys.comment(parent_id))) if parent_id else {}
+    if not parent_id or parent.get("notify_replies") != "1" or not parent.get("email_sealed"):
+        return "not requested"
+    if reply.get("email_hash") == parent.get("email_hash"):
+        return "own reply"
+    if conn.hget(keys.email_reputation(parent["email_hash"]), "unsubscribed"):
+        return "unsubscribed"
+    marker = keys.notified("reply", reply_id)
+    if conn.exists(marker):
+        return "already sent"
+    address = EmailVault(settings.secret_key).open(parent["email_sealed"], parent_id)
+    domain = urlsplit(settings.public_url).hostname or "localhost"
+    token = token_for(settings.secret_key, parent_id)
+    msg = messages.reply_email(
+        settings.mail_from,
+        address,
+        reply_name=reply["name"],
+        reply_text=reply["comment"],
+        article=parent.get("title") or parent["article"],
+        article_url=parent.get("article_url", ""),
+        unsubscribe_url=f"{settings.public_url}/unsubscribe/{token}",
+        message_id=f"<{reply_id}.reply@{domain}>",
+    )
+    delivery.send_email(settings, msg)
     conn.set(marker, f"{time.time():.0f}", ex=SENT_MEMORY_S)
     return "sent"
 

@@ -152,3 +152,33 @@ def privacy_email(mail_from: str, to: str, link: str, site: str, hours: int) -> 
         "If this was not you, ignore this email; nothing happens without the link."
     )
     return msg
+
+
+def reply_email(
+    mail_from: str,
+    to: str,
+    *,
+    reply_name: str,
+    reply_text: str,
+    article: str,
+    article_url: str,
+    unsubscribe_url: str,
+    message_id: str,
+) -> EmailMessage:
+    """Tell a commenter someone replied to them; one-click unsubscribe per RFC 8058."""
+    msg = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
+    msg["Subject"] = " ".join(
+        f"[Comments] {reply_name} replied to your comment on {article}".split()
+    )[:200]
+    msg["From"] = mail_from
+    msg["To"] = to
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = message_id
+    msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
+    msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+    where = f"\n\nRead it in context: {article_url}" if article_url else ""
+    msg.set_content(
+        f"{reply_name} replied to your comment on {article}:\n\n{reply_text}{where}\n\n"
+        f"Stop these emails: {unsubscribe_url}"
+    )
+    return msg

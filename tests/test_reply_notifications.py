@@ -1,0 +1,98 @@
+"""Reply notifications: to the parent's author only, when asked, with one-click unsubscribe."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import redis
+
+from service import keys, moderation
+from service.settings import Settings
+from tests.conftest import Client, Recorder, run_worker_burst
+
+ARTICLE = "lunar-station-2021"
+PARENT = "Parent.Writer-7@Example.com"
+REPLIER = "replier-3391@example.net"
+
+
+async def submit(client: Client, address: str, **fields: Any) -> str:
+    body = {
+        "article": ARTICLE,
+        "name": "Someone",
+        "email": address,
+        "comment": "The station needs a docking standard.",
+        "title": "Lunar station",
+        "article_url": "https://news.example.org/lunar",
+    } | fields
+    resp = await client.post("/api/v1/comments", json=body)
+    assert resp.status == 202
+    return str((await resp.json())["id"])
+
+
+def approve(conn: redis.Redis, settings: Settings, cid: str) -> None:
+    """A moderator's approval; for replies it queues the reply notification."""
+    conn.zrem(keys.pending(), cid)
+    assert moderation.apply(conn, settings, cid, "approve", "tester").result == "done"
+
+
+async def deliver(settings: Settings, port: int) -> None:
+    env = {"COMMENTS_SMTP_URL": f"smtp://127.0.0.1:{port}"}
+    await asyncio.to_thread(run_worker_burst, settings, env=env)
+
+
+async def test_reply_is_emailed_once_and_unsubscribe_stops_it(
+    client: Client,
+    rconn: redis.Redis,
+    settings: Settings,
+    smtp: tuple[int, Recorder],
+) -> None:
+    port, recorder = smtp
+    parent = await submit(client, PARENT, name="Paula", notify_replies=True)
+    approve(rconn, settings, parent)
+    reply = await submit(
+        client, REPLIER, name="Rafael", parent_id=parent, comment="Agreed, and the landers too."
+    )
+    approve(rconn, settings, reply)
+    await deliver(settings, port)
+    await deliver(settings, port)  # nothing new: sent once
+
+    [(recipients, msg)] = recorder.messages
+    assert recipients == ["Parent.Writer-7@example.com"]
+    assert msg["Subject"] == "[Comments] Rafael replied to your comment on Lunar station"
+    assert msg["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    url = msg["List-Unsubscribe"].strip("<>")
+    text = msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    assert "Agreed, and the landers too." in text
+    assert "https://news.example.org/lunar" in text
+    assert REPLIER not in msg.as_string()
+
+    path = url.removeprefix("http://127.0.0.1:8080")
+    assert "Stop emails" in await (await client.get(path)).text()  # GET only asks
+    resp = await client.post(path, data={"List-Unsubscribe": "One-Click"})  # RFC 8058
+    assert resp.status == 200
+    tampered = path[:-2] + ("AA" if not path.endswith("AA") else "BB")
+    assert (await client.post(tampered, data={"List-Unsubscribe": "One-Click"})).status == 400
+
+    second = await submit(client, REPLIER, name="Rafael", parent_id=parent, comment="One more.")
+    approve(rconn, settings, second)
+    await deliver(settings, port)
+    assert len(recorder.messages) == 1
+
+
+async def test_no_email_without_opt_in_or_for_own_replies(
+    client: Client,
+    rconn: redis.Redis,
+    settings: Settings,
+    smtp: tuple[int, Recorder],
+) -> None:
+    port, recorder = smtp
+    quiet = await submit(client, PARENT)  # did not tick "notify me"
+    approve(rconn, settings, quiet)
+    approve(rconn, settings, await submit(client, REPLIER, parent_id=quiet, comment="Hi"))
+    asked = await submit(client, "asker@example.com", notify_replies=True, comment="Q?")
+    approve(rconn, settings, asked)
+    own = await submit(client, "asker@example.com", parent_id=asked, comment="Self-reply")
+    approve(rconn, settings, own)
+    await deliver(settings, port)
+    assert recorder.messages == []

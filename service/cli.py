@@ -16,9 +16,10 @@ from service.app import create_app
 from service.dev import run_dev
 from service.privacy import EmailVault, configure_logging
 from service.settings import Settings, SettingsError
-from workers import spam_cli
+from workers import learning, spam_cli
 from workers.runner import run_workers
 from workers.sweep import sweep
+from workers.textmodel import TextModel
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
@@ -53,7 +54,7 @@ def build_parser() -> argparse.ArgumentParser:
     priv.add_argument("--email", required=True)
 
     spam = sub.add_parser("spam", help="train, evaluate and run the spam scorer offline")
-    spam.add_argument("action", choices=("train", "eval", "score", "bench"))
+    spam.add_argument("action", choices=("train", "eval", "score", "bench", "learn"))
     spam.add_argument("--output", help="train: where to write the model (default: shipped one)")
     return parser
 
@@ -62,13 +63,20 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings.from_env()
-        if args.command not in ("dev", "spam"):  # dev checks its own; spam is offline
+        # dev checks its own; the offline spam commands need no secrets.
+        if args.command not in ("dev", "spam") or args.action == "learn":
             settings.check()
     except SettingsError as exc:
         print(f"comments: configuration error: {exc}", file=sys.stderr)
         return 2
     configure_logging(settings.log_level)
 
+    if args.command == "spam" and args.action == "learn":
+        assert settings.redis_url
+        conn = redis.Redis.from_url(settings.redis_url)
+        baseline = TextModel.load()
+        print(f"learned from {learning.learn(conn, baseline, learning.replay_examples())} labels")
+        return 0
     if args.command == "spam":
         return spam_cli.main(args.action, args.output)
     if args.command == "sweep":

@@ -160,3 +160,22 @@ def privacy_requests_of(email_hash: str) -> str:
 def rate(kind: str, value: str, window: int) -> str:
     """Fixed-window counter for edge rate limits."""
     return f"{PREFIX}:limit:{kind}:{value}:{window}"
+
+
+def model_weights() -> str:
+    """The text model as learned from moderators: bias and float32 weights, as bytes."""
+    return f"{PREFIX}:model:weights"
+
+
+def model_version() -> str:
+    """Counter bumped on each learned update; workers reload when it moves."""
+    return f"{PREFIX}:model:version"
+
+
+def labels_cursor() -> str:
+    """The last labelled example the learner has applied."""
+    return f"{PREFIX}:model:cursor"
+
+
+def learn_lock() -> str:
+    return f"{PREFIX}:model:lock"

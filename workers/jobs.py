@@ -16,16 +16,16 @@ from service.privacy import EmailVault
 from service.records import as_text, decode_record
 from service.settings import Settings
 from service.unsubscribe import token_for
-from workers import decisions, delivery, messages
+from workers import decisions, delivery, learning, messages
 from workers.textmodel import TextModel
 
 SENT_MEMORY_S = 30 * 24 * 3600
 
 
 @functools.cache
-def _runtime() -> tuple[Settings, TextModel]:
+def _runtime() -> tuple[Settings, learning.ModelSource]:
     """Settings and the text model, loaded once per worker process."""
-    return Settings.from_env(), TextModel.load()
+    return Settings.from_env(), learning.ModelSource(TextModel.load())
 
 
 def warm_up() -> None:
@@ -42,8 +42,9 @@ def _connection() -> redis.Redis:
 
 def process_comment(comment_id: str) -> str:
     """Score and decide an accepted comment; returns its final status. Idempotent."""
-    settings, model = _runtime()
-    return decisions.process(_connection(), comment_id, model, settings, time.time())
+    settings, models = _runtime()
+    conn = _connection()
+    return decisions.process(conn, comment_id, models.get(conn), settings, time.time())
 
 
 def notify_email(comment_id: str) -> str:

@@ -19,6 +19,8 @@ from service import keys
 from service.intake import comment_queue, process_job, retry_policy
 from service.privacy_data import forget_request_metadata
 from service.settings import Settings
+from workers import learning
+from workers.textmodel import TextModel
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -52,7 +54,8 @@ def sweep(conn: redis.Redis, settings: Settings, now: float, stale_after_s: floa
 
 
 class Sweeper(threading.Thread):
-    """Runs the sweep every `interval_s` beside a worker (a daemon: it dies with it)."""
+    """Beside a worker, every `interval_s`: the sweep, IP retention and online learning.
+    A daemon thread: it dies with the worker; locks keep one of each running cluster-wide."""
 
     def __init__(self, settings: Settings, interval_s: float = 60.0) -> None:
         super().__init__(name="sweeper", daemon=True)
@@ -62,10 +65,12 @@ class Sweeper(threading.Thread):
     def run(self) -> None:
         assert self.settings.redis_url
         conn = redis.Redis.from_url(self.settings.redis_url)
+        baseline, replay = TextModel.load(), learning.replay_examples()
         while not self.stopped.wait(self.interval_s):
             try:
                 sweep(conn, self.settings, time.time(), self.settings.sweep_after_s)
                 retention = self.settings.retention_days * 86400
                 forget_request_metadata(conn, time.time() - retention)
+                learning.learn(conn, baseline, replay)
             except redis.RedisError as exc:  # Redis down: try again next period
                 log.warning("sweep failed: %r", exc)

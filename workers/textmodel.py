@@ -100,18 +100,25 @@ def train(
     step = 0
     for _ in range(epochs):
         for i in rng.permutation(len(rows)):
-            idx = rows[i]
-            if len(idx) == 0:
+            if len(rows[i]) == 0:
                 continue
-            scale = 1.0 / math.sqrt(len(idx))
-            z = bias + weights[idx].sum() * scale
-            p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
-            grad = (p - y[i]) * class_weight[int(y[i])] * sample_w[i]
             lr = rate / (1.0 + 1e-4 * step)
-            weights[idx] -= lr * (grad * scale + l2 * weights[idx])
-            bias -= lr * grad * 0.1
+            weight = class_weight[int(y[i])] * sample_w[i]
+            bias = sgd_step(weights, bias, rows[i], y[i], lr * weight, l2 / weight)
             step += 1
     return TextModel(weights.astype(np.float32), bias)
+
+
+def sgd_step(
+    weights: npt.NDArray[np.float64], bias: float, idx: Indices, label: float, lr: float, l2: float
+) -> float:
+    """One logistic-regression step on one example, in place; returns the new bias."""
+    scale = 1.0 / math.sqrt(len(idx))
+    z = bias + weights[idx].sum() * scale
+    p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))
+    grad = p - label
+    weights[idx] -= lr * (grad * scale + l2 * weights[idx])
+    return bias - lr * grad * 0.1
 
 
 def roc_auc(scores: Iterable[float], labels: Iterable[int]) -> float:

@@ -1,0 +1,90 @@
+"""Online learning from moderator decisions, shared through Redis with every worker."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+
+import redis
+
+from service import keys, moderation
+from service.settings import Settings
+from tests.conftest import Client, run_worker_burst, stored_comments, worker_env
+from workers import learning
+from workers.textmodel import TextModel
+
+SPAM_WAVE = [
+    "Dear editor, cooperation is wonderful, visit lunarbargains outlet for moon rock pendants",
+    "Great analysis, also lunarbargains outlet ships moon rock pendants worldwide today",
+    "So true about Roscosmos. Moon rock pendants at lunarbargains outlet, best prices",
+    "Agree with the article. lunarbargains outlet has moon rock pendants on sale now",
+    "Interesting read, meanwhile lunarbargains outlet restocked moon rock pendants",
+    "Nice piece on the station; lunarbargains outlet moon rock pendants make great gifts",
+]
+NEXT_ONE = "Good points here. Get moon rock pendants from lunarbargains outlet this week"
+
+
+async def submit(client: Client, text: str, n: int) -> str:
+    body = {
+        "article": "story",
+        "name": f"Reader {n}",
+        "email": f"r{n}@example.com",
+        "comment": text,
+    }
+    resp = await client.post("/api/v1/comments", json=body)
+    return str((await resp.json())["id"])
+
+
+def learn(settings: Settings) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", "spam", "learn"],
+        env=worker_env(settings),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+
+
+async def test_moderator_spam_labels_teach_every_worker(
+    client: Client, rconn: redis.Redis, settings: Settings
+) -> None:
+    baseline = TextModel.load()
+    before = baseline.probability(NEXT_ONE)
+    for n, text in enumerate(SPAM_WAVE):
+        cid = await submit(client, text, n)
+        rconn.zrem(keys.pending(), cid)
+        assert moderation.apply(rconn, settings, cid, "spam", "alice").result == "done"
+    assert (
+        await asyncio.to_thread(learn, settings)
+    ).strip() == f"learned from {len(SPAM_WAVE)} labels"
+    assert (await asyncio.to_thread(learn, settings)).strip() == "learned from 0 labels"
+
+    version, learned = learning.load(rconn, baseline)
+    assert version == 1
+    after = learned.probability(NEXT_ONE)
+    assert after > before + 0.1, (before, after)
+    assert learned.probability("Thanks for the careful reporting on the conference.") < 0.5
+
+    # A worker process scores the next comment with the learned model.
+    cid = await submit(client, NEXT_ONE, 99)
+    await asyncio.to_thread(run_worker_burst, settings)
+    reasons = json.loads(stored_comments(rconn)[cid]["reasons"])
+    text_reason = next(r for r in reasons if r["code"] == "text_model")
+    assert text_reason["text"] == f"Text looks {after:.0%} spam-like."
+
+
+async def test_one_mistaken_label_does_not_flip_the_model(
+    client: Client, rconn: redis.Redis, settings: Settings
+) -> None:
+    ham = "Thank you for explaining the memorandum; the 2021 timeline was confusing before."
+    baseline = TextModel.load()
+    cid = await submit(client, ham, 1)
+    rconn.zrem(keys.pending(), cid)
+    moderation.apply(rconn, settings, cid, "spam", "tired-moderator")
+    learning.learn(rconn, baseline, learning.replay_examples())
+    _, learned = learning.load(rconn, baseline)
+    assert learned.probability(ham) < 0.5
+    assert abs(learned.probability(ham) - baseline.probability(ham)) < 0.25

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import redis
 from redis.exceptions import WatchError
@@ -18,6 +17,7 @@ from redis.exceptions import WatchError
 from service import keys
 from service.publishing import announce_reply, hide, show
 from service.records import decode_record
+from service.reputation import record_spam
 from service.settings import Settings
 
 TARGET = {"approve": "approved", "reject": "rejected", "spam": "spam", "ham": "approved"}
@@ -27,7 +27,6 @@ ALLOWED_FROM = {
     "spam": {"pending", "held", "approved", "rejected"},
     "ham": {"spam"},  # "not spam": restore from the spam folder
 }
-SPAM_MEMORY_S = 90 * 24 * 3600
 AUDIT_MAX = 100_000
 
 DONE, ALREADY, NOT_ALLOWED, MISSING, USED = "done", "already", "not_allowed", "missing", "used"
@@ -108,15 +107,7 @@ def _write(
     if before == "spam":
         pipe.zrem(keys.spam_folder(), comment_id)
     if after == "spam":
-        pipe.zadd(keys.spam_folder(), {comment_id: float(record.get("created_at") or now)})
-        pipe.hincrby(rep, "spam", 1)
-        sources = [keys.ip_reputation(record["ip"])] if record.get("ip") else []
-        domain = urlsplit(record.get("website", "")).hostname
-        if domain:
-            sources.append(keys.domain_reputation(domain.removeprefix("www.")))
-        for source in sources:
-            pipe.incr(source)
-            pipe.expire(source, SPAM_MEMORY_S)
+        record_spam(pipe, comment_id, record, float(record.get("created_at") or now))
     entry = {
         "ts": f"{now:.3f}",
         "actor": actor,

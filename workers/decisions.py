@@ -11,7 +11,6 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import redis
 from redis.exceptions import WatchError
@@ -22,6 +21,7 @@ from service import form_token as tokens
 from service import keys
 from service.publishing import announce_reply, show
 from service.records import STATUS_PENDING, as_text, decode_record
+from service.reputation import record_spam, website_domain
 from service.settings import Settings
 from workers.scoring import (
     APPROVE,
@@ -38,7 +38,6 @@ from workers.textmodel import TextModel
 
 STATUS_BY_VERDICT = {APPROVE: "approved", HOLD: "held", "spam": "spam"}
 DUPLICATE_WINDOW_S = 24 * 3600
-SPAM_MEMORY_S = 90 * 24 * 3600  # how long an IP or website stays a known spam source
 _NOT_LETTERS = re.compile(r"[\W\d_]+")
 
 
@@ -185,12 +184,7 @@ def _write(
     elif result.verdict == HOLD:
         pipe.zadd(keys.held(), {comment_id: created})
     else:
-        pipe.zadd(keys.spam_folder(), {comment_id: created})
-        pipe.hincrby(ctx.email, "spam", 1)
-        for source in (ctx.ip, ctx.domain):
-            if source:
-                pipe.incr(source)
-                pipe.expire(source, SPAM_MEMORY_S)
+        record_spam(pipe, comment_id, record, created)
     if ctx.flood_ip:
         pipe.set(ctx.flood_ip, comment_id, ex=settings.flood_window_s)
     pipe.set(ctx.flood_email, comment_id, ex=settings.flood_window_s)
@@ -242,10 +236,3 @@ def text_digests(text: str) -> tuple[str, str]:
     exact = hashlib.sha256(" ".join(text.split()).encode()).hexdigest()[:32]
     near = hashlib.sha256(_NOT_LETTERS.sub("", text.casefold()).encode()).hexdigest()[:32]
     return exact, near
-
-
-def website_domain(url: str) -> str | None:
-    if not url:
-        return None
-    host = urlsplit(url).hostname or ""
-    return host.removeprefix("www.") or None

@@ -69,8 +69,7 @@ async def act(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     if not same_origin(request):
         return page("Not allowed", "<p>This form must be sent from its own page.</p>", 403)
-    form = await request.post()
-    sent = form.get("csrf")
+    sent = (await posted(request)).get("csrf")
     expected = request.app[LINK_SIGNER].csrf(token)
     if not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
         return page("Not allowed", "<p>Open the link from the notification again.</p>", 403)
@@ -98,6 +97,15 @@ async def act(request: web.Request) -> web.Response:
     }
     title, status = titles[outcome.result]
     return page(title, _state(record) if record else "", status)
+
+
+async def posted(request: web.Request) -> dict[str, str]:
+    """The text fields of a form post; a body that does not parse counts as an empty form."""
+    try:
+        form = await request.post()
+    except ValueError:  # e.g. multipart without its boundary, undecodable bytes
+        return {}
+    return {name: value for name, value in form.items() if isinstance(value, str)}
 
 
 async def _check(request: web.Request, token: str) -> tuple[Link | None, web.Response | None]:

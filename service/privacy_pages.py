@@ -23,7 +23,7 @@ from rq.serializers import JSONSerializer
 from service import keys, privacy_data
 from service.errors import validation_failed
 from service.limits import limit
-from service.moderation_pages import page, same_origin
+from service.moderation_pages import page, posted, same_origin
 from service.privacy import derive_key
 from service.records import as_text
 from service.typedefs import REDIS, SETTINGS, SYNC_REDIS, VAULT
@@ -126,8 +126,7 @@ async def _authorised(request: web.Request) -> tuple[str | None, web.Response | 
     token = request.match_info["token"]
     if not same_origin(request):
         return None, page("Not allowed", "<p>This form must be sent from its own page.</p>", 403)
-    form = await request.post()
-    sent = form.get("csrf")
+    sent = (await posted(request)).get("csrf")
     if not isinstance(sent, str) or not hmac.compare_digest(sent, _csrf(request, token)):
         return None, page("Not allowed", "<p>Open the link from the email again.</p>", 403)
     email_hash = await _email_hash(request, token)

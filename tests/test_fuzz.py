@@ -1,0 +1,173 @@
+"""Thousands of malformed and hostile requests: never a 5xx, always the JSON error shape,
+and nothing stored for what was refused."""
+
+from __future__ import annotations
+
+import asyncio
+import http.client
+import json
+import threading
+from collections.abc import Iterator
+from urllib.parse import quote, urlencode
+
+import pytest
+import redis
+from aiohttp import web
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from service import keys
+from service.app import create_app
+from service.embedded_redis import RedisServer, free_port
+from tests.conftest import make_settings
+
+TOKEN = "t" * 40
+PATHS = [
+    "/api/v1/comments",
+    "/api/v1/form-token",
+    "/api/v1/privacy/requests",
+    "/api/v1/moderation/queue",
+    "/api/v1/moderation/decisions",
+    "/api/v1/moderation/actions",
+    "/api/v1/moderation/comments/0123456789abcdef-0123456789abcdef",
+    "/healthz",
+    "/readyz",
+    "/moderate/v1.x.y.approve.1.n.m",
+    "/privacy/abc.def",
+    "/privacy/abc.def/erase",
+    "/unsubscribe/abc.def",
+    "/api/v1/nope",
+    "/",
+]
+FIELDS = [
+    "article",
+    "name",
+    "email",
+    "comment",
+    "website",
+    "parent_id",
+    "notify_replies",
+    "form_token",
+    "contact_phone",
+    "article_url",
+    "title",
+    "action",
+    "ids",
+    "text",
+    "csrf",
+]
+ASCII = st.characters(min_codepoint=32, max_codepoint=126)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
+    max_leaves=8,
+)
+json_bodies = st.dictionaries(
+    st.sampled_from(FIELDS) | st.text(max_size=10), json_values, max_size=8
+)
+bodies = st.one_of(
+    json_bodies.map(lambda d: json.dumps(d).encode()),
+    st.binary(max_size=300),
+    st.dictionaries(st.sampled_from(FIELDS), st.text(max_size=40), max_size=6).map(
+        lambda d: urlencode(d).encode()
+    ),
+)
+requests = st.fixed_dictionaries(
+    {
+        "method": st.sampled_from(["GET", "POST", "PATCH", "PUT", "DELETE", "OPTIONS", "HEAD"]),
+        "path": st.sampled_from(PATHS)
+        | st.text(ASCII, max_size=30).map(lambda s: "/api/v1/" + quote(s)),
+        "query": st.dictionaries(
+            st.sampled_from(["article", "status", "limit", "cursor", "reason", "x"]),
+            st.text(max_size=20),
+            max_size=3,
+        ),
+        "content_type": st.sampled_from(
+            [
+                "application/json",
+                "application/x-www-form-urlencoded",
+                "text/plain",
+                "",
+                "multipart/form-data; boundary=x",
+                "application/json; charset=latin-1",
+            ]
+        ),
+        "body": bodies,
+        "headers": st.dictionaries(
+            st.sampled_from(
+                [
+                    "Idempotency-Key",
+                    "Authorization",
+                    "Origin",
+                    "X-Forwarded-For",
+                    "If-None-Match",
+                    "Sec-Fetch-Site",
+                ]
+            ),
+            st.text(ASCII, max_size=60) | st.just(f"Bearer {TOKEN}"),
+            max_size=3,
+        ),
+    }
+)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[int, redis.Redis]]:
+    """The app on a real socket in its own thread, so plain blocking HTTP can hit it."""
+    store = RedisServer(tmp_path_factory.mktemp("fuzz-redis")).start()
+    app = create_app(make_settings(store.url, moderator_tokens=(("alice", TOKEN),)))
+    port, loop = free_port(), asyncio.new_event_loop()
+    runner = web.AppRunner(app)
+    loop.run_until_complete(runner.setup())
+    loop.run_until_complete(web.TCPSite(runner, "127.0.0.1", port).start())
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    conn = redis.Redis.from_url(store.url)
+    yield port, conn
+    asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(30)
+    loop.call_soon_threadsafe(loop.stop)
+    thread.join(10)
+    loop.close()
+    conn.close()
+    store.stop()
+
+
+@settings(
+    max_examples=1500,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(request=requests)
+def test_hostile_requests_never_break_the_service(
+    server: tuple[int, redis.Redis], request: dict[str, object]
+) -> None:
+    port, conn = server
+    stored_before = conn.zcard(keys.pending())
+    headers = dict(request["headers"])  # type: ignore[call-overload]
+    if request["content_type"]:
+        headers["Content-Type"] = request["content_type"]
+    query = urlencode(request["query"])  # type: ignore[arg-type]
+    path = str(request["path"]) + (f"?{query}" if query else "")
+    client = http_connection(port)
+    try:
+        client.request(str(request["method"]), path, body=request["body"], headers=headers)  # type: ignore[arg-type]
+        resp = client.getresponse()
+        body = resp.read()
+    finally:
+        client.close()
+    assert resp.status < 500, (resp.status, path, body[:300])
+    if resp.status >= 400 and path.startswith("/api/") and request["method"] != "HEAD":
+        assert resp.getheader("Content-Type", "").startswith("application/json"), body[:200]
+        error = json.loads(body)["error"]
+        assert isinstance(error["code"], str)
+        assert isinstance(error["message"], str)
+    if resp.status >= 400:
+        assert conn.zcard(keys.pending()) == stored_before  # refused means nothing stored
+
+
+def http_connection(port: int) -> http.client.HTTPConnection:
+    return http.client.HTTPConnection("127.0.0.1", port, timeout=10)

@@ -11,6 +11,7 @@ from aiohttp import web
 from service import handlers, moderation_pages, moderator_api, privacy_pages, unsubscribe
 from service.demo import article_page
 from service.errors import error_middleware
+from service.headers import add_security_headers
 from service.intake import IntakeWriter
 from service.moderation_links import LinkSigner
 from service.privacy import EmailVault, derive_key
@@ -39,6 +40,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     app[TOKEN_KEY] = derive_key(settings.secret_key, "form-token")
     app[LINK_SIGNER] = LinkSigner(settings.secret_key, settings.old_secret_keys)
     app.cleanup_ctx.append(_redis)
+    app.on_response_prepare.append(add_security_headers)
     app.router.add_post("/api/v1/comments", handlers.post_comment)
     app.router.add_get("/api/v1/comments", handlers.get_comments)
     app.router.add_get("/api/v1/form-token", handlers.form_token)

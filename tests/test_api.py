@@ -31,6 +31,7 @@ from tests.conftest import (
     stored_comments,
 )
 
+JSON = "application/json"
 VALID = {
     "article": "lunar-station-2021",
     "name": "Ann Reader",
@@ -325,6 +326,18 @@ async def test_thread_etag_and_304(client: Client, rconn: redis.Redis) -> None:
 async def test_thread_needs_an_article(client: Client) -> None:
     resp = await client.get("/api/v1/comments")
     await assert_error(resp, 422, "validation_failed", {"article": "required"})
+
+
+async def test_security_headers_on_answers_and_errors(client: Client) -> None:
+    for resp in (
+        await client.get("/healthz"),
+        await client.get("/api/v1/nope"),
+        await client.post("/api/v1/comments", data=b"{", headers={"Content-Type": JSON}),
+    ):
+        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.headers["X-Frame-Options"] == "DENY"
+        assert resp.headers["Content-Security-Policy"].startswith("default-src 'none'")
+        assert "Referrer-Policy" in resp.headers
 
 
 async def test_health_and_readiness(client: Client) -> None:

@@ -11,6 +11,7 @@ from aiohttp import web
 from service import form_token as tokens
 from service import keys
 from service.errors import ApiError, validation_failed
+from service.intake import RateLimited
 from service.origins import client_ip, origin_allowed, origin_of
 from service.records import STATUS_APPROVED, RequestMeta, fingerprint, new_record
 from service.typedefs import REDIS, SETTINGS, THREADS, TOKEN_KEY, VAULT, WRITER
@@ -20,6 +21,12 @@ JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 MAX_IDEMPOTENCY_KEY = 255
 PENDING_FRAGMENT = "#comment-pending"
+RATE_SCOPES = {
+    "ip": "from this address",
+    "email": "from this commenter",
+    "article": "on this article",
+    "site": "on this site",
+}
 
 
 async def post_comment(request: web.Request) -> web.Response:
@@ -61,7 +68,15 @@ async def post_comment(request: web.Request) -> web.Response:
             token=token,
         )
         record = new_record(comment_id, sub, meta, vault)
-        await request.app[WRITER].store(comment_id, record, may_exist=idem_key is not None)
+        try:
+            await request.app[WRITER].store(comment_id, record, may_exist=idem_key is not None)
+        except RateLimited as limited:
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"Too many comments ({RATE_SCOPES[limited.scope]}); try again later.",
+                headers={"Retry-After": str(limited.retry_after)},
+            ) from None
 
     if is_form:
         target = _redirect_target(request, sub)

@@ -52,12 +52,32 @@ def process_job(comment_id: str, timeout: int, retry: Retry) -> EnqueueData:
     )
 
 
+class RateLimited(Exception):
+    """A submission over one of the configured limits."""
+
+    def __init__(self, scope: str, retry_after: int) -> None:
+        super().__init__(scope)
+        self.scope, self.retry_after = scope, retry_after
+
+
+# One round trip per batch: count every item against every limit, server-side.
+COUNT_SCRIPT = """
+local counts = {}
+for i, key in ipairs(KEYS) do
+  counts[i] = redis.call('INCR', key)
+  if counts[i] == 1 then redis.call('EXPIRE', key, ARGV[i]) end
+end
+return counts
+"""
+
+
 @dataclass(slots=True)
 class _Pending:
     comment_id: str
     record: dict[str, str]
     # Idempotent submissions may already be stored by an earlier attempt: check, don't overwrite.
     may_exist: bool
+    limited: RateLimited | None = None
     done: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -71,6 +91,13 @@ class IntakeWriter:
         self._queue = comment_queue(connection, settings)
         self._retry = retry_policy(settings)
         self._timeout = settings.job_timeout_s
+        self._limits = {
+            "ip": settings.limit_ip,
+            "email": settings.limit_email,
+            "article": settings.limit_article,
+            "site": settings.limit_site,
+        }
+        self._count = connection.register_script(COUNT_SCRIPT)
         self._batch_max = settings.batch_max
         self._inbox: asyncio.Queue[_Pending] = asyncio.Queue()
         self._in_flight: dict[str, _Pending] = {}
@@ -114,7 +141,11 @@ class IntakeWriter:
                     item.done.exception()  # mark retrieved: a disconnected client may never await
             else:
                 for item in batch:
-                    item.done.set_result(None)
+                    if item.limited is not None:
+                        item.done.set_exception(item.limited)
+                        item.done.exception()
+                    else:
+                        item.done.set_result(None)
             finally:
                 for item in batch:
                     self._in_flight.pop(item.comment_id, None)
@@ -129,8 +160,38 @@ class IntakeWriter:
                     pipe.exists(keys.comment(item.comment_id))
                 found = pipe.execute()
             existing = {item.comment_id for item, hit in zip(maybe, found, strict=True) if hit}
-        fresh = {i.comment_id: i.record for i in batch if i.comment_id not in existing}
+        candidates = [i for i in batch if i.comment_id not in existing]
+        allowed = self._within_limits(candidates)
+        fresh = {i.comment_id: i.record for i in allowed}
         store_batch(self._conn, self._queue, fresh, self._timeout, self._retry)
+
+    def _within_limits(self, items: Sequence[_Pending]) -> list[_Pending]:
+        """Count the items; the ones over a limit are answered with RateLimited."""
+        if not items:
+            return []
+        now = time.time()
+        keys_, windows, checks = [], [], []
+        for item in items:
+            values = {
+                "ip": item.record.get("ip", "unknown"),
+                "email": item.record["email_hash"],
+                "article": keys.article_tag(item.record["article"]),
+                "site": "all",
+            }
+            for scope, (allowed, window) in self._limits.items():
+                start = int(now // window)
+                keys_.append(keys.rate(f"submit-{scope}", values[scope], start))
+                windows.append(window)
+                checks.append((item, scope, allowed, (start + 1) * window - now))
+        counts = self._count(keys=keys_, args=windows)
+        over: dict[str, RateLimited] = {}
+        for (item, scope, allowed, retry), count in zip(checks, counts, strict=True):
+            if int(count) > allowed and item.comment_id not in over:
+                over[item.comment_id] = RateLimited(scope, int(retry) + 1)
+        for item in items:
+            if item.comment_id in over:
+                item.limited = over[item.comment_id]
+        return [i for i in items if i.comment_id not in over]
 
 
 def store_batch(

@@ -157,7 +157,7 @@ def privacy_requests_of(email_hash: str) -> str:
     return f"{PREFIX}:privacy:by-email:{email_hash}"
 
 
-def rate(kind: str, value: str, window: int) -> str:
+def rate(kind: str, value: str, window: int | str) -> str:
     """Fixed-window counter for edge rate limits."""
     return f"{PREFIX}:limit:{kind}:{value}:{window}"
 

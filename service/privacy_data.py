@@ -84,14 +84,16 @@ def erase(conn: redis.Redis, email_hash: str, mode: str = "anonymise") -> int:
                     pipe.incr(keys.thread_version(record["article"]))  # readers' caches
             pipe.zrem(keys.retention(), cid)
         requests = [as_text(r) for r in conn.smembers(keys.privacy_requests_of(email_hash))]
-        window = int(time.time() // REQUEST_WINDOW_S)
+        # Rate counters of any kind and window keyed by this commenter (erasure is rare,
+        # so a keyspace scan is affordable).
+        counters = list(conn.scan_iter(match=keys.rate("*", email_hash, "*"), count=1000))
         pipe.delete(
             keys.by_email(email_hash),
             keys.email_reputation(email_hash),
             keys.flood("email", email_hash),
             keys.privacy_requests_of(email_hash),
             *(keys.privacy_request(r) for r in requests),
-            *(keys.rate("privacy-email", email_hash, w) for w in (window - 1, window)),
+            *counters,
         )
         pipe.execute()
     return len(ids)

@@ -48,6 +48,12 @@ class Settings:
     job_retry_intervals_s: tuple[int, ...] = (5, 30, 120, 600, 1800)
     # A comment still undecided after this long is enqueued again (see workers/sweep.py).
     sweep_after_s: int = 600
+    # Submission limits, (count, seconds) per client IP, commenter, article and site-wide:
+    # beyond them the API answers 429. Generous for people, tight for scripts.
+    limit_ip: tuple[int, int] = (20, 600)
+    limit_email: tuple[int, int] = (10, 600)
+    limit_article: tuple[int, int] = (600, 60)
+    limit_site: tuple[int, int] = (6000, 60)
     # Upper bound of submissions written to Redis in one pipeline.
     batch_max: int = 256
     redis_max_connections: int = 64
@@ -134,6 +140,13 @@ class Settings:
         def items(name: str) -> tuple[str, ...]:
             return tuple(part.strip() for part in get(name, "").split(",") if part.strip())
 
+        def rate(name: str, default: tuple[int, int]) -> tuple[int, int]:
+            raw = get(name, f"{default[0]}/{default[1]}")
+            count, _, seconds = raw.partition("/")
+            if not (count.isdigit() and seconds.isdigit() and int(seconds) > 0):
+                raise SettingsError(f"COMMENTS_{name} must look like 20/600 (count/seconds)")
+            return int(count), int(seconds)
+
         def flag(name: str, default: bool) -> bool:
             raw = get(name, "1" if default else "0").lower()
             if raw not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
@@ -175,6 +188,10 @@ class Settings:
             job_timeout_s=integer("JOB_TIMEOUT", 60),
             job_retry_intervals_s=intervals or cls.job_retry_intervals_s,
             batch_max=integer("BATCH_MAX", 256),
+            limit_ip=rate("LIMIT_IP", (20, 600)),
+            limit_email=rate("LIMIT_EMAIL", (10, 600)),
+            limit_article=rate("LIMIT_ARTICLE", (600, 60)),
+            limit_site=rate("LIMIT_SITE", (6000, 60)),
             sweep_after_s=integer("SWEEP_AFTER", 600),
             redis_max_connections=integer("REDIS_MAX_CONNECTIONS", 64),
             redis_timeout_s=timeout,

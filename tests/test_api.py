@@ -413,3 +413,48 @@ async def test_a_real_worker_processes_accepted_comments(
     assert [rconn.hmget(keys.comment(i), ["status", "decided_at"]) for i in ids] == first_pass
     job = Job.fetch(keys.job_id(ids[0]), connection=rconn, serializer=JSONSerializer)
     assert job.get_status() == "finished"
+
+
+# --- abuse limits ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("limit", "vary", "scope"),
+    [
+        ("limit_ip", "email", "from this address"),
+        ("limit_email", "ip", "from this commenter"),
+        ("limit_article", "email", "on this article"),
+        ("limit_site", "article", "on this site"),
+    ],
+)
+async def test_submission_limits_answer_429_and_store_nothing(
+    redis_server: RedisServer, rconn: redis.Redis, limit: str, vary: str, scope: str
+) -> None:
+    settings = make_settings(
+        redis_server.url,
+        **{limit: (3, 600)},
+        trusted_proxies=(ipaddress.ip_network("127.0.0.1/32"),),
+    )
+    async with TestClient(TestServer(create_app(settings))) as client:
+        statuses = []
+        for i in range(5):
+            body = {**VALID, "comment": f"Comment {i}"}
+            headers = {"X-Forwarded-For": "198.51.100.1"}
+            if vary == "email":
+                body["email"] = f"person{i}@example.com"
+            elif vary == "ip":
+                headers["X-Forwarded-For"] = f"198.51.100.{i + 10}"
+            else:
+                body["article"] = f"story-{i}"
+            resp = await post(client, body, headers=headers)
+            statuses.append(resp.status)
+            if resp.status == 429:
+                error = await assert_error(resp, 429, "rate_limited")
+                assert scope in error["error"]["message"]
+                assert 0 < int(resp.headers["Retry-After"]) <= 601
+        assert statuses == [202, 202, 202, 429, 429]
+        assert len(stored_comments(rconn)) == 3
+        # Someone else, elsewhere, is not affected (except by the site-wide limit).
+        other = {**VALID, "email": "other@example.org", "article": "another-story"}
+        resp = await post(client, other, headers={"X-Forwarded-For": "203.0.113.50"})
+        assert resp.status == (429 if limit == "limit_site" else 202)

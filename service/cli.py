@@ -16,7 +16,7 @@ from service.app import create_app
 from service.dev import run_dev
 from service.privacy import EmailVault, configure_logging
 from service.settings import Settings, SettingsError
-from workers import learning, spam_cli
+from workers import learning, operations, spam_cli
 from workers.runner import run_workers
 from workers.sweep import sweep
 from workers.textmodel import TextModel
@@ -46,6 +46,11 @@ def build_parser() -> argparse.ArgumentParser:
     dev = sub.add_parser("dev", help="Redis, API, workers and the demo page, for development")
     dev.add_argument("--host", default="127.0.0.1")
     dev.add_argument("--port", type=int, default=8080)
+    status = sub.add_parser("status", help="queues, workers, failures, oldest undecided comment")
+    status.add_argument("--json", action="store_true", help="machine-readable output")
+    sub.add_parser("requeue-failed", help="put every failed job back on its queue")
+    sub.add_parser("purge-failed", help="delete every failed job")
+
     sweep = sub.add_parser("sweep", help="re-enqueue comments left undecided (lost jobs)")
     sweep.add_argument("--older-than", type=float, default=None, help="seconds pending")
 
@@ -80,6 +85,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "spam":
         return spam_cli.main(args.action, args.output)
+    if args.command in ("status", "requeue-failed", "purge-failed"):
+        assert settings.redis_url
+        conn = redis.Redis.from_url(settings.redis_url)
+        if args.command == "requeue-failed":
+            print(f"requeued {operations.requeue_failed(conn, settings)} failed jobs")
+        elif args.command == "purge-failed":
+            print(f"deleted {operations.purge_failed(conn, settings)} failed jobs")
+        else:
+            report = operations.status(conn, settings)
+            print(json.dumps(report, indent=None if args.json else 2))
+        return 0
     if args.command == "sweep":
         assert settings.redis_url
         conn = redis.Redis.from_url(settings.redis_url)

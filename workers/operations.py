@@ -1,0 +1,75 @@
+"""Operator views and fixes: `comments status`, `requeue-failed`, `purge-failed`."""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+
+import redis
+from rq import Queue, Worker
+from rq.job import Job
+from rq.serializers import JSONSerializer
+
+from service import keys
+from service.settings import Settings
+
+
+def queues(conn: redis.Redis, settings: Settings) -> list[Queue]:
+    names = (settings.queue_name, keys.notify_queue(settings.queue_name))
+    return [Queue(name, connection=conn, serializer=JSONSerializer) for name in names]
+
+
+def status(conn: redis.Redis, settings: Settings) -> dict[str, object]:
+    """Everything an operator checks first, as plain data (printed or served as JSON)."""
+    now = time.time()
+    report: dict[str, object] = {"queues": {}}
+    for queue in queues(conn, settings):
+        ids = queue.get_job_ids(0, 1)  # (offset, length); registries take (start, end)
+        oldest = Job.fetch(ids[0], connection=conn, serializer=JSONSerializer) if ids else None
+        failed = queue.failed_job_registry
+        reasons: Counter[str] = Counter()
+        for job in Job.fetch_many(
+            failed.get_job_ids(0, 199), connection=conn, serializer=JSONSerializer
+        ):
+            if job is not None:
+                last = (job.exc_info or "unknown").strip().splitlines() or ["unknown"]
+                reasons[last[-1][:120]] += 1
+        report["queues"][queue.name] = {  # type: ignore[index]
+            "depth": queue.count,
+            "oldest_job_age_s": round(now - oldest.enqueued_at.timestamp(), 1)
+            if oldest and oldest.enqueued_at
+            else None,
+            "started": queue.started_job_registry.count,
+            "scheduled": queue.scheduled_job_registry.count,
+            "failed": failed.count,
+            "failed_by_reason": dict(reasons.most_common(10)),
+        }
+    workers = Worker.all(connection=conn)
+    report["workers"] = [{"name": w.name, "state": str(w.get_state())} for w in workers]
+    oldest_pending = conn.zrange(keys.pending(), 0, 0, withscores=True)
+    report["oldest_undecided_comment_age_s"] = (
+        round(now - float(oldest_pending[0][1]), 1) if oldest_pending else None
+    )
+    report["held"] = conn.zcard(keys.held())
+    report["spam_folder"] = conn.zcard(keys.spam_folder())
+    return report
+
+
+def requeue_failed(conn: redis.Redis, settings: Settings) -> int:
+    count = 0
+    for queue in queues(conn, settings):
+        registry = queue.failed_job_registry
+        for job_id in registry.get_job_ids():
+            registry.requeue(job_id)
+            count += 1
+    return count
+
+
+def purge_failed(conn: redis.Redis, settings: Settings) -> int:
+    count = 0
+    for queue in queues(conn, settings):
+        registry = queue.failed_job_registry
+        for job_id in registry.get_job_ids():
+            registry.remove(job_id, delete_job=True)
+            count += 1
+    return count

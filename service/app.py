@@ -13,12 +13,15 @@ from service.demo import article_page
 from service.errors import error_middleware
 from service.headers import add_security_headers
 from service.intake import IntakeWriter
+from service.metrics import metrics_handler, metrics_middleware
+from service.metrics_registry import Metrics
 from service.moderation_links import LinkSigner
 from service.privacy import EmailVault, derive_key
 from service.settings import Settings
 from service.threads import ThreadCache
 from service.typedefs import (
     LINK_SIGNER,
+    METRICS,
     REDIS,
     SETTINGS,
     SYNC_REDIS,
@@ -33,10 +36,15 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     """The API; with demo=True also the demo article page at `/` (what `comments dev` serves)."""
     if not settings.redis_url:
         raise ValueError("create_app needs settings.redis_url")
-    app = web.Application(client_max_size=settings.max_body_bytes, middlewares=[error_middleware])
+    app = web.Application(
+        client_max_size=settings.max_body_bytes,
+        # The first is outermost: metrics see the final response the error path made.
+        middlewares=[metrics_middleware, error_middleware],
+    )
     app[SETTINGS] = settings
     app[VAULT] = EmailVault(settings.secret_key)
     app[THREADS] = ThreadCache()
+    app[METRICS] = Metrics()
     app[TOKEN_KEY] = derive_key(settings.secret_key, "form-token")
     app[LINK_SIGNER] = LinkSigner(settings.secret_key, settings.old_secret_keys)
     app.cleanup_ctx.append(_redis)
@@ -46,6 +54,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     app.router.add_get("/api/v1/form-token", handlers.form_token)
     app.router.add_get("/healthz", handlers.healthz)
     app.router.add_get("/readyz", handlers.readyz)
+    app.router.add_get("/metrics", metrics_handler)
     app.router.add_get("/api/v1/moderation/queue", moderator_api.queue)
     app.router.add_get("/api/v1/moderation/decisions", moderator_api.decisions)
     app.router.add_post("/api/v1/moderation/actions", moderator_api.act)

@@ -14,6 +14,8 @@ from service.validation import FieldError
 log = logging.getLogger(__name__)
 
 RETRY_AFTER_S = "5"
+# Where an error response carries its code for the metrics middleware (not sent to clients).
+ERROR_CODE = web.ResponseKey("error_code", str)
 
 # aiohttp's own HTTP errors (routing, body size) get our codes and messages.
 _HTTP_CODES = {
@@ -53,7 +55,9 @@ def error_response(err: ApiError) -> web.Response:
         body["fields"] = {
             name: {"code": fe.code, "message": fe.message} for name, fe in err.fields.items()
         }
-    return web.json_response({"error": body}, status=err.status, headers=err.headers)
+    response = web.json_response({"error": body}, status=err.status, headers=err.headers)
+    response[ERROR_CODE] = err.code
+    return response
 
 
 @web.middleware

@@ -35,6 +35,12 @@ def comment_queue(connection: redis.Redis, settings: Settings) -> Queue:
     return Queue(settings.queue_name, connection=connection, serializer=JSONSerializer)
 
 
+def all_queues(connection: redis.Redis, settings: Settings) -> list[Queue]:
+    """Every queue the workers serve, in priority order: new comments, then notifications."""
+    names = (settings.queue_name, keys.notify_queue(settings.queue_name))
+    return [Queue(name, connection=connection, serializer=JSONSerializer) for name in names]
+
+
 def retry_policy(settings: Settings) -> Retry:
     intervals = settings.job_retry_intervals_s
     return Retry(max=len(intervals), interval=list(intervals))

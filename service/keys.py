@@ -179,3 +179,8 @@ def labels_cursor() -> str:
 
 def learn_lock() -> str:
     return f"{PREFIX}:model:lock"
+
+
+def stats() -> str:
+    """Hash of counters the workers keep for /metrics (verdicts, actions, notifications)."""
+    return f"{PREFIX}:stats"

@@ -118,6 +118,7 @@ def _write(
         "to": after,
     }
     pipe.xadd(keys.audit_log(), entry, maxlen=AUDIT_MAX, approximate=True)  # type: ignore[arg-type]
+    pipe.hincrby(keys.stats(), f"moderation_{action}", 1)
     if action in ("spam", "ham") or (action == "approve" and before in ("held", "spam")):
         label = "spam" if after == "spam" else "ham"
         pipe.xadd(keys.labels(), {"comment_id": comment_id, "label": label}, maxlen=AUDIT_MAX)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+import time
 from dataclasses import dataclass
 
 import redis
@@ -107,11 +108,15 @@ def process(
             signals, reputation = _load_context(conn, ctx, comment_id, record)
             policy = policy_from(settings)
             candidate = Candidate(record["name"], record["comment"], record.get("website", ""))
+            started = time.perf_counter()
             result = decide(
                 score(candidate, model, policy, signals, reputation), reputation, policy
             )
+            scoring_s = time.perf_counter() - started
             pipe.multi()
             _write(conn, pipe, comment_id, record, ctx, result, settings, now)
+            pipe.hincrby(keys.stats(), f"verdict_{STATUS_BY_VERDICT[result.verdict]}", 1)
+            pipe.hincrbyfloat(keys.stats(), "scoring_seconds_sum", scoring_s)
             pipe.execute()
         except WatchError:  # another run decided it between our read and our write
             return as_text(conn.hget(key, "status") or b"")

@@ -82,6 +82,7 @@ def _notify_once(
     if conn.exists(marker):
         return "already sent"
     deliver(settings, notice)
+    conn.hincrby(keys.stats(), f"notification_{channel}_sent", 1)
     # A crash between delivering and this line delivers again: email carries the same
     # Message-ID and the webhook the same X-Comments-Delivery, so receivers can drop it.
     conn.set(marker, f"{time.time():.0f}", ex=SENT_MEMORY_S)
@@ -118,6 +119,7 @@ def notify_reply(reply_id: str) -> str:
         message_id=f"<{reply_id}.reply@{domain}>",
     )
     delivery.send_email(settings, msg)
+    conn.hincrby(keys.stats(), "notification_reply_sent", 1)
     conn.set(marker, f"{time.time():.0f}", ex=SENT_MEMORY_S)
     return "sent"
 

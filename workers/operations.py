@@ -6,24 +6,20 @@ import time
 from collections import Counter
 
 import redis
-from rq import Queue, Worker
+from rq import Worker
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
 from service import keys
+from service.intake import all_queues
 from service.settings import Settings
-
-
-def queues(conn: redis.Redis, settings: Settings) -> list[Queue]:
-    names = (settings.queue_name, keys.notify_queue(settings.queue_name))
-    return [Queue(name, connection=conn, serializer=JSONSerializer) for name in names]
 
 
 def status(conn: redis.Redis, settings: Settings) -> dict[str, object]:
     """Everything an operator checks first, as plain data (printed or served as JSON)."""
     now = time.time()
     report: dict[str, object] = {"queues": {}}
-    for queue in queues(conn, settings):
+    for queue in all_queues(conn, settings):
         ids = queue.get_job_ids(0, 1)  # (offset, length); registries take (start, end)
         oldest = Job.fetch(ids[0], connection=conn, serializer=JSONSerializer) if ids else None
         failed = queue.failed_job_registry
@@ -57,7 +53,7 @@ def status(conn: redis.Redis, settings: Settings) -> dict[str, object]:
 
 def requeue_failed(conn: redis.Redis, settings: Settings) -> int:
     count = 0
-    for queue in queues(conn, settings):
+    for queue in all_queues(conn, settings):
         registry = queue.failed_job_registry
         for job_id in registry.get_job_ids():
             registry.requeue(job_id)
@@ -67,7 +63,7 @@ def requeue_failed(conn: redis.Redis, settings: Settings) -> int:
 
 def purge_failed(conn: redis.Redis, settings: Settings) -> int:
     count = 0
-    for queue in queues(conn, settings):
+    for queue in all_queues(conn, settings):
         registry = queue.failed_job_registry
         for job_id in registry.get_job_ids():
             registry.remove(job_id, delete_job=True)

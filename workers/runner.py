@@ -8,7 +8,7 @@ from rq.serializers import JSONSerializer
 from rq.worker import BaseWorker
 from rq.worker_pool import WorkerPool
 
-from service import keys
+from service.intake import all_queues
 from service.settings import Settings
 from workers.jobs import warm_up
 from workers.sweep import Sweeper
@@ -20,9 +20,8 @@ def run_workers(settings: Settings, processes: int, burst: bool, kind: str) -> N
     """Run until SIGTERM/SIGINT (warm shutdown: the current job finishes) or, with burst,
     until the queue is empty."""
     assert settings.redis_url
-    # Order is priority: new comments before notifications.
-    queues = [settings.queue_name, keys.notify_queue(settings.queue_name)]
     conn = redis.Redis.from_url(settings.redis_url)
+    queues = [queue.name for queue in all_queues(conn, settings)]
     warm_up()
     if not burst:
         Sweeper(settings).start()

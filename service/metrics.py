@@ -1,0 +1,80 @@
+"""GET /metrics in Prometheus text format.
+
+The API's own request metrics live in this process. Worker-side counters (verdicts,
+moderator actions, notifications sent) are kept in Redis by whoever does the work, so one
+scrape of any API replica sees the whole system and workers need no metrics port. Queue
+gauges are read from Redis at scrape time. Labels are route templates and fixed words: never
+an address, an IP, a token or a comment id.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import datetime
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from prometheus_client import generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from rq.job import Job
+from rq.worker_registration import REDIS_WORKER_KEYS
+
+from service import keys
+from service.errors import ERROR_CODE
+from service.intake import all_queues
+from service.records import as_text
+from service.typedefs import METRICS, REDIS, SETTINGS, SYNC_REDIS
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Outside the error middleware: errors arrive as responses, redirects as exceptions."""
+    start = time.perf_counter()
+    try:
+        response = await handler(request)
+    except web.HTTPException as answer:  # 303 and 304 are raised
+        _record(request, answer.status, None, start)
+        raise
+    _record(request, response.status, response.get(ERROR_CODE), start)
+    return response
+
+
+def _record(request: web.Request, status: int, error_code: str | None, start: float) -> None:
+    metrics = request.app[METRICS]
+    resource = request.match_info.route.resource
+    route = resource.canonical if resource is not None else "unmatched"
+    metrics.requests.labels(route, request.method, str(status)).inc()
+    metrics.latency.labels(route).observe(time.perf_counter() - start)
+    if route == "/api/v1/comments" and request.method == "POST":
+        metrics.submissions.labels("accepted" if status < 400 else error_code or str(status)).inc()
+
+
+async def metrics_handler(request: web.Request) -> web.Response:
+    metrics, redis, settings = request.app[METRICS], request.app[REDIS], request.app[SETTINGS]
+    now = time.time()
+    # RQ's own objects name its keys; they are only used for that here (no sync I/O).
+    for queue in all_queues(request.app[SYNC_REDIS], settings):
+        registries = (
+            queue.failed_job_registry,
+            queue.started_job_registry,
+            queue.scheduled_job_registry,
+        )
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.llen(queue.key)
+            pipe.lindex(queue.key, 0)
+            for registry in registries:
+                pipe.zcard(registry.key)
+            depth, first, *counts = await pipe.execute()
+        metrics.queue_depth.labels(queue.name).set(depth)
+        enqueued = await redis.hget(Job.key_for(first), "enqueued_at") if first else None
+        age = now - datetime.fromisoformat(as_text(enqueued)).timestamp() if enqueued else 0.0
+        metrics.queue_age.labels(queue.name).set(max(age, 0.0))
+        for state, count in zip(("failed", "started", "scheduled"), counts, strict=True):
+            metrics.jobs.labels(queue.name, state).set(count)
+    metrics.undecided.set(await redis.zcard(keys.pending()))
+    metrics.workers.set(await redis.scard(REDIS_WORKER_KEYS))
+    for event, value in (await redis.hgetall(keys.stats())).items():
+        metrics.worker_events.labels(as_text(event)).set(float(value))
+    return web.Response(
+        body=generate_latest(metrics.registry), headers={"Content-Type": CONTENT_TYPE_LATEST}
+    )

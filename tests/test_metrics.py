@@ -1,0 +1,56 @@
+"""GET /metrics: request, submission, queue and worker figures; nothing private in labels."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+
+import redis
+
+from service.settings import Settings
+from tests.conftest import Client, run_worker_burst
+
+
+def value(text: str, metric: str) -> float:
+    found = re.search(rf"^{re.escape(metric)} (\S+)$", text, re.MULTILINE)
+    assert found, f"{metric} not in metrics"
+    return float(found.group(1))
+
+
+async def test_metrics_follow_requests_queues_and_decisions(
+    client: Client, rconn: redis.Redis, settings: Settings
+) -> None:
+    good = {
+        "article": "a",
+        "name": "N",
+        "email": "secret.person@example.com",
+        "comment": "Hi",
+        "website": "https://n.example",
+    }
+    for _ in range(2):
+        await client.post("/api/v1/comments", json=good, headers={"X-Forwarded-For": "9.9.9.9"})
+    assert (await client.post("/api/v1/comments", json={**good, "email": "nope"})).status == 422
+    await client.get("/moderate/v1.a.b.approve.1.n.mac")
+
+    text = await (await client.get("/metrics")).text()
+    assert value(text, 'comments_submissions_total{outcome="accepted"}') == 2
+    assert value(text, 'comments_submissions_total{outcome="validation_failed"}') == 1
+    assert value(text, 'comments_queue_depth{queue="comments"}') == 2
+    assert value(text, 'comments_queue_oldest_job_age_seconds{queue="comments"}') >= 0
+    assert value(text, "comments_undecided") == 2
+    assert 'route="/moderate/{token}"' in text  # the template, never the token
+    assert 'comments_http_request_seconds_bucket{le="0.005",route="/api/v1/comments"}' in text
+
+    await asyncio.to_thread(run_worker_burst, settings)
+    text = await (await client.get("/metrics")).text()
+    assert value(text, 'comments_queue_depth{queue="comments"}') == 0
+    assert value(text, "comments_undecided") == 0
+    decided = sum(
+        value(text, f'comments_worker_events{{event="verdict_{v}"}}')
+        for v in ("held", "approved", "spam")
+        if f'verdict_{v}"' in text
+    )
+    assert decided == 2
+    assert value(text, 'comments_worker_events{event="scoring_seconds_sum"}') > 0
+    for private in ("secret.person", "example.com", "9.9.9.9", "127.0.0.1", "v1.a.b"):
+        assert private not in text

@@ -13,6 +13,7 @@ from service.demo import article_page
 from service.errors import error_middleware
 from service.headers import add_security_headers
 from service.intake import IntakeWriter
+from service.logs import request_id_middleware
 from service.metrics import metrics_handler, metrics_middleware
 from service.metrics_registry import Metrics
 from service.moderation_links import LinkSigner
@@ -39,7 +40,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         # The first is outermost: metrics see the final response the error path made.
-        middlewares=[metrics_middleware, error_middleware],
+        middlewares=[request_id_middleware, metrics_middleware, error_middleware],
     )
     app[SETTINGS] = settings
     app[VAULT] = EmailVault(settings.secret_key)

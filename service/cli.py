@@ -14,7 +14,8 @@ from aiohttp import web
 from service import privacy_data
 from service.app import create_app
 from service.dev import run_dev
-from service.privacy import EmailVault, configure_logging
+from service.logs import configure_logging
+from service.privacy import EmailVault
 from service.settings import Settings, SettingsError
 from workers import learning, operations, spam_cli
 from workers.runner import run_workers
@@ -75,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as exc:
         print(f"comments: configuration error: {exc}", file=sys.stderr)
         return 2
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, "text" if args.command == "dev" else settings.log_format)
 
     if args.command == "spam" and args.action == "learn":
         assert settings.redis_url

@@ -23,6 +23,7 @@ from rq.queue import EnqueueData
 from rq.serializers import JSONSerializer
 
 from service import keys
+from service.logs import request_id
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -46,8 +47,11 @@ def retry_policy(settings: Settings) -> Retry:
     return Retry(max=len(intervals), interval=list(intervals))
 
 
-def process_job(comment_id: str, timeout: int, retry: Retry) -> EnqueueData:
-    """The one job that decides a comment: deterministic id, timeout, retries."""
+def process_job(
+    comment_id: str, timeout: int, retry: Retry, origin: str | None = None
+) -> EnqueueData:
+    """The one job that decides a comment: deterministic id, timeout, retries, and the id
+    of the request that caused it (for logs)."""
     return Queue.prepare_data(
         PROCESS_COMMENT,
         args=(comment_id,),
@@ -55,6 +59,7 @@ def process_job(comment_id: str, timeout: int, retry: Retry) -> EnqueueData:
         timeout=timeout,
         retry=retry,
         result_ttl=600,
+        meta={"request_id": origin} if origin else None,
     )
 
 
@@ -83,6 +88,7 @@ class _Pending:
     record: dict[str, str]
     # Idempotent submissions may already be stored by an earlier attempt: check, don't overwrite.
     may_exist: bool
+    request_id: str | None = None
     limited: RateLimited | None = None
     done: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
@@ -126,7 +132,7 @@ class IntakeWriter:
         """Return once the record and its job are in Redis; raise the Redis error otherwise."""
         pending = self._in_flight.get(comment_id)
         if pending is None:
-            pending = _Pending(comment_id, record, may_exist)
+            pending = _Pending(comment_id, record, may_exist, request_id.get())
             self._in_flight[comment_id] = pending
             self._inbox.put_nowait(pending)
         # shield: a client disconnecting must not cancel a write other requests share.
@@ -169,7 +175,8 @@ class IntakeWriter:
         candidates = [i for i in batch if i.comment_id not in existing]
         allowed = self._within_limits(candidates)
         fresh = {i.comment_id: i.record for i in allowed}
-        store_batch(self._conn, self._queue, fresh, self._timeout, self._retry)
+        origins = {i.comment_id: i.request_id for i in allowed if i.request_id}
+        store_batch(self._conn, self._queue, fresh, self._timeout, self._retry, origins)
 
     def _within_limits(self, items: Sequence[_Pending]) -> list[_Pending]:
         """Count the items; the ones over a limit are answered with RateLimited."""
@@ -201,7 +208,12 @@ class IntakeWriter:
 
 
 def store_batch(
-    conn: redis.Redis, queue: Queue, records: dict[str, dict[str, str]], timeout: int, retry: Retry
+    conn: redis.Redis,
+    queue: Queue,
+    records: dict[str, dict[str, str]],
+    timeout: int,
+    retry: Retry,
+    request_ids: dict[str, str] | None = None,
 ) -> None:
     """Comment records, their pending entries and their jobs: one transaction, all or nothing."""
     if not records:
@@ -213,5 +225,6 @@ def store_batch(
             pipe.sadd(keys.by_email(record["email_hash"]), comment_id)
         pipe.zadd(keys.pending(), dict.fromkeys(records, now))
         pipe.zadd(keys.retention(), dict.fromkeys(records, now))
-        queue.enqueue_many([process_job(cid, timeout, retry) for cid in records], pipeline=pipe)
+        jobs = [process_job(cid, timeout, retry, (request_ids or {}).get(cid)) for cid in records]
+        queue.enqueue_many(jobs, pipeline=pipe)
         pipe.execute()

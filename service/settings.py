@@ -88,6 +88,8 @@ class Settings:
     privacy_link_max_age_s: int = 24 * 3600
     data_dir: Path = field(default_factory=lambda: Path(".comments-dev"))
     log_level: str = "INFO"
+    # json: one object per line for log pipelines; text: for people (dev's default).
+    log_format: str = "json"
 
     @property
     def is_dev(self) -> bool:
@@ -218,4 +220,5 @@ class Settings:
             privacy_link_max_age_s=integer("PRIVACY_LINK_MAX_AGE", 24 * 3600),
             data_dir=Path(get("DATA_DIR", ".comments-dev")),
             log_level=get("LOG_LEVEL", "INFO").upper(),
+            log_format=get("LOG_FORMAT", "json"),
         )

@@ -21,7 +21,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from service.app import create_app
 from service.demo import ARTICLE_ID
 from service.embedded_redis import RedisServer
-from service.privacy import configure_logging
+from service.logs import configure_logging
 from service.publishing import publish
 from service.settings import Settings
 from tests.conftest import data_files, key_dump, run_worker_burst, stored_comments
@@ -52,7 +52,7 @@ def captured_logs() -> Iterator[io.StringIO]:
     stream = io.StringIO()
     root = logging.getLogger()
     saved = root.handlers[:], root.level
-    configure_logging("DEBUG", stream)
+    configure_logging("DEBUG", "json", stream)
     yield stream
     root.handlers[:], root.level = saved[0], saved[1]
 

@@ -9,7 +9,8 @@ import logging
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from service.privacy import EmailVault, configure_logging, redact
+from service.logs import configure_logging
+from service.privacy import EmailVault, redact
 
 SECRET = "s" * 40
 
@@ -67,7 +68,7 @@ def test_configured_logging_redacts_messages_args_and_tracebacks() -> None:
     root = logging.getLogger()
     saved = root.handlers[:], root.level
     try:
-        configure_logging("DEBUG", stream)
+        configure_logging("DEBUG", "text", stream)
         log = logging.getLogger("test.privacy")
         log.info("comment from %s", "ann@example.com")
         try:

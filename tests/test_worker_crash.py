@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 import subprocess
 import sys
@@ -32,13 +33,16 @@ def kill_mid_job(settings: Settings, conn: redis.Redis, attempts: int = 20) -> s
         worker = subprocess.Popen(
             [sys.executable, "-m", "service.cli", "worker"],
             env=worker_env(settings) | {"COMMENTS_LOG_LEVEL": "WARNING"},
+            start_new_session=True,
         )
         deadline = time.monotonic() + 20
         try:
             while time.monotonic() < deadline and not set(started.get_job_ids()) - earlier:
                 time.sleep(0.0005)
         finally:
-            worker.send_signal(signal.SIGKILL)
+            # The whole group, as a crashing container takes it: the worker and the
+            # scheduler process RQ runs beside it.
+            os.killpg(worker.pid, signal.SIGKILL)
             worker.wait()
         orphans = set(started.get_job_ids()) - earlier
         if orphans:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Callable
 from urllib.parse import urlsplit
@@ -11,6 +12,7 @@ import redis
 from rq import get_current_job
 
 from service import keys, privacy_data, privacy_pages
+from service.logs import request_id
 from service.moderation_links import LinkSigner
 from service.privacy import EmailVault
 from service.records import as_text, decode_record
@@ -20,6 +22,7 @@ from workers import decisions, delivery, learning, messages
 from workers.textmodel import TextModel
 
 SENT_MEMORY_S = 30 * 24 * 3600
+log = logging.getLogger(__name__)
 
 
 @functools.cache
@@ -37,6 +40,8 @@ def warm_up() -> None:
 def _connection() -> redis.Redis:
     job = get_current_job()
     assert job is not None, "job functions run inside an RQ worker"
+    # Log lines of this job carry the id of the request that caused it.
+    request_id.set(job.meta.get("request_id"))
     return job.connection
 
 
@@ -44,7 +49,9 @@ def process_comment(comment_id: str) -> str:
     """Score and decide an accepted comment; returns its final status. Idempotent."""
     settings, models = _runtime()
     conn = _connection()
-    return decisions.process(conn, comment_id, models.get(conn), settings, time.time())
+    status = decisions.process(conn, comment_id, models.get(conn), settings, time.time())
+    log.info("comment %s decided: %s", comment_id, status)
+    return status
 
 
 def notify_email(comment_id: str) -> str:

@@ -1,0 +1,59 @@
+"""Structured logs: one JSON object a line, request ids from the API into the job."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+import logging
+import re
+from collections.abc import Iterator
+
+import pytest
+
+from service.logs import configure_logging
+from service.settings import Settings
+from tests.conftest import Client, run_worker_burst
+
+
+@pytest.fixture
+def json_logs() -> Iterator[io.StringIO]:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    configure_logging("INFO", "json", stream)
+    yield stream
+    root.handlers[:], root.level = saved[0], saved[1]
+
+
+async def test_request_id_is_echoed_or_made(client: Client) -> None:
+    given = await client.get("/healthz", headers={"X-Request-ID": "edge-42_a.b"})
+    assert given.headers["X-Request-ID"] == "edge-42_a.b"
+    hostile = await client.get("/healthz", headers={"X-Request-ID": "bad id\u00e9" * 20})
+    made = hostile.headers["X-Request-ID"]
+    assert re.fullmatch(r"\d+-[0-9a-f]{12}", made), made  # ours, not the caller's
+    missing = await client.get("/api/v1/nope")
+    assert missing.headers["X-Request-ID"]
+
+
+def test_json_lines_carry_fields_and_redact(json_logs: io.StringIO) -> None:
+    logging.getLogger("test").warning("mail from %s", "leak@example.com")
+    event = json.loads(json_logs.getvalue().splitlines()[-1])
+    assert event["level"] == "warning"
+    assert event["logger"] == "test"
+    assert event["msg"] == "mail from [email]"
+
+
+async def test_the_job_logs_with_the_request_id_that_caused_it(
+    client: Client, settings: Settings
+) -> None:
+    body = {"article": "a", "name": "N", "email": "n@example.com", "comment": "Hello there"}
+    resp = await client.post("/api/v1/comments", json=body, headers={"X-Request-ID": "req-777"})
+    cid = (await resp.json())["id"]
+    worker = await asyncio.to_thread(
+        run_worker_burst, settings, env={"COMMENTS_LOG_FORMAT": "json"}
+    )
+    events = [json.loads(line) for line in worker.stderr.splitlines() if line.startswith("{")]
+    [decided] = [e for e in events if e["msg"].startswith(f"comment {cid} decided")]
+    assert decided["request_id"] == "req-777"
+    assert all(isinstance(e["ts"], float) for e in events)

@@ -1,0 +1,90 @@
+"""SIGTERM under load: in-flight requests finish, and every 202 is stored with its job."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import sys
+import time
+
+import aiohttp
+import redis
+from rq import Queue
+from rq.serializers import JSONSerializer
+
+from service import keys
+from service.embedded_redis import free_port
+from service.settings import Settings
+from tests.conftest import stored_comments, worker_env
+
+
+async def test_sigterm_under_load_loses_no_accepted_comment(
+    rconn: redis.Redis, settings: Settings
+) -> None:
+    port = free_port()
+    env = worker_env(settings) | {
+        f"COMMENTS_LIMIT_{s}": "1000000/60" for s in ("IP", "EMAIL", "ARTICLE", "SITE")
+    }
+    api = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "service.cli",
+        "api",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        env=env,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    async with aiohttp.ClientSession() as session:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                async with session.get(f"{url}/readyz") as resp:
+                    if resp.status == 200:
+                        break
+            except aiohttp.ClientError:
+                pass
+            assert time.monotonic() < deadline, "API did not start"
+            await asyncio.sleep(0.1)
+
+        async def submit(i: int) -> tuple[int | None, str | None]:
+            body = {
+                "article": "a",
+                "name": f"N{i}",
+                "email": f"n{i}@example.com",
+                "comment": f"Comment {i}",
+            }
+            try:
+                async with session.post(f"{url}/api/v1/comments", json=body) as resp:
+                    data = await resp.json()
+                    return resp.status, data.get("id")
+            except (TimeoutError, aiohttp.ClientError):
+                return None, None  # refused or cut after shutdown began: not accepted
+
+        # Submissions keep coming until the server refuses one: the signal lands under load.
+        tasks: list[asyncio.Task[tuple[int | None, str | None]]] = []
+        started = time.monotonic()
+        signalled = False
+        while not any(t.done() and t.result()[0] is None for t in tasks):
+            tasks += [asyncio.create_task(submit(len(tasks) + i)) for i in range(20)]
+            await asyncio.sleep(0.005)
+            if not signalled and time.monotonic() - started > 0.15:
+                api.send_signal(signal.SIGTERM)
+                signalled = True
+            assert time.monotonic() - started < 30, "the server never stopped accepting"
+        results = await asyncio.gather(*tasks)
+    assert await asyncio.wait_for(api.wait(), 60) == 0
+
+    statuses = {status for status, _ in results}
+    assert statuses <= {202, None}, statuses  # never a 5xx or a half answer
+    accepted = [cid for status, cid in results if status == 202]
+    assert accepted, "nothing was accepted before the signal"
+    stored = stored_comments(rconn)
+    queued = set(
+        Queue(settings.queue_name, connection=rconn, serializer=JSONSerializer).get_job_ids()
+    )
+    missing = [cid for cid in accepted if cid not in stored or keys.job_id(cid) not in queued]
+    assert missing == []

@@ -19,6 +19,7 @@ bench: $(STAMP)
 	@command -v wrk >/dev/null || { echo "installing wrk (load generator)"; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python -m tests.bench.intake
 	$(BIN)/python -m tests.bench.workers
+	$(BIN)/python -m tests.bench.mixed
 	$(BIN)/comments spam bench
 
 # Debian's python3 ships without venv/ensurepip until python3-venv is installed.

@@ -44,7 +44,7 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     )
     app[SETTINGS] = settings
     app[VAULT] = EmailVault(settings.secret_key)
-    app[THREADS] = ThreadCache()
+    app[THREADS] = ThreadCache(settings.thread_cache_s)
     app[METRICS] = Metrics()
     app[TOKEN_KEY] = derive_key(settings.secret_key, "form-token")
     app[LINK_SIGNER] = LinkSigner(settings.secret_key, settings.old_secret_keys)

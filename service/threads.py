@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 
@@ -12,28 +13,35 @@ from service import keys
 from service.records import PUBLIC_FIELDS, build_thread, public_view
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class RenderedThread:
     version: int
     etag: str
     body: bytes
+    checked: float = 0.0  # monotonic time the version was last confirmed
 
 
 class ThreadCache:
-    """Rendered threads by article. A version bump in Redis makes an entry stale, so readers
-    pay one GET per request until the thread changes."""
+    """Rendered threads by article. A version bump in Redis makes an entry stale. Within
+    `fresh_s` of the last check an entry is served without asking Redis at all: readers may
+    see a new comment up to that late, and popular threads cost no round trip per read."""
 
-    def __init__(self, max_entries: int = 2048) -> None:
+    def __init__(self, fresh_s: float = 1.0, max_entries: int = 2048) -> None:
         self._entries: OrderedDict[str, RenderedThread] = OrderedDict()
-        self._max = max_entries
+        self._fresh_s, self._max = fresh_s, max_entries
 
     async def get(self, redis: aioredis.Redis, article: str) -> RenderedThread:
-        version = int(await redis.get(keys.thread_version(article)) or 0)
         cached = self._entries.get(article)
+        now = time.monotonic()
+        if cached is not None and now - cached.checked < self._fresh_s:
+            return cached
+        version = int(await redis.get(keys.thread_version(article)) or 0)
         if cached is not None and cached.version == version:
+            cached.checked = now
             self._entries.move_to_end(article)
             return cached
         rendered = await _render(redis, article)
+        rendered.checked = now
         self._entries[article] = rendered
         self._entries.move_to_end(article)
         if len(self._entries) > self._max:

@@ -323,6 +323,22 @@ async def test_thread_etag_and_304(client: Client, rconn: redis.Redis) -> None:
     assert (await changed.json())["count"] == 1
 
 
+async def test_thread_micro_cache_serves_for_its_window_then_refreshes(
+    redis_server: RedisServer, rconn: redis.Redis
+) -> None:
+    settings = make_settings(redis_server.url, thread_cache_s=0.3)
+    async with TestClient(TestServer(create_app(settings))) as cached:
+        params = {"article": VALID["article"]}
+        first = await cached.get("/api/v1/comments", params=params)
+        publish(rconn, await submit(cached))
+        within = await cached.get("/api/v1/comments", params=params)
+        assert within.headers["ETag"] == first.headers["ETag"]  # up to 0.3 s late
+        await asyncio.sleep(0.35)
+        after = await cached.get("/api/v1/comments", params=params)
+        assert after.headers["ETag"] != first.headers["ETag"]
+        assert (await after.json())["count"] == 1
+
+
 async def test_thread_needs_an_article(client: Client) -> None:
     resp = await client.get("/api/v1/comments")
     await assert_error(resp, 422, "validation_failed", {"article": "required"})

@@ -1,0 +1,150 @@
+"""Sustained mixed load: 20 thread reads per post for 60 s, with a worker deciding.
+
+Prints reads/s and posts/s, latency percentiles, queue depth over time, each process's RSS at
+start and end, and comments decided per second. Targets: reads >= 5,000/s, the queue not
+growing without bound, API RSS growth under 10 %.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import psutil
+import redis
+
+from service import keys
+from service.embedded_redis import RedisServer, free_port
+from service.form_token import TokenCheck
+from service.intake import comment_queue, retry_policy, store_batch
+from service.privacy import EmailVault
+from service.publishing import publish
+from service.records import RequestMeta, new_record
+from service.settings import Settings
+from service.validation import Submission
+from tests.bench.intake import SECRET, start, stop, wait_ready
+
+HERE = Path(__file__).resolve().parent
+SECONDS = int(os.environ.get("BENCH_MIXED_SECONDS", "60"))
+
+
+def seed_thread(conn: redis.Redis, settings: Settings, n: int = 100) -> None:
+    vault, records = EmailVault(SECRET), {}
+    for i in range(n):
+        sub = Submission(
+            "bench-thread",
+            f"Reader {i}",
+            f"seed{i}@example.com",
+            f"Seeded comment {i}: a reasonable view on the lunar station plans.",
+        )
+        meta = RequestMeta("10.1.0.1", "bench", "", time.time(), TokenCheck("valid", 60.0))
+        cid = keys.new_comment_id("bench-thread")
+        records[cid] = new_record(cid, sub, meta, vault)
+    store_batch(conn, comment_queue(conn, settings), records, 60, retry_policy(settings))
+    conn.delete(comment_queue(conn, settings).key, keys.pending())  # published directly below
+    for cid in records:
+        publish(conn, cid)
+
+
+def decided(conn: redis.Redis) -> int:
+    return int(
+        conn.zcard(keys.held())
+        + conn.zcard(keys.spam_folder())
+        + conn.zcard(keys.thread("bench-thread"))
+    )
+
+
+def rss(pid: int) -> float:
+    return float(psutil.Process(pid).memory_info().rss) / 2**20
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp, RedisServer(Path(tmp) / "redis") as server:
+        settings = Settings(mode="production", redis_url=server.url, secret_key=SECRET)
+        env = {
+            **os.environ,
+            "COMMENTS_MODE": "production",
+            "COMMENTS_REDIS_URL": server.url,
+            "COMMENTS_SECRET_KEY": SECRET,
+            "COMMENTS_LOG_LEVEL": "WARNING",
+            **{f"COMMENTS_LIMIT_{s}": "100000000/60" for s in ("IP", "EMAIL", "ARTICLE", "SITE")},
+        }
+        conn = redis.Redis.from_url(server.url)
+        seed_thread(conn, settings)
+        port = free_port()
+        api = start(["service.cli", "api", "--host", "127.0.0.1", "--port", str(port)], env)
+        worker = start(["service.cli", "worker"], env)
+        redis_pid = server.process.pid if server.process else 0
+        try:
+            wait_ready(f"http://127.0.0.1:{port}/readyz")
+            procs = {"api": api.pid, "worker": worker.pid, "redis": redis_pid}
+            # Warm-up first, so "start" memory is the steady state, not the import footprint.
+            subprocess.run(
+                [
+                    "wrk",
+                    "-t1",
+                    "-c64",
+                    "-d5s",
+                    "-s",
+                    str(HERE / "mixed.lua"),
+                    f"http://127.0.0.1:{port}",
+                ],
+                capture_output=True,
+                check=True,
+            )
+            rss_start = {name: rss(pid) for name, pid in procs.items()}
+            decided_start = decided(conn)
+            load = subprocess.Popen(
+                [
+                    "wrk",
+                    "-t1",
+                    "-c64",
+                    f"-d{SECONDS}s",
+                    "-s",
+                    str(HERE / "mixed.lua"),
+                    f"http://127.0.0.1:{port}",
+                ],
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            depths = []
+            for t in range(0, SECONDS, 10):
+                time.sleep(10)
+                depths.append((t + 10, int(conn.llen(comment_queue(conn, settings).key))))
+            out, _ = load.communicate()
+            rss_end = {name: rss(pid) for name, pid in procs.items()}
+            made = decided(conn) - decided_start
+        finally:
+            stop(api)
+            stop(worker)
+        conn.close()
+    line = next(ln for ln in out.splitlines() if ln.startswith("RESULT "))
+    r = json.loads(line.removeprefix("RESULT "))
+    seconds = r["duration_us"] / 1e6
+    print(
+        f"\nMixed load: wrk 1 thread, 64 connections, {SECONDS} s, 20 reads of a 100-comment "
+        f"thread per post, one worker, Redis AOF everysec, {os.cpu_count()} cores\n"
+    )
+    print(
+        f"thread reads: {r['reads'] / seconds:,.0f}/s (target >= 5,000)   "
+        f"posts accepted: {r['posts'] / seconds:,.0f}/s   other answers: {r['bad']}"
+    )
+    print(
+        f"latency, all requests: p50 {r['p50_us'] / 1000:.2f} ms, p99 {r['p99_us'] / 1000:.2f} ms, "
+        f"max {r['max_us'] / 1000:.1f} ms"
+    )
+    print(f"comments decided: {made / seconds:,.0f}/s")
+    print("queue depth every 10 s: " + ", ".join(f"{t}s={d}" for t, d in depths))
+    for name in rss_start:
+        growth = (rss_end[name] - rss_start[name]) / rss_start[name]
+        print(f"RSS {name:7}: {rss_start[name]:6.1f} -> {rss_end[name]:6.1f} MiB ({growth:+.1%})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

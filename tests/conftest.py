@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import email
 import email.policy
+import io
+import logging
 import os
 import subprocess
 import sys
@@ -21,6 +23,7 @@ from aiosmtpd.controller import Controller
 
 from service.app import create_app
 from service.embedded_redis import RedisServer, free_port
+from service.logs import configure_logging
 from service.settings import Settings
 
 SECRET = "test-secret-" + "x" * 40
@@ -115,6 +118,33 @@ def stored_comments(conn: redis.Redis) -> dict[str, dict[str, str]]:
         record = {as_text(k): as_text(v) for k, v in conn.hgetall(key).items()}
         out[record["id"]] = record
     return out
+
+
+def run_cli(
+    settings: Settings | None, *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> str:
+    """`comments <args>` as a real process with the test's settings; returns its stdout."""
+    base = worker_env(settings) if settings is not None else dict(os.environ)
+    return subprocess.run(
+        [sys.executable, "-m", "service.cli", *args],
+        input=stdin,
+        env=base | (env or {}),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+
+
+@pytest.fixture
+def captured_logs() -> Iterator[io.StringIO]:
+    """What the project's configured logging writes (JSON lines), during one test."""
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    configure_logging("DEBUG", "json", stream)
+    yield stream
+    root.handlers[:], root.level = saved[0], saved[1]
 
 
 def all_keys(conn: redis.Redis) -> list[bytes]:

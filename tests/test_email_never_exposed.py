@@ -9,11 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import io
-import logging
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import redis
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
@@ -21,7 +18,6 @@ from aiohttp.test_utils import TestClient, TestServer
 from service.app import create_app
 from service.demo import ARTICLE_ID
 from service.embedded_redis import RedisServer
-from service.logs import configure_logging
 from service.publishing import publish
 from service.settings import Settings
 from tests.conftest import data_files, key_dump, run_worker_burst, stored_comments
@@ -45,16 +41,6 @@ def forbidden(address: str) -> set[bytes]:
         for algo in (hashlib.md5, hashlib.sha1, hashlib.sha256):
             forms.add(algo(text.encode()).hexdigest())
     return {f.encode() for f in forms}
-
-
-@pytest.fixture
-def captured_logs() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    configure_logging("DEBUG", "json", stream)
-    yield stream
-    root.handlers[:], root.level = saved[0], saved[1]
 
 
 async def test_no_output_contains_a_submitted_email(

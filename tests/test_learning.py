@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 
 import redis
 
 from service import keys, moderation
 from service.settings import Settings
-from tests.conftest import Client, run_worker_burst, stored_comments, worker_env
+from tests.conftest import Client, run_cli, run_worker_burst, stored_comments
 from workers import learning
 from workers.textmodel import TextModel
 
@@ -37,17 +35,6 @@ async def submit(client: Client, text: str, n: int) -> str:
     return str((await resp.json())["id"])
 
 
-def learn(settings: Settings) -> str:
-    return subprocess.run(
-        [sys.executable, "-m", "service.cli", "spam", "learn"],
-        env=worker_env(settings),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=120,
-    ).stdout
-
-
 async def test_moderator_spam_labels_teach_every_worker(
     client: Client, rconn: redis.Redis, settings: Settings
 ) -> None:
@@ -58,9 +45,11 @@ async def test_moderator_spam_labels_teach_every_worker(
         rconn.zrem(keys.pending(), cid)
         assert moderation.apply(rconn, settings, cid, "spam", "alice").result == "done"
     assert (
-        await asyncio.to_thread(learn, settings)
+        await asyncio.to_thread(run_cli, settings, "spam", "learn")
     ).strip() == f"learned from {len(SPAM_WAVE)} labels"
-    assert (await asyncio.to_thread(learn, settings)).strip() == "learned from 0 labels"
+    assert (
+        await asyncio.to_thread(run_cli, settings, "spam", "learn")
+    ).strip() == "learned from 0 labels"
 
     version, learned = learning.load(rconn, baseline)
     assert version == 1

@@ -7,23 +7,9 @@ import io
 import json
 import logging
 import re
-from collections.abc import Iterator
 
-import pytest
-
-from service.logs import configure_logging
 from service.settings import Settings
 from tests.conftest import Client, run_worker_burst
-
-
-@pytest.fixture
-def json_logs() -> Iterator[io.StringIO]:
-    stream = io.StringIO()
-    root = logging.getLogger()
-    saved = root.handlers[:], root.level
-    configure_logging("INFO", "json", stream)
-    yield stream
-    root.handlers[:], root.level = saved[0], saved[1]
 
 
 async def test_request_id_is_echoed_or_made(client: Client) -> None:
@@ -36,9 +22,9 @@ async def test_request_id_is_echoed_or_made(client: Client) -> None:
     assert missing.headers["X-Request-ID"]
 
 
-def test_json_lines_carry_fields_and_redact(json_logs: io.StringIO) -> None:
+def test_json_lines_carry_fields_and_redact(captured_logs: io.StringIO) -> None:
     logging.getLogger("test").warning("mail from %s", "leak@example.com")
-    event = json.loads(json_logs.getvalue().splitlines()[-1])
+    event = json.loads(captured_logs.getvalue().splitlines()[-1])
     assert event["level"] == "warning"
     assert event["logger"] == "test"
     assert event["msg"] == "mail from [email]"

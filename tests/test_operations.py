@@ -4,26 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import subprocess
-import sys
 
 import redis
 from rq import Queue
 from rq.serializers import JSONSerializer
 
 from service.settings import Settings
-from tests.conftest import Client, run_worker_burst, worker_env
-
-
-def comments(settings: Settings, *args: str) -> str:
-    return subprocess.run(
-        [sys.executable, "-m", "service.cli", *args],
-        env=worker_env(settings),
-        capture_output=True,
-        text=True,
-        check=True,
-        timeout=60,
-    ).stdout
+from tests.conftest import Client, run_cli, run_worker_burst
 
 
 async def test_status_shows_depth_failures_and_undecided(
@@ -35,7 +22,7 @@ async def test_status_shows_depth_failures_and_undecided(
     queue = Queue(settings.queue_name, connection=rconn, serializer=JSONSerializer)
     queue.enqueue("workers.jobs.no_such_job", "x", job_id="broken-1")
 
-    report = json.loads(await asyncio.to_thread(comments, settings, "status", "--json"))
+    report = json.loads(await asyncio.to_thread(run_cli, settings, "status", "--json"))
     main = report["queues"][settings.queue_name]
     assert main["depth"] == 4
     assert main["oldest_job_age_s"] is not None, report
@@ -43,7 +30,7 @@ async def test_status_shows_depth_failures_and_undecided(
     assert report["workers"] == []
 
     await asyncio.to_thread(run_worker_burst, settings)
-    report = json.loads(await asyncio.to_thread(comments, settings, "status", "--json"))
+    report = json.loads(await asyncio.to_thread(run_cli, settings, "status", "--json"))
     main = report["queues"][settings.queue_name]
     assert (main["depth"], main["failed"]) == (0, 1)
     [reason] = main["failed_by_reason"]
@@ -51,9 +38,9 @@ async def test_status_shows_depth_failures_and_undecided(
     assert report["oldest_undecided_comment_age_s"] is None
     assert report["held"] + report["spam_folder"] >= 1
 
-    assert "requeued 1 failed jobs" in await asyncio.to_thread(comments, settings, "requeue-failed")
+    assert "requeued 1 failed jobs" in await asyncio.to_thread(run_cli, settings, "requeue-failed")
     assert queue.count == 1
     await asyncio.to_thread(run_worker_burst, settings)  # fails again
-    assert "deleted 1 failed jobs" in await asyncio.to_thread(comments, settings, "purge-failed")
+    assert "deleted 1 failed jobs" in await asyncio.to_thread(run_cli, settings, "purge-failed")
     assert queue.failed_job_registry.count == 0
     assert not rconn.exists("rq:job:broken-1")

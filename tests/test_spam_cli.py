@@ -4,25 +4,12 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 
+from tests.conftest import run_cli
 from workers.textmodel import MODEL_PATH
-
-
-def comments(*args: str, stdin: str = "") -> str:
-    result = subprocess.run(
-        [sys.executable, "-m", "service.cli", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    )
-    return result.stdout
 
 
 def test_score_reads_and_writes_json_lines() -> None:
@@ -33,7 +20,7 @@ def test_score_reads_and_writes_json_lines() -> None:
          "token_age_s": 30},
         ["not", "an", "object"],
     ]  # fmt: skip
-    out = comments("spam", "score", stdin="\n".join(json.dumps(x) for x in lines) + "\n\n")
+    out = run_cli(None, "spam", "score", stdin="\n".join(json.dumps(x) for x in lines) + "\n\n")
     results = [json.loads(line) for line in out.splitlines()]
     assert [r.get("id") for r in results] == ["ham", "spam", "trap", None]
     ham, spam, trap, bad = results
@@ -48,7 +35,7 @@ def test_score_reads_and_writes_json_lines() -> None:
 
 
 def test_eval_meets_the_targets() -> None:
-    out = comments("spam", "eval")
+    out = run_cli(None, "spam", "eval")
     rows = {
         line[:22].strip(): [float(x) for x in re.findall(r"-?\d+\.\d+", line[22:])]
         for line in out.splitlines()
@@ -65,7 +52,7 @@ def test_eval_meets_the_targets() -> None:
 
 def test_train_reproduces_the_shipped_model(tmp_path: Path) -> None:
     output = tmp_path / "model.npz"
-    comments("spam", "train", "--output", str(output))
+    run_cli(None, "spam", "train", "--output", str(output))
     with np.load(output) as fresh, np.load(MODEL_PATH) as shipped:
         assert np.array_equal(fresh["weights"], shipped["weights"])
         assert np.array_equal(fresh["bias"], shipped["bias"])

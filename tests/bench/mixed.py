@@ -27,7 +27,7 @@ from service.publishing import publish
 from service.records import RequestMeta, new_record
 from service.settings import Settings
 from service.validation import Submission
-from tests.bench.intake import SECRET, start, stop, wait_ready
+from tests.bench.intake import SECRET, bench_env, start, stop, wait_ready
 
 HERE = Path(__file__).resolve().parent
 SECONDS = int(os.environ.get("BENCH_MIXED_SECONDS", "60"))
@@ -66,14 +66,7 @@ def rss(pid: int) -> float:
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, RedisServer(Path(tmp) / "redis") as server:
         settings = Settings(mode="production", redis_url=server.url, secret_key=SECRET)
-        env = {
-            **os.environ,
-            "COMMENTS_MODE": "production",
-            "COMMENTS_REDIS_URL": server.url,
-            "COMMENTS_SECRET_KEY": SECRET,
-            "COMMENTS_LOG_LEVEL": "WARNING",
-            **{f"COMMENTS_LIMIT_{s}": "100000000/60" for s in ("IP", "EMAIL", "ARTICLE", "SITE")},
-        }
+        env = bench_env(server.url)
         conn = redis.Redis.from_url(server.url)
         seed_thread(conn, settings)
         port = free_port()

@@ -26,8 +26,8 @@ from service.privacy import EmailVault
 from service.records import RequestMeta, new_record
 from service.settings import Settings
 from service.validation import Submission
+from tests.bench.intake import SECRET, bench_env
 
-SECRET = "bench-secret-" + "b" * 40
 TEXTS = [
     "Cooperation between the agencies makes sense given how expensive landers are.",
     "The 1960s comparison is overdone; the budgets are nothing alike.",
@@ -102,13 +102,7 @@ def drain(env: dict[str, str], kind: str, processes: int) -> float:
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp, RedisServer(Path(tmp) / "redis") as server:
         settings = Settings(mode="production", redis_url=server.url, secret_key=SECRET)
-        env = {
-            **os.environ,
-            "COMMENTS_MODE": "production",
-            "COMMENTS_REDIS_URL": server.url,
-            "COMMENTS_SECRET_KEY": SECRET,
-            "COMMENTS_LOG_LEVEL": "WARNING",
-        }
+        env = bench_env(server.url)
         conn = redis.Redis.from_url(server.url)
         print(
             f"\nWorker benchmark: {os.cpu_count()} cores, Redis AOF everysec; "

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping
 
@@ -9,6 +10,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from redis.exceptions import RedisError
 
+from service.typedefs import SETTINGS
 from service.validation import FieldError
 
 log = logging.getLogger(__name__)
@@ -63,7 +65,20 @@ def error_response(err: ApiError) -> web.Response:
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
-        return await handler(request)
+        # Bounds body reading too. A write already handed to the intake writer completes
+        # (it is shielded): the same ambiguity as a dropped connection, which
+        # Idempotency-Key resolves.
+        async with asyncio.timeout(request.app[SETTINGS].request_timeout_s):
+            return await handler(request)
+    except TimeoutError:
+        return error_response(
+            ApiError(
+                408,
+                "request_timeout",
+                "The request took too long.",
+                headers={"Connection": "close"},
+            )
+        )
     except ApiError as err:
         return error_response(err)
     except web.HTTPException as exc:

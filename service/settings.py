@@ -56,6 +56,9 @@ class Settings:
     limit_site: tuple[int, int] = (6000, 60)
     # Upper bound of submissions written to Redis in one pipeline.
     batch_max: int = 256
+    # A request (body reading included) that takes longer is answered 408: slow clients
+    # cannot hold connections and handlers open.
+    request_timeout_s: float = 30.0
     # How long a rendered thread is served without re-checking its version in Redis.
     thread_cache_s: float = 1.0
     redis_max_connections: int = 64
@@ -199,6 +202,7 @@ class Settings:
             sweep_after_s=integer("SWEEP_AFTER", 600),
             redis_max_connections=integer("REDIS_MAX_CONNECTIONS", 64),
             thread_cache_s=number("THREAD_CACHE_SECONDS", 1.0),
+            request_timeout_s=number("REQUEST_TIMEOUT", 30.0),
             redis_timeout_s=timeout,
             form_token_max_age_s=integer("FORM_TOKEN_MAX_AGE", 24 * 3600),
             hold_at=number("HOLD_AT", -1.0),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import json
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -474,3 +475,24 @@ async def test_submission_limits_answer_429_and_store_nothing(
         other = {**VALID, "email": "other@example.org", "article": "another-story"}
         resp = await post(client, other, headers={"X-Forwarded-For": "203.0.113.50"})
         assert resp.status == (429 if limit == "limit_site" else 202)
+
+
+async def test_slow_client_gets_408_in_the_json_shape(
+    redis_server: RedisServer, rconn: redis.Redis
+) -> None:
+    settings = make_settings(redis_server.url, request_timeout_s=0.3)
+    async with TestClient(TestServer(create_app(settings))) as client:
+        port = client.server.port
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(
+            b"POST /api/v1/comments HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 100\r\n\r\n" + b'{"article"'  # ...and the rest never comes
+        )
+        await writer.drain()
+        answer = await asyncio.wait_for(reader.read(4096), 5)
+        writer.close()
+        await writer.wait_closed()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408")
+    assert json.loads(body)["error"]["code"] == "request_timeout"
+    assert stored_comments(rconn) == {}

@@ -36,10 +36,28 @@ def comment_queue(connection: redis.Redis, settings: Settings) -> Queue:
     return Queue(settings.queue_name, connection=connection, serializer=JSONSerializer)
 
 
+def notification_queue(connection: redis.Redis, settings: Settings) -> Queue:
+    return Queue(
+        keys.notify_queue(settings.queue_name), connection=connection, serializer=JSONSerializer
+    )
+
+
 def all_queues(connection: redis.Redis, settings: Settings) -> list[Queue]:
     """Every queue the workers serve, in priority order: new comments, then notifications."""
-    names = (settings.queue_name, keys.notify_queue(settings.queue_name))
-    return [Queue(name, connection=connection, serializer=JSONSerializer) for name in names]
+    return [comment_queue(connection, settings), notification_queue(connection, settings)]
+
+
+def notification_job(func: str, comment_id: str, job_id: str, settings: Settings) -> EnqueueData:
+    """A notification job: deterministic id (one per comment and kind), a day of backoff."""
+    intervals = settings.notify_retry_intervals_s
+    return Queue.prepare_data(
+        func,
+        args=(comment_id,),
+        job_id=job_id,
+        timeout=60,
+        retry=Retry(max=len(intervals), interval=list(intervals)),
+        result_ttl=3600,
+    )
 
 
 def retry_policy(settings: Settings) -> Retry:

@@ -11,6 +11,7 @@ from aiohttp import web
 
 from service import keys, moderation
 from service.errors import ApiError, validation_failed
+from service.handlers import read_json
 from service.records import decode_record
 from service.typedefs import REDIS, SETTINGS, SYNC_REDIS
 from service.validation import FieldError, validate_submission
@@ -113,7 +114,7 @@ async def decisions(request: web.Request) -> web.Response:
 
 async def act(request: web.Request) -> web.Response:
     actor = moderator(request)
-    body = await _json(request)
+    body = await read_json(request)
     action, ids = body.get("action"), body.get("ids")
     errors = {}
     if action not in moderation.TARGET:
@@ -145,7 +146,7 @@ async def edit(request: web.Request) -> web.Response:
     comment_id = request.match_info["comment_id"]
     if not keys.is_comment_id(comment_id):
         raise ApiError(404, "not_found", "No such comment.")
-    body = await _json(request)
+    body = await read_json(request)
     # The same rules as a submission's comment field.
     probe = {"article": "x", "name": "x", "email": "a@example.com", "comment": body.get("text")}
     sub, errors = validate_submission(probe, request.app[SETTINGS].max_comment_chars)
@@ -186,15 +187,3 @@ def _limit(request: web.Request) -> int:
     if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
         raise validation_failed({"limit": FieldError("invalid_limit", f"1-{MAX_LIMIT}.")})
     return int(raw)
-
-
-async def _json(request: web.Request) -> dict[str, object]:
-    if request.content_type != "application/json":
-        raise ApiError(415, "unsupported_media_type", "Send application/json.")
-    try:
-        body = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "malformed_json", "The body is not valid JSON.") from None
-    if not isinstance(body, dict):
-        raise ApiError(400, "invalid_body", "The JSON body must be an object.")
-    return body

@@ -17,11 +17,10 @@ from html import escape
 
 from aiohttp import web
 from email_validator import EmailNotValidError, validate_email
-from rq import Queue
-from rq.serializers import JSONSerializer
 
 from service import keys, privacy_data
 from service.errors import validation_failed
+from service.intake import notification_queue
 from service.limits import limit
 from service.moderation_pages import page, posted, same_origin
 from service.privacy import derive_key
@@ -67,11 +66,7 @@ async def request_link(request: web.Request) -> web.Response:
         pipe.expire(keys.privacy_requests_of(email_hash), ttl)
         await pipe.execute()
     # The job learns only the request id; it finds the sealed address itself.
-    queue = Queue(
-        keys.notify_queue(settings.queue_name),
-        connection=request.app[SYNC_REDIS],
-        serializer=JSONSerializer,
-    )
+    queue = notification_queue(request.app[SYNC_REDIS], settings)
     await asyncio.to_thread(
         queue.enqueue, "workers.jobs.send_privacy_link", request_id, job_timeout=60
     )

@@ -6,10 +6,9 @@ import time
 
 import redis
 from redis.client import Pipeline
-from rq import Queue, Retry
-from rq.serializers import JSONSerializer
 
 from service import keys
+from service.intake import notification_job, notification_queue
 from service.records import STATUS_APPROVED
 from service.settings import Settings
 
@@ -26,19 +25,8 @@ def announce_reply(conn: redis.Redis, pipe: Pipeline, settings: Settings, commen
 
     The job itself checks whether they asked for it, unsubscribed, or replied to themselves.
     """
-    intervals = settings.notify_retry_intervals_s
-    queue = Queue(
-        keys.notify_queue(settings.queue_name), connection=conn, serializer=JSONSerializer
-    )
-    job = Queue.prepare_data(
-        "workers.jobs.notify_reply",
-        args=(comment_id,),
-        job_id=f"reply-{comment_id}",
-        timeout=60,
-        retry=Retry(max=len(intervals), interval=list(intervals)),
-        result_ttl=3600,
-    )
-    queue.enqueue_many([job], pipeline=pipe)
+    job = notification_job("workers.jobs.notify_reply", comment_id, f"reply-{comment_id}", settings)
+    notification_queue(conn, settings).enqueue_many([job], pipeline=pipe)
 
 
 def hide(pipe: Pipeline, comment_id: str, article: str) -> None:

@@ -15,11 +15,10 @@ from dataclasses import dataclass
 
 import redis
 from redis.exceptions import WatchError
-from rq import Queue, Retry
-from rq.serializers import JSONSerializer
 
 from service import form_token as tokens
 from service import keys
+from service.intake import notification_job, notification_queue
 from service.publishing import announce_reply, show
 from service.records import STATUS_PENDING, as_text, decode_record
 from service.reputation import record_spam, website_domain
@@ -202,24 +201,13 @@ def _write(
     if ctx.nonce:
         pipe.set(ctx.nonce, comment_id, ex=settings.form_token_max_age_s, nx=True)
     jobs = [
-        Queue.prepare_data(
-            f"workers.jobs.notify_{channel}",
-            args=(comment_id,),
-            job_id=f"notify-{channel}-{comment_id}",  # one notification per comment and channel
-            timeout=60,
-            retry=Retry(
-                max=len(settings.notify_retry_intervals_s),
-                interval=list(settings.notify_retry_intervals_s),
-            ),
-            result_ttl=3600,
+        notification_job(
+            f"workers.jobs.notify_{channel}", comment_id, f"notify-{channel}-{comment_id}", settings
         )
         for channel in notification_channels(status, settings)
     ]
     if jobs:
-        queue = Queue(
-            keys.notify_queue(settings.queue_name), connection=conn, serializer=JSONSerializer
-        )
-        queue.enqueue_many(jobs, pipeline=pipe)
+        notification_queue(conn, settings).enqueue_many(jobs, pipeline=pipe)
 
 
 def notification_channels(status: str, settings: Settings) -> list[str]:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 
 import redis
 from rq import Worker
 from rq.job import Job
+from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
 from service import keys
@@ -52,20 +54,22 @@ def status(conn: redis.Redis, settings: Settings) -> dict[str, object]:
 
 
 def requeue_failed(conn: redis.Redis, settings: Settings) -> int:
-    count = 0
-    for queue in all_queues(conn, settings):
-        registry = queue.failed_job_registry
-        for job_id in registry.get_job_ids():
-            registry.requeue(job_id)
-            count += 1
-    return count
+    return _each_failed(conn, settings, lambda registry, job_id: registry.requeue(job_id))
 
 
 def purge_failed(conn: redis.Redis, settings: Settings) -> int:
+    return _each_failed(
+        conn, settings, lambda registry, job_id: registry.remove(job_id, delete_job=True)
+    )
+
+
+def _each_failed(
+    conn: redis.Redis, settings: Settings, act: Callable[[FailedJobRegistry, str], object]
+) -> int:
     count = 0
     for queue in all_queues(conn, settings):
         registry = queue.failed_job_registry
         for job_id in registry.get_job_ids():
-            registry.remove(job_id, delete_job=True)
+            act(registry, job_id)
             count += 1
     return count

@@ -48,11 +48,10 @@ def page(title: str, body: str, status: int = 200) -> web.Response:
 
 async def confirm(request: web.Request) -> web.Response:
     token = request.match_info["token"]
-    link, problem = await _check(request, token)
+    link, record, problem = await _check(request, token)
     if problem is not None:
         return problem
     assert link is not None
-    record = await _record(request, link.comment_id)
     if record is None:
         return page("Comment not found", "<p>It may have been erased.</p>", 404)
     if record.get("status") == moderation.TARGET[link.action]:
@@ -73,7 +72,7 @@ async def act(request: web.Request) -> web.Response:
     expected = request.app[LINK_SIGNER].csrf(token)
     if not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
         return page("Not allowed", "<p>Open the link from the notification again.</p>", 403)
-    link, problem = await _check(request, token)
+    link, _, problem = await _check(request, token)
     if problem is not None:
         return problem
     assert link is not None
@@ -108,19 +107,22 @@ async def posted(request: web.Request) -> dict[str, str]:
     return {name: value for name, value in form.items() if isinstance(value, str)}
 
 
-async def _check(request: web.Request, token: str) -> tuple[Link | None, web.Response | None]:
+async def _check(
+    request: web.Request, token: str
+) -> tuple[Link | None, dict[str, str] | None, web.Response | None]:
+    """The link, the comment as it is now (None if gone), or the page explaining a refusal."""
     check = request.app[LINK_SIGNER].check(token, time.time())
     if check.verdict not in (VALID, EXPIRED) or check.link is None:
-        return None, page("This link is not valid", "<p>It may have been altered.</p>", 400)
+        return None, None, page("This link is not valid", "<p>It may have been altered.</p>", 400)
     link = check.link
     record = await _record(request, link.comment_id)
     state = _state(record) if record else ""
     if check.verdict == EXPIRED:
-        return None, page("This link has expired", state, 410)
+        return None, record, page("This link has expired", state, 410)
     used = keys.link_used(link.nonce)
     if await asyncio.to_thread(request.app[SYNC_REDIS].exists, used):
-        return None, page("This link was already used", state, 409)
-    return link, None
+        return None, record, page("This link was already used", state, 409)
+    return link, record, None
 
 
 async def _record(request: web.Request, comment_id: str) -> dict[str, str] | None:

@@ -51,6 +51,15 @@ def validation_failed(fields: Mapping[str, FieldError]) -> ApiError:
     return ApiError(422, "validation_failed", "Some fields are invalid.", fields=fields)
 
 
+def storage_unavailable() -> ApiError:
+    return ApiError(
+        503,
+        "storage_unavailable",
+        "Storage is unavailable; nothing was saved. Try again shortly.",
+        headers={"Retry-After": RETRY_AFTER_S},
+    )
+
+
 def error_response(err: ApiError) -> web.Response:
     body: dict[str, object] = {"code": err.code, "message": err.message}
     if err.fields:
@@ -89,14 +98,7 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(ApiError(exc.status, code, message, headers=headers))
     except RedisError as exc:
         log.warning("storage unavailable on %s %s: %r", request.method, request.path, exc)
-        return error_response(
-            ApiError(
-                503,
-                "storage_unavailable",
-                "Storage is unavailable; nothing was saved. Try again shortly.",
-                headers={"Retry-After": RETRY_AFTER_S},
-            )
-        )
+        return error_response(storage_unavailable())
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
         return error_response(ApiError(500, "internal_error", "Something went wrong on our side."))

@@ -7,19 +7,36 @@ import time
 from collections.abc import Mapping
 
 from aiohttp import web
+from redis.exceptions import RedisError
 
 from service import form_token as tokens
-from service import keys
-from service.errors import ApiError, validation_failed
+from service import keys, nojs
+from service.errors import ApiError, storage_unavailable, validation_failed
 from service.intake import RateLimited
 from service.origins import client_ip, origin_allowed, origin_of
-from service.records import STATUS_APPROVED, RequestMeta, fingerprint, new_record
+from service.records import (
+    STATUS_APPROVED,
+    STATUS_PENDING,
+    RequestMeta,
+    fingerprint,
+    new_record,
+)
 from service.typedefs import REDIS, SETTINGS, THREADS, TOKEN_KEY, VAULT, WRITER
-from service.validation import FieldError, Submission, validate_submission
+from service.validation import (
+    MAX_ARTICLE,
+    MAX_EMAIL,
+    MAX_NAME,
+    MAX_WEBSITE,
+    FieldError,
+    Submission,
+    validate_submission,
+)
 
 JSON = "application/json"
 FORM = "application/x-www-form-urlencoded"
 MAX_IDEMPOTENCY_KEY = 255
+MAX_COUNTS = 100
+MAX_STATUS_IDS = 50
 PENDING_FRAGMENT = "#comment-pending"
 RATE_SCOPES = {
     "ip": "from this address",
@@ -30,9 +47,27 @@ RATE_SCOPES = {
 
 
 async def post_comment(request: web.Request) -> web.Response:
-    settings, vault = request.app[SETTINGS], request.app[VAULT]
-    is_form = request.content_type == FORM
     data = await _read_fields(request)
+    is_form = request.content_type == FORM
+    try:
+        sub, comment_id = await _accept(request, data)
+    except (ApiError, RedisError) as exc:
+        if not (is_form and nojs.wants_html(request)):
+            raise
+        # A reader's plain form post: an HTML page that keeps what they typed.
+        err = exc if isinstance(exc, ApiError) else storage_unavailable()
+        back = _redirect_target(request, data.get("article_url"))
+        return nojs.error_page(request, err, data, back)
+    if is_form:
+        target = _redirect_target(request, sub.article_url)
+        if target is not None:
+            raise web.HTTPSeeOther(target + PENDING_FRAGMENT)
+    return web.json_response({"id": comment_id, "status": "pending"}, status=202)
+
+
+async def _accept(request: web.Request, data: Mapping[str, object]) -> tuple[Submission, str]:
+    """Validate and store one submission; its id, or the ApiError saying why not."""
+    settings, vault = request.app[SETTINGS], request.app[VAULT]
     sub, errors = validate_submission(data, settings.max_comment_chars)
     if sub is None:
         raise validation_failed(errors)
@@ -77,22 +112,64 @@ async def post_comment(request: web.Request) -> web.Response:
                 f"Too many comments ({RATE_SCOPES[limited.scope]}); try again later.",
                 headers={"Retry-After": str(limited.retry_after)},
             ) from None
-
-    if is_form:
-        target = _redirect_target(request, sub)
-        if target is not None:
-            raise web.HTTPSeeOther(target + PENDING_FRAGMENT)
-    return web.json_response({"id": comment_id, "status": "pending"}, status=202)
+    return sub, comment_id
 
 
 async def form_token(request: web.Request) -> web.Response:
     """A signed token the widget puts in the form it renders; proves when the form was shown."""
     article = _article_param(request)
     token = tokens.issue(request.app[TOKEN_KEY], article, time.time())
-    max_age = request.app[SETTINGS].form_token_max_age_s
+    settings = request.app[SETTINGS]
+    # The limits let the widget check fields exactly as validation here will.
+    limits = {
+        "comment": settings.max_comment_chars,
+        "name": MAX_NAME,
+        "email": MAX_EMAIL,
+        "website": MAX_WEBSITE,
+    }
     return web.json_response(
-        {"token": token, "expires_in": max_age}, headers={"Cache-Control": "no-store"}
+        {"token": token, "expires_in": settings.form_token_max_age_s, "limits": limits},
+        headers={"Cache-Control": "no-store"},
     )
+
+
+async def counts(request: web.Request) -> web.Response:
+    """Approved comments per article, for "N comments" links on article lists."""
+    articles = list(dict.fromkeys(request.query.getall("article", [])))
+    if not articles:
+        raise validation_failed({"article": FieldError("required", "article is required.")})
+    if len(articles) > MAX_COUNTS or any(not 0 < len(a) <= MAX_ARTICLE for a in articles):
+        message = f"Up to {MAX_COUNTS} articles of 1-{MAX_ARTICLE} characters."
+        raise validation_failed({"article": FieldError("invalid", message)})
+    async with request.app[REDIS].pipeline(transaction=False) as pipe:
+        for article in articles:
+            pipe.zcard(keys.thread(article))
+        numbers = await pipe.execute()
+    return web.json_response(
+        {"counts": dict(zip(articles, numbers, strict=True))},
+        headers={"Cache-Control": "public, max-age=30"},
+    )
+
+
+async def comment_status(request: web.Request) -> web.Response:
+    """Whether the reader's own recent comments are still pending, published, or gone.
+
+    The widget keeps its pending comments in the reader's browser and asks this to know when
+    to stop showing them. Only ids (unguessable) are accepted, and the answer never says why a
+    comment is gone (rejected, spam, erased and never existed look alike).
+    """
+    ids = list(dict.fromkeys(request.query.getall("id", [])))
+    if not 0 < len(ids) <= MAX_STATUS_IDS or not all(keys.is_comment_id(i) for i in ids):
+        message = f"1-{MAX_STATUS_IDS} comment ids."
+        raise validation_failed({"id": FieldError("invalid", message)})
+    async with request.app[REDIS].pipeline(transaction=False) as pipe:
+        for comment_id in ids:
+            pipe.hget(keys.comment(comment_id), "status")
+        found = await pipe.execute()
+    # Held for a moderator is still "awaiting moderation" to its author.
+    visible = {STATUS_PENDING: "pending", "held": "pending", STATUS_APPROVED: "approved"}
+    statuses = {i: visible.get(s or "", "gone") for i, s in zip(ids, found, strict=True)}
+    return web.json_response({"statuses": statuses}, headers={"Cache-Control": "no-store"})
 
 
 async def get_comments(request: web.Request) -> web.Response:
@@ -139,7 +216,7 @@ async def _read_fields(request: web.Request) -> Mapping[str, object]:
 
 def _article_param(request: web.Request) -> str:
     article = request.query.get("article", "").strip()
-    if not article or len(article) > 512:
+    if not article or len(article) > MAX_ARTICLE:
         code = "required" if not article else "too_long"
         raise validation_failed({"article": FieldError(code, "article is required (1-512).")})
     return article
@@ -167,13 +244,15 @@ async def _check_parent(request: web.Request, sub: Submission) -> None:
         )
 
 
-def _redirect_target(request: web.Request, sub: Submission) -> str | None:
+def _redirect_target(request: web.Request, article_url: object) -> str | None:
     """Where a no-JavaScript form post returns to: the article page, if its origin is ours or
     allowed (never an open redirect)."""
     settings = request.app[SETTINGS]
     allowed = (*settings.allowed_origins, origin_of(settings.public_url) or "")
-    for candidate in (sub.article_url, request.headers.get("Referer")):
-        origin = origin_of(candidate) if candidate else None
+    for candidate in (article_url, request.headers.get("Referer")):
+        if not isinstance(candidate, str):
+            continue
+        origin = origin_of(candidate)
         if candidate and origin and origin_allowed(origin, allowed):
             return candidate.split("#", 1)[0]
     return None

@@ -33,7 +33,10 @@ STYLE = (
     "body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}"
     "blockquote{border-left:3px solid #888;margin:1rem 0;padding:.2rem 1rem;white-space:pre-wrap}"
     "button{font:600 1rem system-ui;padding:.6rem 1.2rem;border:0;border-radius:4px;"
-    "background:#0a58ca;color:#fff}.muted{color:#555}"
+    "background:#0a58ca;color:#fff}.muted{color:#555}.err{color:#b3261e;font-weight:600}"
+    "label{display:block;font-weight:600;margin-top:.8rem}"
+    "input:not([type=hidden]),textarea{display:block;width:100%;box-sizing:border-box;"
+    "padding:.5rem;font:inherit;border:1px solid #767676}"
 )
 
 

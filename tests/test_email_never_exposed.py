@@ -83,6 +83,12 @@ async def test_no_output_contains_a_submitted_email(
         # Rejected for another field: the address must not be stored or echoed either.
         await record(await client.post(api, json={**base, "email": ADDRESSES[4], "name": ""}))
         await record(await client.post(api, json={**base, "email": "not an address"}))
+        # The no-JavaScript error page keeps what was typed, except the address.
+        html_error = {**base, "email": ADDRESSES[4], "name": ""}
+        page = await record(
+            await client.post(api, data=html_error, headers={"Accept": "text/html"})
+        )
+        assert page.content_type == "text/html"
 
         outbox = tmp_path / "outbox"
         notify = {"COMMENTS_OUTBOX_DIR": str(outbox), "COMMENTS_MODERATOR_EMAILS": "m@x.example"}
@@ -93,6 +99,9 @@ async def test_no_output_contains_a_submitted_email(
 
         await record(await client.get(api, params={"article": ARTICLE_ID}))
         await record(await client.get("/"))
+        await record(await client.get("/api/v1/counts", params={"article": ARTICLE_ID}))
+        ids = [("id", cid) for cid in stored_comments(rconn)]
+        await record(await client.get("/api/v1/comment-status", params=ids))
 
     assert b"Interesting piece." in b"".join(outputs)  # the scan sees real content
     assert b"process_comment" in worker.stderr.encode() + worker.stdout.encode()

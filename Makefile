@@ -4,12 +4,12 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint bench clean
+.PHONY: run test lint bench clean chromium
 
 run: $(STAMP)
 	$(BIN)/comments dev
 
-test: $(STAMP)
+test: $(STAMP) chromium
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
@@ -21,6 +21,14 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench.workers
 	$(BIN)/python -m tests.bench.mixed
 	$(BIN)/comments spam bench
+
+# The widget tests drive a real headless Chromium: Debian's package, not a Playwright download.
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "installing chromium (widget tests)"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "the widget tests need Chromium: apt-get install chromium" >&2; exit 1; fi; }
 
 # Debian's python3 ships without venv/ensurepip until python3-venv is installed.
 $(STAMP): pyproject.toml

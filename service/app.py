@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 from aiohttp import web
 
 from service import handlers, moderation_pages, moderator_api, privacy_pages, unsubscribe
+from service.cors import cors_middleware
 from service.demo import article_page
 from service.errors import error_middleware
 from service.headers import add_security_headers
@@ -31,6 +32,7 @@ from service.typedefs import (
     VAULT,
     WRITER,
 )
+from service.widget import EMBED, Asset, embed_js
 
 
 def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
@@ -40,7 +42,8 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     app = web.Application(
         client_max_size=settings.max_body_bytes,
         # The first is outermost: metrics see the final response the error path made.
-        middlewares=[request_id_middleware, metrics_middleware, error_middleware],
+        # CORS sits outside the error path so error answers carry its headers too.
+        middlewares=[request_id_middleware, metrics_middleware, cors_middleware, error_middleware],
     )
     app[SETTINGS] = settings
     app[VAULT] = EmailVault(settings.secret_key)
@@ -48,11 +51,16 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     app[METRICS] = Metrics()
     app[TOKEN_KEY] = derive_key(settings.secret_key, "form-token")
     app[LINK_SIGNER] = LinkSigner(settings.secret_key, settings.old_secret_keys)
+    app[EMBED] = Asset.load()
     app.cleanup_ctx.append(_redis)
     app.on_response_prepare.append(add_security_headers)
     app.router.add_post("/api/v1/comments", handlers.post_comment)
     app.router.add_get("/api/v1/comments", handlers.get_comments)
     app.router.add_get("/api/v1/form-token", handlers.form_token)
+    app.router.add_get("/api/v1/counts", handlers.counts)
+    app.router.add_get("/api/v1/comment-status", handlers.comment_status)
+    app.router.add_get("/embed.js", embed_js)
+    app.router.add_get("/embed.{digest:[0-9a-f]{12}}.js", embed_js)
     app.router.add_get("/healthz", handlers.healthz)
     app.router.add_get("/readyz", handlers.readyz)
     app.router.add_get("/metrics", metrics_handler)

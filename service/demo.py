@@ -1,7 +1,9 @@
 """The demo article page `comments dev` serves at `/`: the article, its thread, a reply form.
 
-It uses only the public API's own pieces and works without JavaScript: the form posts to
-/api/v1/comments and the service redirects back here.
+It embeds the widget the way any site would (one script tag). The server-rendered thread and
+plain form inside the widget's element are what readers without JavaScript get: the form posts
+to /api/v1/comments and the service redirects back here. With JavaScript the widget's Shadow
+DOM takes the element's place on screen.
 """
 
 from __future__ import annotations
@@ -18,6 +20,11 @@ from service.typedefs import REDIS, SETTINGS, THREADS, TOKEN_KEY
 from service.validation import HONEYPOT_FIELD
 
 ARTICLE_ID = "lunar-station-2021"
+# The page runs the widget from this service; without scripts it is the plain form.
+CSP = (
+    "default-src 'none'; script-src 'self'; connect-src 'self'; style-src 'unsafe-inline'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
 
 PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
@@ -44,7 +51,7 @@ h1 {{ font-size: 1.8rem; line-height: 1.25; }}
 <article><h1>{title}</h1>
 {body}
 </article>
-<section id="comments"><h2>{count} Comments</h2>
+<section id="comments" aria-label="Comments"><h2>{count} Comments</h2>
 <p id="comment-pending" role="status">Thank you. Your comment is awaiting moderation.</p>
 {thread}
 <h2 id="reply-title">Leave a Reply</h2>
@@ -66,6 +73,7 @@ h1 {{ font-size: 1.8rem; line-height: 1.25; }}
 <button type="submit">Post Comment</button>
 </form>
 </section>
+<script src="/embed.js" data-article="{article}" async></script>
 </body></html>
 """
 
@@ -126,4 +134,6 @@ async def article_page(request: web.Request) -> web.Response:
         hp=HONEYPOT_FIELD,
         form_token=tokens.issue(request.app[TOKEN_KEY], ARTICLE_ID, time.time()),
     )
-    return web.Response(text=page, content_type="text/html")
+    return web.Response(
+        text=page, content_type="text/html", headers={"Content-Security-Policy": CSP}
+    )

@@ -1,0 +1,535 @@
+/*! embed.js: the comments widget. One script tag per thread:
+ *   <div id="comments"></div>
+ *   <script src="https://comments.example.org/embed.js" data-article="my-article" async></script>
+ * Options (data-* on the script tag): article (default: the canonical URL), target (element id,
+ * default "comments"), api (default: this script's origin), lang (en, de), theme (light, dark,
+ * auto), sort (oldest, newest), max-depth (levels of reply indentation, default 3).
+ * Links with data-count="<article>" get "N comments" without loading any thread.
+ * Vanilla JavaScript, no dependencies. Everything renders inside a Shadow DOM, so the page's CSS
+ * and ours never meet; theme it with the --comments-* custom properties listed in CSS below.
+ * User text only ever reaches the page as text nodes and checked attributes, never as HTML. */
+(() => {
+  "use strict";
+  const script = document.currentScript;
+  if (!script) return;
+  const opt = script.dataset;
+  const API = (opt.api || new URL(script.src).origin).replace(/\/+$/, "");
+  const HONEYPOT = "contact_phone"; // service/validation.py HONEYPOT_FIELD
+  const FIELDS = ["comment", "name", "email", "website"];
+  const PENDING_KEY = "comments.pending";
+  const AUTHOR_KEY = "comments.author";
+  const PENDING_DAYS = 30;
+
+  // Every string the widget shows; {x} are placeholders. Add a language by adding a table.
+  const STRINGS = {
+    en: {
+      count_one: "{n} comment",
+      count_other: "{n} comments",
+      empty: "No comments yet.",
+      loading: "Loading comments…",
+      load_failed: "Comments could not be loaded. Please try again later.",
+      origin_not_allowed: "This site is not allowed to show comments from this service.",
+      reply: "Reply",
+      reply_to: "Reply to {name}",
+      cancel: "Cancel reply",
+      title: "Leave a Reply",
+      comment: "Comment",
+      name: "Name",
+      email: "Email",
+      website: "Website",
+      promise: "Your email address will not be published. Required fields are marked *",
+      save: "Save my name, email, and website in this browser for the next time I comment.",
+      notify: "Notify me of replies by email",
+      post: "Post Comment",
+      posting: "Posting…",
+      pending: "Your comment is awaiting moderation.",
+      thanks: "Thank you. Your comment is awaiting moderation.",
+      required: "{field} is required.",
+      too_long: "{field} must be at most {n} characters.",
+      invalid_email: "Enter a valid email address.",
+      invalid_url: "{field} must be an http(s) URL with a host.",
+      invalid_characters: "{field} contains control characters.",
+      fix: "Please correct the marked fields.",
+      rate_limited: "Too many comments. Please try again in {s} seconds; your text is kept.",
+      unavailable: "The comment service could not be reached. Please try again; your text is kept.",
+      parent_gone: "The comment you are replying to is no longer available.",
+      leave_empty: "Leave this field empty",
+    },
+    de: {
+      count_one: "{n} Kommentar",
+      count_other: "{n} Kommentare",
+      empty: "Noch keine Kommentare.",
+      loading: "Kommentare werden geladen …",
+      load_failed: "Die Kommentare konnten nicht geladen werden. Bitte versuche es später erneut.",
+      origin_not_allowed: "Diese Website darf keine Kommentare dieses Dienstes anzeigen.",
+      reply: "Antworten",
+      reply_to: "Antwort an {name}",
+      cancel: "Antwort abbrechen",
+      title: "Schreibe einen Kommentar",
+      comment: "Kommentar",
+      name: "Name",
+      email: "E-Mail",
+      website: "Website",
+      promise:
+        "Deine E-Mail-Adresse wird nicht veröffentlicht. Erforderliche Felder sind mit * markiert",
+      save:
+        "Meinen Namen, meine E-Mail-Adresse und meine Website in diesem Browser für die nächste" +
+        " Kommentierung speichern.",
+      notify: "Benachrichtige mich über Antworten per E-Mail",
+      post: "Kommentar abschicken",
+      posting: "Wird gesendet …",
+      pending: "Dein Kommentar wartet auf Freischaltung.",
+      thanks: "Danke. Dein Kommentar wartet auf Freischaltung.",
+      required: "{field} ist erforderlich.",
+      too_long: "{field} darf höchstens {n} Zeichen lang sein.",
+      invalid_email: "Bitte gib eine gültige E-Mail-Adresse ein.",
+      invalid_url: "{field} muss eine http(s)-Adresse mit Host sein.",
+      invalid_characters: "{field} enthält Steuerzeichen.",
+      fix: "Bitte korrigiere die markierten Felder.",
+      rate_limited:
+        "Zu viele Kommentare. Bitte versuche es in {s} Sekunden erneut; dein Text bleibt erhalten.",
+      unavailable:
+        "Der Kommentardienst ist nicht erreichbar. Bitte versuche es erneut; dein Text bleibt" +
+        " erhalten.",
+      parent_gone: "Der Kommentar, auf den du antwortest, ist nicht mehr verfügbar.",
+      leave_empty: "Dieses Feld leer lassen",
+    },
+  };
+  const wanted = (opt.lang || document.documentElement.lang || navigator.language || "en")
+    .toLowerCase()
+    .split("-")[0];
+  const LANG = STRINGS[wanted] ? wanted : "en";
+  const t = (key, vars = {}) =>
+    (STRINGS[LANG][key] || STRINGS.en[key] || key).replace(/\{(\w+)\}/g, (_, k) => vars[k]);
+  const plural = new Intl.PluralRules(LANG);
+  const countText = (n) => t(plural.select(n) === "one" ? "count_one" : "count_other", { n });
+
+  // Same limits and rules as service/validation.py; the server stays the authority.
+  const LIMITS = { comment: 10000, name: 100, email: 254, website: 200 };
+  const BAD_IN_LINE = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
+  const BAD_IN_TEXT = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
+  const isHttpUrl = (value) => {
+    try {
+      const url = new URL(value);
+      return /^https?:$/.test(url.protocol) && !!url.hostname && !/\s/.test(value);
+    } catch {
+      return false;
+    }
+  };
+  const check = (values, limits) => {
+    const errors = {};
+    for (const field of FIELDS) {
+      const value = values[field];
+      if (!value) {
+        if (field !== "website") errors[field] = ["required"];
+      } else if ([...value].length > limits[field]) {
+        errors[field] = ["too_long", limits[field]];
+      } else if ((field === "comment" ? BAD_IN_TEXT : BAD_IN_LINE).test(value)) {
+        errors[field] = ["invalid_characters"];
+      } else if (field === "email" && !/^[^\s@]+@[^\s@]+\.[^\s@.]+$/.test(value)) {
+        errors[field] = ["invalid_email"];
+      } else if (field === "website" && !isHttpUrl(value)) {
+        errors[field] = ["invalid_url"];
+      }
+    }
+    return errors;
+  };
+
+  // localStorage may be absent or full (private modes); the widget works without it.
+  const store = {
+    get(key, fallback) {
+      try {
+        return JSON.parse(localStorage.getItem(key)) ?? fallback;
+      } catch {
+        return fallback;
+      }
+    },
+    set(key, value) {
+      try {
+        localStorage.setItem(key, JSON.stringify(value));
+      } catch {}
+    },
+    remove(key) {
+      try {
+        localStorage.removeItem(key);
+      } catch {}
+    },
+  };
+
+  // Elements from data: strings become text nodes, never markup.
+  const h = (tag, attrs, ...kids) => {
+    const el = document.createElement(tag);
+    for (const [key, value] of Object.entries(attrs || {})) {
+      if (value == null || value === false) continue;
+      if (key.startsWith("on")) el.addEventListener(key.slice(2), value);
+      else el.setAttribute(key, value === true ? "" : value);
+    }
+    el.append(...kids.filter((kid) => kid != null));
+    return el;
+  };
+  const randomKey = () =>
+    Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+
+  // Plain text to paragraphs, line breaks and links to http(s) URLs.
+  const URL_RE = /\bhttps?:\/\/[^\s<>"']+/g;
+  const linkify = (line) => {
+    const out = [];
+    let last = 0;
+    for (const match of line.matchAll(URL_RE)) {
+      const url = match[0].replace(/[.,;:!?)\]]+$/, "");
+      out.push(line.slice(last, match.index), h("a", { href: url, rel: "nofollow ugc noopener" }, url));
+      last = match.index + url.length;
+    }
+    out.push(line.slice(last));
+    return out;
+  };
+  const paragraphs = (text) =>
+    text
+      .split(/\n\s*\n/)
+      .filter((p) => p.trim())
+      .map((p) => h("p", null, ...p.split("\n").flatMap((line, i) => (i ? [h("br"), ...linkify(line)] : linkify(line)))));
+
+  const relative = new Intl.RelativeTimeFormat(LANG, { numeric: "auto" });
+  const UNITS = [["year", 31536e3], ["month", 2592e3], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60]];
+  const ago = (iso) => {
+    const seconds = (Date.parse(iso) - Date.now()) / 1000;
+    for (const [unit, size] of UNITS) {
+      if (Math.abs(seconds) >= size) return relative.format(Math.round(seconds / size), unit);
+    }
+    return relative.format(0, "second");
+  };
+  const exact = (iso) => new Date(iso).toLocaleString(LANG, { dateStyle: "long", timeStyle: "short" });
+
+  const DARK =
+    "--bg:var(--comments-bg,#16181d);--fg:var(--comments-fg,#e8eaed);--mut:var(--comments-muted,#b4b8bf);" +
+    "--acc:var(--comments-accent,#8ab4f8);--on-acc:var(--comments-on-accent,#10131a);" +
+    "--line:var(--comments-border,#8a8f98);--err:var(--comments-error,#ff8a80);--pend:var(--comments-pending-bg,#3a3320)";
+  const CSS =
+    ":host{all:initial;display:block}" +
+    ".root{--bg:var(--comments-bg,#fff);--fg:var(--comments-fg,#1d1d1f);--mut:var(--comments-muted,#595959);" +
+    "--acc:var(--comments-accent,#0a58ca);--on-acc:var(--comments-on-accent,#fff);" +
+    "--line:var(--comments-border,#767676);--err:var(--comments-error,#b3261e);--pend:var(--comments-pending-bg,#fff4d6);" +
+    'font:var(--comments-font,16px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif);' +
+    "color:var(--fg);background:var(--bg);padding:.1px 0}" +
+    `.dark{${DARK}}@media(prefers-color-scheme:dark){.auto{${DARK}}}` +
+    "h2{font-size:1.3em;margin:.6em 0}h3{font-size:1.1em;margin:1em 0 .3em;display:flex;gap:1em;flex-wrap:wrap;align-items:baseline}" +
+    "ol{list-style:none;margin:0;padding:0}.c{margin:1em 0}" +
+    ".replies{margin-left:var(--comments-indent,1.25em);padding-left:.75em;border-left:2px solid var(--line)}" +
+    ".flat{margin-left:0;padding-left:0;border:0}" +
+    ".meta{font-size:.9em;color:var(--mut)}.author{font-weight:600;color:var(--fg)}a{color:var(--acc)}" +
+    ".text p{margin:.4em 0;overflow-wrap:anywhere}" +
+    ".pending>.own{background:var(--pend);padding:.4em .75em;border-radius:4px}.notice{font-style:italic;margin:.2em 0}" +
+    "button{font:inherit;cursor:pointer}" +
+    ".link{background:none;border:0;padding:0;color:var(--acc);text-decoration:underline;font-size:.9em}" +
+    ".submit{background:var(--acc);color:var(--on-acc);border:0;border-radius:4px;padding:.55em 1.2em;font-weight:600}" +
+    ".submit[disabled]{cursor:progress}" +
+    "label{display:block;font-weight:600;margin-top:.8em}.check{margin:.6em 0}" +
+    ".check label{display:inline;font-weight:400;margin-left:.4em}" +
+    "input:not([type=checkbox]),textarea{display:block;box-sizing:border-box;width:100%;padding:.5em;" +
+    "font:inherit;color:var(--fg);background:var(--bg);border:1px solid var(--line);border-radius:3px}" +
+    "[aria-invalid=true]{border:2px solid var(--err)}" +
+    ".err,.bad{color:var(--err);font-weight:600}.err{font-size:.9em;margin:.2em 0}.err:empty,.status:empty{display:none}" +
+    ".note{color:var(--mut);font-size:.9em}" +
+    ".hp{position:absolute;left:-9999px;width:1px;height:1px;overflow:hidden}" +
+    ":focus-visible{outline:3px solid var(--acc);outline-offset:2px}";
+
+  const pendingAll = () => store.get(PENDING_KEY, []).filter((p) => Date.now() - Date.parse(p.created_at) < PENDING_DAYS * 864e5);
+  const pendingSave = (list) => (list.length ? store.set(PENDING_KEY, list) : store.remove(PENDING_KEY));
+
+  class Thread {
+    constructor(host, article) {
+      this.article = article;
+      this.api = API;
+      this.maxDepth = Number(opt.maxDepth) || 3;
+      this.limits = { ...LIMITS };
+      this.parent = null;
+      const theme = ["light", "dark", "auto"].includes(opt.theme) ? opt.theme : "light";
+      const shadow = host.attachShadow({ mode: "open" });
+      if (shadow.adoptedStyleSheets && window.CSSStyleSheet && "replaceSync" in CSSStyleSheet.prototype) {
+        const sheet = new CSSStyleSheet(); // not subject to the page's style-src CSP
+        sheet.replaceSync(CSS);
+        shadow.adoptedStyleSheets = [sheet];
+      } else {
+        shadow.append(h("style", null, CSS));
+      }
+      this.root = shadow;
+      this.heading = h("h2", { class: "count" });
+      this.loadStatus = h("p", { class: "status", role: "status", "aria-live": "polite" }, t("loading"));
+      this.list = h("ol", { class: "list" });
+      this.form = this.buildForm();
+      this.home = h("div", null, this.form);
+      shadow.append(h("div", { class: `root ${theme}`, lang: LANG }, this.heading, this.loadStatus, this.list, this.home));
+      this.load();
+    }
+
+    async load() {
+      let res, data;
+      try {
+        res = await fetch(`${this.api}/api/v1/comments?article=${encodeURIComponent(this.article)}`);
+        data = await res.json();
+      } catch {
+        return this.failed("load_failed");
+      }
+      if (!res.ok) return this.failed(data?.error?.code === "origin_not_allowed" ? "origin_not_allowed" : "load_failed");
+      const roots = opt.sort === "newest" ? [...data.comments].reverse() : data.comments;
+      this.list.append(...roots.map((c) => this.render(c, 1)));
+      this.heading.textContent = countText(data.count);
+      this.loadStatus.textContent = data.count ? "" : t("empty");
+      this.showPending();
+    }
+
+    failed(key) {
+      this.loadStatus.textContent = t(key);
+      this.loadStatus.classList.add("bad");
+      if (key === "origin_not_allowed") this.form.remove();
+    }
+
+    render(c, depth, own = false) {
+      const name = c.website && isHttpUrl(c.website)
+        ? h("a", { class: "author", href: c.website, rel: "nofollow ugc noopener" }, c.name)
+        : h("span", { class: "author" }, c.name);
+      const replyButton = own ? null : h("button", { type: "button", class: "link", onclick: () => this.replyTo(c, li, replyButton) }, t("reply"));
+      const body = h(
+        "article",
+        { class: "own", "aria-label": c.name },
+        h("div", { class: "meta" }, name, " · ", h("time", { datetime: c.created_at, title: exact(c.created_at) }, ago(c.created_at))),
+        h("div", { class: "text" }, ...paragraphs(c.text)),
+        own ? h("p", { class: "notice" }, t("pending")) : null,
+        replyButton,
+      );
+      const li = h("li", { class: own ? "c pending" : "c", id: `c-${c.id}`, "data-depth": depth }, body);
+      if (c.replies && c.replies.length) li.append(this.replies(depth, c.replies));
+      return li;
+    }
+
+    replies(depth, items = []) {
+      const list = h("ol", { class: depth >= this.maxDepth ? "replies flat" : "replies" });
+      list.append(...items.map((r) => this.render(r, depth + 1)));
+      return list;
+    }
+
+    // The reader's own comments that await moderation, kept in this browser across reloads.
+    place(c) {
+      const parent = c.parent_id && this.root.getElementById(`c-${c.parent_id}`);
+      const depth = parent ? Number(parent.dataset.depth) + 1 : 1;
+      const li = this.render(c, depth, true);
+      if (!parent) return this.list.append(li);
+      let list = parent.querySelector(":scope > ol");
+      if (!list) parent.append((list = this.replies(depth - 1)));
+      list.append(li);
+    }
+
+    async showPending() {
+      const all = pendingAll();
+      const shown = (p) => p.api === this.api && p.article === this.article;
+      const mine = all.filter((p) => shown(p) && !this.root.getElementById(`c-${p.id}`));
+      // Published ones are in the thread now; the rest are shown as awaiting moderation.
+      const kept = all.filter((p) => !shown(p) || mine.includes(p));
+      pendingSave(kept);
+      mine.forEach((p) => this.place(p));
+      if (!mine.length) return;
+      try {
+        const query = mine.map((p) => `id=${encodeURIComponent(p.id)}`).join("&");
+        const res = await fetch(`${this.api}/api/v1/comment-status?${query}`);
+        if (!res.ok) return;
+        const { statuses } = await res.json();
+        const gone = new Set(mine.filter((p) => statuses[p.id] === "gone").map((p) => p.id));
+        gone.forEach((id) => this.root.getElementById(`c-${id}`)?.remove());
+        pendingSave(pendingAll().filter((p) => !gone.has(p.id)));
+      } catch {}
+    }
+
+    buildForm() {
+      const field = (name, control) => {
+        const star = name === "website" ? "" : " *";
+        control.setAttribute("aria-describedby", `${name}-error`);
+        return h("div", null, h("label", { for: name }, t(name) + star), control, h("p", { class: "err", id: `${name}-error` }));
+      };
+      const input = (name, type, autocomplete) =>
+        h("input", { id: name, name, type, autocomplete, required: name !== "website", maxlength: LIMITS[name] });
+      this.title = h("span", { id: "reply-title" }, t("title"));
+      this.cancel = h("button", { type: "button", class: "link", hidden: true, onclick: () => this.cancelReply() }, t("cancel"));
+      this.status = h("p", { class: "status", role: "status", "aria-live": "polite" });
+      this.button = h("button", { type: "submit", class: "submit" }, t("post"));
+      const author = store.get(AUTHOR_KEY, null);
+      const form = h(
+        "form",
+        { novalidate: true, "aria-labelledby": "reply-title", onsubmit: (e) => this.submit(e), onfocusin: () => this.token() },
+        h("h3", null, this.title, this.cancel),
+        h("p", { class: "note" }, t("promise")),
+        field("comment", h("textarea", { id: "comment", name: "comment", rows: 6, required: true })),
+        field("name", input("name", "text", "name")),
+        field("email", input("email", "email", "email")),
+        field("website", input("website", "url", "url")),
+        // Bots fill every field; people never see this one and screen readers skip it.
+        h("div", { class: "hp", "aria-hidden": "true" }, h("label", null, t("leave_empty"), h("input", { name: HONEYPOT, tabindex: -1, autocomplete: "off" }))),
+        h("p", { class: "check" }, h("input", { type: "checkbox", id: "save", checked: !!author }), h("label", { for: "save" }, t("save"))),
+        h("p", { class: "check" }, h("input", { type: "checkbox", id: "notify", name: "notify_replies" }), h("label", { for: "notify" }, t("notify"))),
+        this.status,
+        this.button,
+      );
+      if (author) for (const key of ["name", "email", "website"]) form.elements[key].value = author[key] || "";
+      return form;
+    }
+
+    // The signed token proves when the form was shown; fetched once, on first focus.
+    token() {
+      if (!this.tokenP || Date.now() > this.tokenUntil) {
+        this.tokenUntil = Infinity;
+        this.tokenP = fetch(`${this.api}/api/v1/form-token?article=${encodeURIComponent(this.article)}`)
+          .then((res) => (res.ok ? res.json() : Promise.reject(res)))
+          .then((data) => {
+            this.tokenUntil = Date.now() + (data.expires_in - 60) * 1000;
+            Object.assign(this.limits, data.limits);
+            return data.token;
+          })
+          .catch(() => {
+            this.tokenP = null; // the post goes without one (the scorer weighs that); retry later
+            return null;
+          });
+      }
+      return this.tokenP;
+    }
+
+    replyTo(c, li, opener) {
+      this.parent = c;
+      this.opener = opener;
+      li.querySelector(":scope > article").after(this.form);
+      this.title.textContent = t("reply_to", { name: c.name });
+      this.cancel.hidden = false;
+      this.form.elements.comment.focus();
+    }
+
+    cancelReply() {
+      const opener = this.opener;
+      this.parent = this.opener = null;
+      this.home.append(this.form);
+      this.title.textContent = t("title");
+      this.cancel.hidden = true;
+      opener?.focus();
+    }
+
+    say(text, bad = false) {
+      this.status.textContent = text;
+      this.status.classList.toggle("bad", bad);
+    }
+
+    // errors: field name to [code, limit] (ours) or [code, limit, the server's message].
+    showErrors(errors) {
+      for (const name of FIELDS) {
+        const control = this.form.elements[name];
+        const [code, n, message] = errors[name] || [];
+        const text = STRINGS.en[code] ? t(code, { field: t(name), n }) : message;
+        this.root.getElementById(`${name}-error`).textContent = code ? text : "";
+        if (code) control.setAttribute("aria-invalid", "true");
+        else control.removeAttribute("aria-invalid");
+      }
+      const first = FIELDS.find((name) => errors[name]);
+      if (first) {
+        this.say(t("fix"), true);
+        this.form.elements[first].focus();
+      }
+      return !!first;
+    }
+
+    async submit(event) {
+      event.preventDefault();
+      if (this.busy) return;
+      const el = this.form.elements;
+      const values = {};
+      for (const name of FIELDS) values[name] = el[name].value.replace(/\r\n?/g, "\n").trim();
+      const token = await this.token();
+      if (this.showErrors(check(values, this.limits))) return;
+      const body = JSON.stringify({
+        ...values,
+        website: values.website || null,
+        article: this.article,
+        parent_id: this.parent?.id || null,
+        notify_replies: el.notify_replies.checked,
+        form_token: token,
+        [HONEYPOT]: el[HONEYPOT].value || null,
+        article_url: location.href.split("#")[0],
+        title: document.title.slice(0, 300) || null,
+      });
+      // One key per content: a retry after a lost answer can never post twice.
+      if (body !== this.lastBody) [this.lastBody, this.idempotencyKey] = [body, randomKey()];
+      this.busy = this.button.disabled = true;
+      this.say(t("posting"));
+      let res, data;
+      try {
+        res = await fetch(`${this.api}/api/v1/comments`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json", "Idempotency-Key": this.idempotencyKey },
+          body,
+        });
+        data = await res.json().catch(() => ({}));
+      } catch {
+        res = null;
+      } finally {
+        this.busy = this.button.disabled = false;
+      }
+      if (res && res.status === 202) return this.posted(data.id, values, el.save.checked);
+      const error = data?.error || {};
+      if (res && res.status === 422 && error.fields) {
+        const known = {};
+        for (const [name, problem] of Object.entries(error.fields)) {
+          if (FIELDS.includes(name)) known[name] = [problem.code, this.limits[name], problem.message];
+        }
+        if (this.showErrors(known)) return;
+        return this.say(error.fields.parent_id ? t("parent_gone") : error.message, true);
+      }
+      if (res && res.status === 429) return this.say(t("rate_limited", { s: res.headers.get("Retry-After") || 60 }), true);
+      if (res && res.status === 403 && error.code) return this.say(t(error.code), true);
+      this.say(t("unavailable"), true);
+    }
+
+    posted(id, values, save) {
+      if (save) store.set(AUTHOR_KEY, { name: values.name, email: values.email, website: values.website });
+      else store.remove(AUTHOR_KEY);
+      const mine = {
+        id,
+        api: this.api,
+        article: this.article,
+        parent_id: this.parent?.id || null,
+        name: values.name,
+        website: values.website || null,
+        text: values.comment,
+        created_at: new Date().toISOString(),
+      };
+      pendingSave([...pendingAll(), mine]);
+      this.cancelReply();
+      this.place(mine);
+      const el = this.form.elements;
+      el.comment.value = "";
+      el.notify_replies.checked = false;
+      if (!save) for (const key of ["name", "email", "website"]) el[key].value = "";
+      this.lastBody = null;
+      this.say(t("thanks"));
+    }
+  }
+
+  // "N comments" on links with data-count, for every such link on the page, in one request.
+  const showCounts = () => {
+    const links = [...document.querySelectorAll("a[data-count]:not([data-count-shown])")];
+    if (!links.length) return;
+    const articles = links.map((a) => {
+      a.setAttribute("data-count-shown", "");
+      return a.dataset.count || a.href.split("#")[0];
+    });
+    const query = [...new Set(articles)].slice(0, 100).map((a) => `article=${encodeURIComponent(a)}`).join("&");
+    fetch(`${API}/api/v1/counts?${query}`)
+      .then((res) => (res.ok ? res.json() : null))
+      .then((data) => links.forEach((a, i) => data && data.counts[articles[i]] != null && (a.textContent = countText(data.counts[articles[i]]))))
+      .catch(() => {});
+  };
+
+  const start = () => {
+    showCounts();
+    const host = document.getElementById(opt.target || "comments");
+    if (!host || host.shadowRoot) return; // nothing to show here, or already shown
+    const canonical = document.querySelector('link[rel="canonical"]');
+    new Thread(host, opt.article || (canonical && canonical.href) || location.origin + location.pathname);
+  };
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();

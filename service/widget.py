@@ -1,0 +1,60 @@
+"""Serving embed.js: one file, read and gzipped once, cacheable by any site that embeds it.
+
+`/embed.js` is the stable name for the script tag (revalidated hourly by ETag); the same bytes
+under `/embed.<hash>.js` never change and are cached for a year (for pages that pin a version,
+with Subresource Integrity if they like).
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+from dataclasses import dataclass
+from importlib import resources
+
+from aiohttp import web
+
+CONTENT_TYPE = "text/javascript; charset=utf-8"
+STABLE = "public, max-age=3600, stale-while-revalidate=86400"
+PINNED = "public, max-age=31536000, immutable"
+
+
+@dataclass(frozen=True, slots=True)
+class Asset:
+    body: bytes
+    gzipped: bytes
+    digest: str  # content hash: the pinned file name and the ETag
+
+    @classmethod
+    def load(cls, name: str = "embed.js") -> Asset:
+        body = resources.files("service").joinpath(f"static/{name}").read_bytes()
+        # mtime=0: the same bytes on every start and every replica.
+        return cls(body, gzip.compress(body, 9, mtime=0), hashlib.sha256(body).hexdigest()[:12])
+
+    @property
+    def pinned_path(self) -> str:
+        return f"/embed.{self.digest}.js"
+
+
+EMBED = web.AppKey("embed", Asset)
+
+
+async def embed_js(request: web.Request) -> web.StreamResponse:
+    asset = request.app[EMBED]
+    pinned = request.match_info.get("digest")
+    if pinned is not None and pinned != asset.digest:
+        raise web.HTTPNotFound()  # an old version we no longer have; never serve other bytes
+    headers = {
+        "Content-Type": CONTENT_TYPE,
+        "Cache-Control": PINNED if pinned else STABLE,
+        "ETag": f'"{asset.digest}"',
+        "Vary": "Accept-Encoding",
+        # Any page may run it; the script itself decides nothing about who may call the API.
+        "Cross-Origin-Resource-Policy": "cross-origin",
+        "Access-Control-Allow-Origin": "*",
+    }
+    if f'"{asset.digest}"' in request.headers.get("If-None-Match", ""):
+        return web.Response(status=304, headers=headers)
+    if "gzip" in request.headers.get("Accept-Encoding", ""):
+        return web.Response(body=asset.gzipped, headers={**headers, "Content-Encoding": "gzip"})
+    return web.Response(body=asset.body, headers=headers)

@@ -47,6 +47,12 @@ async def test_thread_renders_threaded_with_links_and_times(site: Site, page: Pa
     color = await w.locator(".text").first.evaluate("e => getComputedStyle(e).color")
     assert color != "rgb(255, 0, 0)"
     await expect(w.locator("button.submit")).to_be_visible()
+    # Indentation stops at the configured depth; deeper replies line up under the last level.
+    indent = "e => getComputedStyle(e).marginLeft"
+    assert await w.locator("ol.replies").evaluate(indent) != "0px"
+    await page.goto(site.article_page("/flat", ARTICLE, attrs='data-max-depth="1"'))
+    await expect(reply.locator(".text")).to_have_text("A reply")
+    assert await w.locator("ol.replies").evaluate(indent) == "0px"
 
 
 async def test_posting_shows_pending_until_approved_or_gone(site: Site, page: Page) -> None:

@@ -350,3 +350,20 @@ async def test_demo_page_screenshot(site: Site, page: Page) -> None:
     shot = ARTIFACTS / "demo-page.png"
     await page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
+
+
+async def test_canonical_url_is_the_default_article_and_newest_first_sorts(
+    site: Site, page: Page
+) -> None:
+    canonical = "https://news.example.org/2026/11/moon-base"
+    older = await site.published(canonical, comment="Older")
+    newer = await site.published(canonical, comment="Newer")
+    site.pages["/story"] = (
+        f'<!doctype html><html lang="en"><head><link rel="canonical" href="{canonical}">'
+        '<title>Story</title></head><body><div id="comments"></div>'
+        f'<script src="{site.api}/embed.js" data-sort="newest" async></script></body></html>'
+    )
+    await page.goto(site.origin + "/story?utm_source=feed")
+    ids = widget(page).locator("ol.list > li.c")
+    await expect(ids).to_have_count(2)
+    assert [await li.get_attribute("id") for li in await ids.all()] == [f"c-{newer}", f"c-{older}"]

@@ -59,23 +59,24 @@ def validate_submission(
     errors: dict[str, FieldError] = {}
 
     def text(name: str, limit: int, *, required: bool, multiline: bool = False) -> str | None:
+        label = _label(name)
         raw = data.get(name)
         if raw is None:
             value = ""
         elif isinstance(raw, str):
             value = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
         else:
-            errors[name] = FieldError("invalid_type", f"{name} must be a string.")
+            errors[name] = FieldError("invalid_type", f"{label} must be a string.")
             return None
         if not value:
             if required:
-                errors[name] = FieldError("required", f"{name} is required.")
+                errors[name] = FieldError("required", f"{label} is required.")
             return None
         if len(value) > limit:
-            errors[name] = FieldError("too_long", f"{name} must be at most {limit} characters.")
+            errors[name] = FieldError("too_long", f"{label} must be at most {limit} characters.")
             return None
         if (_BAD_IN_TEXT if multiline else _BAD_IN_LINE).search(value):
-            errors[name] = FieldError("invalid_characters", f"{name} contains control characters.")
+            errors[name] = FieldError("invalid_characters", f"{label} contains control characters.")
             return None
         return unicodedata.normalize("NFC", value)
 
@@ -115,6 +116,11 @@ def validate_submission(
     ), {}
 
 
+def _label(name: str) -> str:
+    """How messages name a field ("Name is required."): worded as the widget words them."""
+    return name.replace("_", " ").capitalize()
+
+
 def _email(value: str | None, errors: dict[str, FieldError]) -> str | None:
     if value is None:
         return None
@@ -137,7 +143,9 @@ def _url(value: str | None, name: str, errors: dict[str, FieldError]) -> str | N
     except ValueError:
         valid = False
     if not valid:
-        errors[name] = FieldError("invalid_url", f"{name} must be an http(s) URL with a host.")
+        errors[name] = FieldError(
+            "invalid_url", f"{_label(name)} must be an http(s) URL with a host."
+        )
         return None
     return value
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import aiohttp
 import redis
 from playwright.async_api import Browser, Locator, Page, expect
 
@@ -107,6 +108,15 @@ async def test_client_and_server_errors_appear_by_their_fields(site: Site, page:
     await expect(w.locator("#email-error")).to_have_text("Email is required.")
     await expect(w.locator("textarea")).to_have_attribute("aria-invalid", "true")
     await expect(w.locator("textarea")).to_be_focused()
+    # The server words the same refusal the same way.
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{site.api}/api/v1/comments", json={"article": ARTICLE}) as resp,
+    ):
+        fields = (await resp.json())["error"]["fields"]
+    for name in ("comment", "name", "email"):
+        shown = await w.locator(f"#{name}-error").text_content()
+        assert fields[name]["message"] == shown
 
     # Passes the browser's check, fails the server's: the 422 lands by its field.
     await fill_form(page, email="someone@example.invalid", website="https://ok.example/")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import TypedDict
 
 import redis
 import redis.asyncio as aioredis
@@ -79,6 +80,21 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     if demo:
         app.router.add_get("/", article_page)
     return app
+
+
+class ServerLimits(TypedDict):
+    max_line_size: int
+    max_field_size: int
+    max_headers: int
+
+
+def server_limits(settings: Settings) -> ServerLimits:
+    """Header limits for web.run_app: aiohttp's HTTP parser enforces them per connection."""
+    return {
+        "max_line_size": settings.max_header_bytes,
+        "max_field_size": settings.max_header_bytes,
+        "max_headers": settings.max_headers,
+    }
 
 
 async def _redis(app: web.Application) -> AsyncIterator[None]:

@@ -12,7 +12,7 @@ import redis
 from aiohttp import web
 
 from service import privacy_data
-from service.app import create_app
+from service.app import create_app, server_limits
 from service.dev import run_dev
 from service.logs import configure_logging
 from service.privacy import EmailVault
@@ -115,7 +115,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "api":
         app = create_app(settings)
-        web.run_app(app, host=args.host, port=args.port, loop=new_event_loop(), print=None)
+        web.run_app(
+            app,
+            host=args.host,
+            port=args.port,
+            loop=new_event_loop(),
+            print=None,
+            **server_limits(settings),
+        )
     elif args.command == "worker":
         run_workers(settings, args.processes, args.burst, args.worker_class)
     else:

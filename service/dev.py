@@ -13,7 +13,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from service.app import create_app
+from service.app import create_app, server_limits
 from service.embedded_redis import RedisServer
 from service.settings import Settings
 
@@ -69,7 +69,7 @@ def run_dev(settings: Settings, host: str, port: int, loop: asyncio.AbstractEven
         if settings.outbox_dir:
             print(f"  Moderator notifications are written to {settings.outbox_dir}/\n", flush=True)
         app = create_app(settings, demo=True)
-        web.run_app(app, host=host, port=port, loop=loop, print=None)
+        web.run_app(app, host=host, port=port, loop=loop, print=None, **server_limits(settings))
     finally:
         workers.send_signal(signal.SIGTERM)  # warm shutdown: the current job finishes
         try:

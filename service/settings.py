@@ -40,6 +40,9 @@ class Settings:
     # Proxies whose X-Forwarded-For we believe; empty means the socket peer is the client.
     trusted_proxies: tuple[IPNetwork, ...] = ()
     max_body_bytes: int = 64 * 1024
+    # Refused by the HTTP parser (400) before the app sees the request.
+    max_header_bytes: int = 8190  # the request line, and each header line
+    max_headers: int = 64
     max_comment_chars: int = 10_000
     queue_name: str = "comments"
     # A job that runs longer than this is killed and retried.
@@ -190,6 +193,8 @@ class Settings:
             allowed_origins=tuple(o.rstrip("/") for o in items("ALLOWED_ORIGINS")),
             trusted_proxies=proxies,
             max_body_bytes=integer("MAX_BODY_BYTES", 64 * 1024),
+            max_header_bytes=integer("MAX_HEADER_BYTES", 8190),
+            max_headers=integer("MAX_HEADERS", 64),
             max_comment_chars=integer("MAX_COMMENT_CHARS", 10_000),
             queue_name=get("QUEUE", "comments"),
             job_timeout_s=integer("JOB_TIMEOUT", 60),

@@ -213,6 +213,35 @@ async def test_smtp_down_then_up_delivers_exactly_once(
     assert rconn.exists(keys.notified("email", cid)) == 1
 
 
+async def test_webhook_down_then_up_delivers_exactly_once(
+    client: Client, rconn: redis.Redis, settings: Settings
+) -> None:
+    port = free_port()
+    config = {
+        "webhook_url": f"http://127.0.0.1:{port}/hook",
+        "webhook_secret": WEBHOOK_SECRET,
+        "notify_retry_intervals": "1,1,1",
+    }
+    cid = await submit(client)
+    await work(settings, **config)  # connection refused: the delivery waits for a retry
+    assert rconn.exists(keys.notified("webhook", cid)) == 0
+
+    received: list[bytes] = []
+
+    async def hook(request: web.Request) -> web.Response:
+        received.append(await request.read())
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    async with TestServer(app, host="127.0.0.1", port=port):
+        await asyncio.sleep(1.5)  # the retry's backoff
+        await work(settings, **config)
+        await work(settings, **config)  # nothing left to send
+    assert [json.loads(body)["comment"]["id"] for body in received] == [cid]
+    assert rconn.exists(keys.notified("webhook", cid)) == 1
+
+
 async def test_outbox_folder_receives_eml_files(
     client: Client, settings: Settings, tmp_path: Path
 ) -> None:

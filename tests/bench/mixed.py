@@ -65,7 +65,7 @@ def decided(conn: redis.Redis) -> int:
 def rss(pid: int) -> float:
     """Of the process and its children (a worker pool's work horses)."""
     proc = psutil.Process(pid)
-    return sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)]) / 2**20
+    return float(sum(p.memory_info().rss for p in [proc, *proc.children(recursive=True)])) / 2**20
 
 
 def main() -> int:

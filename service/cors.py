@@ -32,8 +32,12 @@ PREFLIGHT = {
 
 
 def cors_headers(origin: str) -> dict[str, str]:
-    # Retry-After so the widget can say when to try again after a 429 or 503.
-    return {"Access-Control-Allow-Origin": origin, "Access-Control-Expose-Headers": "Retry-After"}
+    return {
+        "Access-Control-Allow-Origin": origin,
+        # So the widget can say when to try again after a 429 or 503.
+        "Access-Control-Expose-Headers": "Retry-After",
+        "Vary": "Origin",
+    }
 
 
 def allowed(request: web.Request, origin: str) -> bool:
@@ -60,17 +64,15 @@ async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamR
                 "origin_not_allowed",
                 "This site may not use the comment service: its origin is not in "
                 "COMMENTS_ALLOWED_ORIGINS.",
-                headers={**headers, "Vary": "Origin"},
+                headers=headers,
             )
         )
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
-        return web.Response(status=204, headers={**headers, **PREFLIGHT, "Vary": "Origin"})
+        return web.Response(status=204, headers={**headers, **PREFLIGHT})
     try:
         response = await handler(request)
     except web.HTTPException as exc:  # redirects and 304s
-        exc.headers.update(headers)
-        exc.headers.add("Vary", "Origin")
+        exc.headers.extend(headers)
         raise
-    response.headers.update(headers)
-    response.headers.add("Vary", "Origin")
+    response.headers.extend(headers)  # extend: a handler's own Vary stays
     return response

@@ -218,7 +218,9 @@ def _article_param(request: web.Request) -> str:
     article = request.query.get("article", "").strip()
     if not article or len(article) > MAX_ARTICLE:
         code = "required" if not article else "too_long"
-        raise validation_failed({"article": FieldError(code, "article is required (1-512).")})
+        raise validation_failed(
+            {"article": FieldError(code, f"article is required (1-{MAX_ARTICLE}).")}
+        )
     return article
 
 
@@ -253,7 +255,7 @@ def _redirect_target(request: web.Request, article_url: object) -> str | None:
         if not isinstance(candidate, str):
             continue
         origin = origin_of(candidate)
-        if candidate and origin and origin_allowed(origin, allowed):
+        if origin and origin_allowed(origin, allowed):
             return candidate.split("#", 1)[0]
     return None
 

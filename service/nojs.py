@@ -16,8 +16,9 @@ from service import form_token as tokens
 from service.errors import ApiError
 from service.moderation_pages import page
 from service.typedefs import SETTINGS, TOKEN_KEY
+from service.validation import field_label
 
-LABELS = {"comment": "Comment", "name": "Name", "email": "Email", "website": "Website"}
+FIELDS = ("comment", "name", "email", "website")
 KEPT = ("article", "article_url", "parent_id", "title")  # hidden context of the original form
 
 
@@ -43,7 +44,7 @@ def error_page(
 
     def field(name: str, control: str) -> str:
         star = " *" if name != "website" else ""
-        return f'<label for="{name}">{LABELS[name]}{star}</label>{problem(name)}{control}'
+        return f'<label for="{name}">{field_label(name)}{star}</label>{problem(name)}{control}'
 
     article = typed.get("article")
     token = (
@@ -52,8 +53,8 @@ def error_page(
         else ""
     )
     hidden = "".join(f'<input type="hidden" name="{name}" value="{value(name)}">' for name in KEPT)
-    invalid = {name: ' aria-invalid="true"' if name in err.fields else "" for name in LABELS}
-    other = [fe.message for name, fe in err.fields.items() if name not in LABELS]
+    invalid = {name: ' aria-invalid="true"' if name in err.fields else "" for name in FIELDS}
+    other = [fe.message for name, fe in err.fields.items() if name not in FIELDS]
     body = (
         f"<p>{escape(err.message)}</p>"
         + "".join(f'<p class="err">{escape(m)}</p>' for m in other)

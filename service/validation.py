@@ -59,7 +59,7 @@ def validate_submission(
     errors: dict[str, FieldError] = {}
 
     def text(name: str, limit: int, *, required: bool, multiline: bool = False) -> str | None:
-        label = _label(name)
+        label = field_label(name)
         raw = data.get(name)
         if raw is None:
             value = ""
@@ -116,7 +116,7 @@ def validate_submission(
     ), {}
 
 
-def _label(name: str) -> str:
+def field_label(name: str) -> str:
     """How messages name a field ("Name is required."): worded as the widget words them."""
     return name.replace("_", " ").capitalize()
 
@@ -144,7 +144,7 @@ def _url(value: str | None, name: str, errors: dict[str, FieldError]) -> str | N
         valid = False
     if not valid:
         errors[name] = FieldError(
-            "invalid_url", f"{_label(name)} must be an http(s) URL with a host."
+            "invalid_url", f"{field_label(name)} must be an http(s) URL with a host."
         )
         return None
     return value

@@ -26,6 +26,7 @@ from service.settings import Settings
 from workers.scoring import (
     APPROVE,
     HOLD,
+    SPAM,
     Candidate,
     Policy,
     Reputation,
@@ -36,7 +37,7 @@ from workers.scoring import (
 )
 from workers.textmodel import TextModel
 
-STATUS_BY_VERDICT = {APPROVE: "approved", HOLD: "held", "spam": "spam"}
+STATUS_BY_VERDICT = {APPROVE: "approved", HOLD: "held", SPAM: "spam"}
 DUPLICATE_WINDOW_S = 24 * 3600
 _NOT_LETTERS = re.compile(r"[\W\d_]+")
 

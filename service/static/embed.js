@@ -239,7 +239,6 @@
   class Thread {
     constructor(host, article) {
       this.article = article;
-      this.api = API;
       this.maxDepth = Number(opt.maxDepth) || 3;
       this.limits = { ...LIMITS };
       this.parent = null;
@@ -265,7 +264,7 @@
     async load() {
       let res, data;
       try {
-        res = await fetch(`${this.api}/api/v1/comments?article=${encodeURIComponent(this.article)}`);
+        res = await fetch(`${API}/api/v1/comments?article=${encodeURIComponent(this.article)}`);
         data = await res.json();
       } catch {
         return this.failed("load_failed");
@@ -321,7 +320,7 @@
 
     async showPending() {
       const all = pendingAll();
-      const shown = (p) => p.api === this.api && p.article === this.article;
+      const shown = (p) => p.api === API && p.article === this.article;
       const mine = all.filter((p) => shown(p) && !this.root.getElementById(`c-${p.id}`));
       // Published ones are in the thread now; the rest are shown as awaiting moderation.
       const kept = all.filter((p) => !shown(p) || mine.includes(p));
@@ -330,7 +329,7 @@
       if (!mine.length) return;
       try {
         const query = mine.map((p) => `id=${encodeURIComponent(p.id)}`).join("&");
-        const res = await fetch(`${this.api}/api/v1/comment-status?${query}`);
+        const res = await fetch(`${API}/api/v1/comment-status?${query}`);
         if (!res.ok) return;
         const { statuses } = await res.json();
         const gone = new Set(mine.filter((p) => statuses[p.id] === "gone").map((p) => p.id));
@@ -376,7 +375,7 @@
     token() {
       if (!this.tokenP || Date.now() > this.tokenUntil) {
         this.tokenUntil = Infinity;
-        this.tokenP = fetch(`${this.api}/api/v1/form-token?article=${encodeURIComponent(this.article)}`)
+        this.tokenP = fetch(`${API}/api/v1/form-token?article=${encodeURIComponent(this.article)}`)
           .then((res) => (res.ok ? res.json() : Promise.reject(res)))
           .then((data) => {
             this.tokenUntil = Date.now() + (data.expires_in - 60) * 1000;
@@ -457,7 +456,7 @@
       this.say(t("posting"));
       let res, data;
       try {
-        res = await fetch(`${this.api}/api/v1/comments`, {
+        res = await fetch(`${API}/api/v1/comments`, {
           method: "POST",
           headers: { "Content-Type": "application/json", "Idempotency-Key": this.idempotencyKey },
           body,
@@ -488,7 +487,7 @@
       else store.remove(AUTHOR_KEY);
       const mine = {
         id,
-        api: this.api,
+        api: API,
         article: this.article,
         parent_id: this.parent?.id || null,
         name: values.name,

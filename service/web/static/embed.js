@@ -14,7 +14,7 @@
   if (!script) return;
   const opt = script.dataset;
   const API = (opt.api || new URL(script.src).origin).replace(/\/+$/, "");
-  const HONEYPOT = "contact_phone"; // service/validation.py HONEYPOT_FIELD
+  const HONEYPOT = "contact_phone"; // service/core/validation.py HONEYPOT_FIELD
   const FIELDS = ["comment", "name", "email", "website"];
   const PENDING_KEY = "comments.pending";
   const AUTHOR_KEY = "comments.author";
@@ -104,10 +104,11 @@
   const plural = new Intl.PluralRules(LANG);
   const countText = (n) => t(plural.select(n) === "one" ? "count_one" : "count_other", { n });
 
-  // Same limits and rules as service/validation.py; the server stays the authority.
+  // Same limits and rules as service/core/validation.py; the server stays the authority.
   const LIMITS = { comment: 10000, name: 100, email: 254, website: 200 };
-  const BAD_IN_LINE = /[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
-  const BAD_IN_TEXT = /[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]/;
+  // Control characters (\p{Cc}: U+0000-001F, U+007F-009F) and bidi overrides; text may keep \t \n.
+  const BAD_IN_LINE = /[\p{Cc}\u202a-\u202e\u2066-\u2069]/u;
+  const BAD_IN_TEXT = /(?![\t\n])[\p{Cc}\u202a-\u202e\u2066-\u2069]/u;
   const isHttpUrl = (value) => {
     try {
       const url = new URL(value);
@@ -168,7 +169,9 @@
     return el;
   };
   const randomKey = () =>
-    Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+    Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
+      b.toString(16).padStart(2, "0"),
+    ).join("");
 
   // Plain text to paragraphs, line breaks and links to http(s) URLs.
   const URL_RE = /\bhttps?:\/\/[^\s<>"']+/g;
@@ -177,7 +180,10 @@
     let last = 0;
     for (const match of line.matchAll(URL_RE)) {
       const url = match[0].replace(/[.,;:!?)\]]+$/, "");
-      out.push(line.slice(last, match.index), h("a", { href: url, rel: "nofollow ugc noopener" }, url));
+      out.push(
+        line.slice(last, match.index),
+        h("a", { href: url, rel: "nofollow ugc noopener" }, url),
+      );
       last = match.index + url.length;
     }
     out.push(line.slice(last));
@@ -187,10 +193,23 @@
     text
       .split(/\n\s*\n/)
       .filter((p) => p.trim())
-      .map((p) => h("p", null, ...p.split("\n").flatMap((line, i) => (i ? [h("br"), ...linkify(line)] : linkify(line)))));
+      .map((p) =>
+        h(
+          "p",
+          null,
+          ...p.split("\n").flatMap((line, i) => (i ? [h("br"), ...linkify(line)] : linkify(line))),
+        ),
+      );
 
   const relative = new Intl.RelativeTimeFormat(LANG, { numeric: "auto" });
-  const UNITS = [["year", 31536e3], ["month", 2592e3], ["week", 604800], ["day", 86400], ["hour", 3600], ["minute", 60]];
+  const UNITS = [
+    ["year", 31536e3],
+    ["month", 2592e3],
+    ["week", 604800],
+    ["day", 86400],
+    ["hour", 3600],
+    ["minute", 60],
+  ];
   const ago = (iso) => {
     const seconds = (Date.parse(iso) - Date.now()) / 1000;
     for (const [unit, size] of UNITS) {
@@ -198,43 +217,82 @@
     }
     return relative.format(0, "second");
   };
-  const exact = (iso) => new Date(iso).toLocaleString(LANG, { dateStyle: "long", timeStyle: "short" });
+  const exact = (iso) =>
+    new Date(iso).toLocaleString(LANG, { dateStyle: "long", timeStyle: "short" });
 
-  const DARK =
-    "--bg:var(--comments-bg,#16181d);--fg:var(--comments-fg,#e8eaed);--mut:var(--comments-muted,#b4b8bf);" +
-    "--acc:var(--comments-accent,#8ab4f8);--on-acc:var(--comments-on-accent,#10131a);" +
-    "--line:var(--comments-border,#8a8f98);--err:var(--comments-error,#ff8a80);--pend:var(--comments-pending-bg,#3a3320)";
-  const CSS =
-    ":host{all:initial;display:block}" +
-    ".root{--bg:var(--comments-bg,#fff);--fg:var(--comments-fg,#1d1d1f);--mut:var(--comments-muted,#595959);" +
-    "--acc:var(--comments-accent,#0a58ca);--on-acc:var(--comments-on-accent,#fff);" +
-    "--line:var(--comments-border,#767676);--err:var(--comments-error,#b3261e);--pend:var(--comments-pending-bg,#fff4d6);" +
-    'font:var(--comments-font,16px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif);' +
-    "color:var(--fg);background:var(--bg);padding:.1px 0}" +
-    `.dark{${DARK}}@media(prefers-color-scheme:dark){.auto{${DARK}}}` +
-    "h2{font-size:1.3em;margin:.6em 0}h3{font-size:1.1em;margin:1em 0 .3em;display:flex;gap:1em;flex-wrap:wrap;align-items:baseline}" +
-    "ol{list-style:none;margin:0;padding:0}.c{margin:1em 0}" +
-    ".replies{margin-left:var(--comments-indent,1.25em);padding-left:.75em;border-left:2px solid var(--line)}" +
-    ".flat{margin-left:0;padding-left:0;border:0}" +
-    ".meta{font-size:.9em;color:var(--mut)}.author{font-weight:600;color:var(--fg)}a{color:var(--acc)}" +
-    ".text p{margin:.4em 0;overflow-wrap:anywhere}" +
-    ".pending>.own{background:var(--pend);padding:.4em .75em;border-radius:4px}.notice{font-style:italic;margin:.2em 0}" +
-    "button{font:inherit;cursor:pointer}" +
-    ".link{background:none;border:0;padding:0;color:var(--acc);text-decoration:underline;font-size:.9em}" +
-    ".submit{background:var(--acc);color:var(--on-acc);border:0;border-radius:4px;padding:.55em 1.2em;font-weight:600}" +
-    ".submit[disabled]{cursor:progress}" +
-    "label{display:block;font-weight:600;margin-top:.8em}.check{margin:.6em 0}" +
-    ".check label{display:inline;font-weight:400;margin-left:.4em}" +
-    "input:not([type=checkbox]),textarea{display:block;box-sizing:border-box;width:100%;padding:.5em;" +
-    "font:inherit;color:var(--fg);background:var(--bg);border:1px solid var(--line);border-radius:3px}" +
-    "[aria-invalid=true]{border:2px solid var(--err)}" +
-    ".err,.bad{color:var(--err);font-weight:600}.err{font-size:.9em;margin:.2em 0}.err:empty,.status:empty{display:none}" +
-    ".note{color:var(--mut);font-size:.9em}" +
-    ".hp{position:absolute;left:-9999px;width:1px;height:1px;overflow:hidden}" +
-    ":focus-visible{outline:3px solid var(--acc);outline-offset:2px}";
+  // The dark palette, used by data-theme="dark" and by "auto" when the reader's system is dark.
+  const DARK = `
+    --bg: var(--comments-bg,#16181d); --fg: var(--comments-fg,#e8eaed);
+    --mut: var(--comments-muted,#b4b8bf); --acc: var(--comments-accent,#8ab4f8);
+    --on-acc: var(--comments-on-accent,#10131a); --line: var(--comments-border,#8a8f98);
+    --err: var(--comments-error,#ff8a80); --pend: var(--comments-pending-bg,#3a3320);`;
+  const CSS = `
+    :host { all: initial; display: block }
+    .root {
+      --bg: var(--comments-bg,#fff); --fg: var(--comments-fg,#1d1d1f);
+      --mut: var(--comments-muted,#595959); --acc: var(--comments-accent,#0a58ca);
+      --on-acc: var(--comments-on-accent,#fff); --line: var(--comments-border,#767676);
+      --err: var(--comments-error,#b3261e); --pend: var(--comments-pending-bg,#fff4d6);
+      font: var(--comments-font,16px/1.55 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif);
+      color: var(--fg); background: var(--bg); padding: .1px 0;
+    }
+    .dark {${DARK}
+    }
+    @media (prefers-color-scheme: dark) {
+      .auto {${DARK}
+      }
+    }
+    h2 { font-size: 1.3em; margin: .6em 0 }
+    h3 {
+      font-size: 1.1em; margin: 1em 0 .3em; display: flex; gap: 1em; flex-wrap: wrap;
+      align-items: baseline;
+    }
+    ol { list-style: none; margin: 0; padding: 0 }
+    .c { margin: 1em 0 }
+    .replies {
+      margin-left: var(--comments-indent,1.25em); padding-left: .75em;
+      border-left: 2px solid var(--line);
+    }
+    .flat { margin-left: 0; padding-left: 0; border: 0 }
+    .meta { font-size: .9em; color: var(--mut) }
+    .author { font-weight: 600; color: var(--fg) }
+    a { color: var(--acc) }
+    .text p { margin: .4em 0; overflow-wrap: anywhere }
+    .pending > .own { background: var(--pend); padding: .4em .75em; border-radius: 4px }
+    .notice { font-style: italic; margin: .2em 0 }
+    button { font: inherit; cursor: pointer }
+    .link {
+      background: none; border: 0; padding: 0; color: var(--acc); text-decoration: underline;
+      font-size: .9em;
+    }
+    .submit {
+      background: var(--acc); color: var(--on-acc); border: 0; border-radius: 4px;
+      padding: .55em 1.2em; font-weight: 600;
+    }
+    .submit[disabled] { cursor: progress }
+    label { display: block; font-weight: 600; margin-top: .8em }
+    .check { margin: .6em 0 }
+    .check label { display: inline; font-weight: 400; margin-left: .4em }
+    input:not([type=checkbox]), textarea {
+      display: block; box-sizing: border-box; width: 100%; padding: .5em;
+      font: inherit; color: var(--fg); background: var(--bg); border: 1px solid var(--line);
+      border-radius: 3px;
+    }
+    [aria-invalid=true] { border: 2px solid var(--err) }
+    .err, .bad { color: var(--err); font-weight: 600 }
+    .err { font-size: .9em; margin: .2em 0 }
+    .err:empty, .status:empty { display: none }
+    .note { color: var(--mut); font-size: .9em }
+    .hp { position: absolute; left: -9999px; width: 1px; height: 1px; overflow: hidden }
+    :focus-visible { outline: 3px solid var(--acc); outline-offset: 2px }
+  `;
 
-  const pendingAll = () => store.get(PENDING_KEY, []).filter((p) => Date.now() - Date.parse(p.created_at) < PENDING_DAYS * 864e5);
-  const pendingSave = (list) => (list.length ? store.set(PENDING_KEY, list) : store.remove(PENDING_KEY));
+  const pendingAll = () =>
+    store
+      .get(PENDING_KEY, [])
+      .filter((p) => Date.now() - Date.parse(p.created_at) < PENDING_DAYS * 864e5);
+  const pendingSave = (list) =>
+    list.length ? store.set(PENDING_KEY, list) : store.remove(PENDING_KEY);
 
   class Thread {
     constructor(host, article) {
@@ -244,7 +302,11 @@
       this.parent = null;
       const theme = ["light", "dark", "auto"].includes(opt.theme) ? opt.theme : "light";
       const shadow = host.attachShadow({ mode: "open" });
-      if (shadow.adoptedStyleSheets && window.CSSStyleSheet && "replaceSync" in CSSStyleSheet.prototype) {
+      if (
+        shadow.adoptedStyleSheets &&
+        window.CSSStyleSheet &&
+        "replaceSync" in CSSStyleSheet.prototype
+      ) {
         const sheet = new CSSStyleSheet(); // not subject to the page's style-src CSP
         sheet.replaceSync(CSS);
         shadow.adoptedStyleSheets = [sheet];
@@ -253,11 +315,24 @@
       }
       this.root = shadow;
       this.heading = h("h2", { class: "count" });
-      this.loadStatus = h("p", { class: "status", role: "status", "aria-live": "polite" }, t("loading"));
+      this.loadStatus = h(
+        "p",
+        { class: "status", role: "status", "aria-live": "polite" },
+        t("loading"),
+      );
       this.list = h("ol", { class: "list" });
       this.form = this.buildForm();
       this.home = h("div", null, this.form);
-      shadow.append(h("div", { class: `root ${theme}`, lang: LANG }, this.heading, this.loadStatus, this.list, this.home));
+      shadow.append(
+        h(
+          "div",
+          { class: `root ${theme}`, lang: LANG },
+          this.heading,
+          this.loadStatus,
+          this.list,
+          this.home,
+        ),
+      );
       this.load();
     }
 
@@ -269,7 +344,11 @@
       } catch {
         return this.failed("load_failed");
       }
-      if (!res.ok) return this.failed(data?.error?.code === "origin_not_allowed" ? "origin_not_allowed" : "load_failed");
+      if (!res.ok) {
+        return this.failed(
+          data?.error?.code === "origin_not_allowed" ? "origin_not_allowed" : "load_failed",
+        );
+      }
       const roots = opt.sort === "newest" ? [...data.comments].reverse() : data.comments;
       this.list.append(...roots.map((c) => this.render(c, 1)));
       this.heading.textContent = countText(data.count);
@@ -284,20 +363,37 @@
     }
 
     render(c, depth, own = false) {
-      const name = c.website && isHttpUrl(c.website)
-        ? h("a", { class: "author", href: c.website, rel: "nofollow ugc noopener" }, c.name)
-        : h("span", { class: "author" }, c.name);
-      const replyButton = own ? null : h("button", { type: "button", class: "link", onclick: () => this.replyTo(c, li, replyButton) }, t("reply"));
+      const name =
+        c.website && isHttpUrl(c.website)
+          ? h("a", { class: "author", href: c.website, rel: "nofollow ugc noopener" }, c.name)
+          : h("span", { class: "author" }, c.name);
+      const replyButton = own
+        ? null
+        : h(
+            "button",
+            { type: "button", class: "link", onclick: () => this.replyTo(c, li, replyButton) },
+            t("reply"),
+          );
       const body = h(
         "article",
         { class: "own", "aria-label": c.name },
-        h("div", { class: "meta" }, name, " · ", h("time", { datetime: c.created_at, title: exact(c.created_at) }, ago(c.created_at))),
+        h(
+          "div",
+          { class: "meta" },
+          name,
+          " · ",
+          h("time", { datetime: c.created_at, title: exact(c.created_at) }, ago(c.created_at)),
+        ),
         h("div", { class: "text" }, ...paragraphs(c.text)),
         own ? h("p", { class: "notice" }, t("pending")) : null,
         replyButton,
       );
-      const li = h("li", { class: own ? "c pending" : "c", id: `c-${c.id}`, "data-depth": depth }, body);
-      if (c.replies && c.replies.length) li.append(this.replies(depth, c.replies));
+      const li = h(
+        "li",
+        { class: own ? "c pending" : "c", id: `c-${c.id}`, "data-depth": depth },
+        body,
+      );
+      if (c.replies?.length) li.append(this.replies(depth, c.replies));
       return li;
     }
 
@@ -314,7 +410,10 @@
       const li = this.render(c, depth, true);
       if (!parent) return this.list.append(li);
       let list = parent.querySelector(":scope > ol");
-      if (!list) parent.append((list = this.replies(depth - 1)));
+      if (!list) {
+        list = this.replies(depth - 1);
+        parent.append(list);
+      }
       list.append(li);
     }
 
@@ -325,7 +424,7 @@
       // Published ones are in the thread now; the rest are shown as awaiting moderation.
       const kept = all.filter((p) => !shown(p) || mine.includes(p));
       pendingSave(kept);
-      mine.forEach((p) => this.place(p));
+      for (const p of mine) this.place(p);
       if (!mine.length) return;
       try {
         const query = mine.map((p) => `id=${encodeURIComponent(p.id)}`).join("&");
@@ -333,7 +432,7 @@
         if (!res.ok) return;
         const { statuses } = await res.json();
         const gone = new Set(mine.filter((p) => statuses[p.id] === "gone").map((p) => p.id));
-        gone.forEach((id) => this.root.getElementById(`c-${id}`)?.remove());
+        for (const id of gone) this.root.getElementById(`c-${id}`)?.remove();
         pendingSave(pendingAll().filter((p) => !gone.has(p.id)));
       } catch {}
     }
@@ -342,32 +441,80 @@
       const field = (name, control) => {
         const star = name === "website" ? "" : " *";
         control.setAttribute("aria-describedby", `${name}-error`);
-        return h("div", null, h("label", { for: name }, t(name) + star), control, h("p", { class: "err", id: `${name}-error` }));
+        return h(
+          "div",
+          null,
+          h("label", { for: name }, t(name) + star),
+          control,
+          h("p", { class: "err", id: `${name}-error` }),
+        );
       };
       const input = (name, type, autocomplete) =>
-        h("input", { id: name, name, type, autocomplete, required: name !== "website", maxlength: LIMITS[name] });
+        h("input", {
+          id: name,
+          name,
+          type,
+          autocomplete,
+          required: name !== "website",
+          maxlength: LIMITS[name],
+        });
       this.title = h("span", { id: "reply-title" }, t("title"));
-      this.cancel = h("button", { type: "button", class: "link", hidden: true, onclick: () => this.cancelReply() }, t("cancel"));
+      this.cancel = h(
+        "button",
+        { type: "button", class: "link", hidden: true, onclick: () => this.cancelReply() },
+        t("cancel"),
+      );
       this.status = h("p", { class: "status", role: "status", "aria-live": "polite" });
       this.button = h("button", { type: "submit", class: "submit" }, t("post"));
       const author = store.get(AUTHOR_KEY, null);
       const form = h(
         "form",
-        { novalidate: true, "aria-labelledby": "reply-title", onsubmit: (e) => this.submit(e), onfocusin: () => this.token() },
+        {
+          novalidate: true,
+          "aria-labelledby": "reply-title",
+          onsubmit: (e) => this.submit(e),
+          onfocusin: () => this.token(),
+        },
         h("h3", null, this.title, this.cancel),
         h("p", { class: "note" }, t("promise")),
-        field("comment", h("textarea", { id: "comment", name: "comment", rows: 6, required: true })),
+        field(
+          "comment",
+          h("textarea", { id: "comment", name: "comment", rows: 6, required: true }),
+        ),
         field("name", input("name", "text", "name")),
         field("email", input("email", "email", "email")),
         field("website", input("website", "url", "url")),
         // Bots fill every field; people never see this one and screen readers skip it.
-        h("div", { class: "hp", "aria-hidden": "true" }, h("label", null, t("leave_empty"), h("input", { name: HONEYPOT, tabindex: -1, autocomplete: "off" }))),
-        h("p", { class: "check" }, h("input", { type: "checkbox", id: "save", checked: !!author }), h("label", { for: "save" }, t("save"))),
-        h("p", { class: "check" }, h("input", { type: "checkbox", id: "notify", name: "notify_replies" }), h("label", { for: "notify" }, t("notify"))),
+        h(
+          "div",
+          { class: "hp", "aria-hidden": "true" },
+          h(
+            "label",
+            null,
+            t("leave_empty"),
+            h("input", { name: HONEYPOT, tabindex: -1, autocomplete: "off" }),
+          ),
+        ),
+        h(
+          "p",
+          { class: "check" },
+          h("input", { type: "checkbox", id: "save", checked: !!author }),
+          h("label", { for: "save" }, t("save")),
+        ),
+        h(
+          "p",
+          { class: "check" },
+          h("input", { type: "checkbox", id: "notify", name: "notify_replies" }),
+          h("label", { for: "notify" }, t("notify")),
+        ),
         this.status,
         this.button,
       );
-      if (author) for (const key of ["name", "email", "website"]) form.elements[key].value = author[key] || "";
+      if (author) {
+        for (const key of ["name", "email", "website"]) {
+          form.elements[key].value = author[key] || "";
+        }
+      }
       return form;
     }
 
@@ -472,19 +619,26 @@
       if (res && res.status === 422 && error.fields) {
         const known = {};
         for (const [name, problem] of Object.entries(error.fields)) {
-          if (FIELDS.includes(name)) known[name] = [problem.code, this.limits[name], problem.message];
+          if (FIELDS.includes(name)) {
+            known[name] = [problem.code, this.limits[name], problem.message];
+          }
         }
         if (this.showErrors(known)) return;
         return this.say(error.fields.parent_id ? t("parent_gone") : error.message, true);
       }
-      if (res && res.status === 429) return this.say(t("rate_limited", { s: res.headers.get("Retry-After") || 60 }), true);
+      if (res && res.status === 429) {
+        return this.say(t("rate_limited", { s: res.headers.get("Retry-After") || 60 }), true);
+      }
       if (res && res.status === 403 && error.code) return this.say(t(error.code), true);
       this.say(t("unavailable"), true);
     }
 
     posted(id, values, save) {
-      if (save) store.set(AUTHOR_KEY, { name: values.name, email: values.email, website: values.website });
-      else store.remove(AUTHOR_KEY);
+      if (save) {
+        store.set(AUTHOR_KEY, { name: values.name, email: values.email, website: values.website });
+      } else {
+        store.remove(AUTHOR_KEY);
+      }
       const mine = {
         id,
         api: API,
@@ -515,10 +669,19 @@
       a.setAttribute("data-count-shown", "");
       return a.dataset.count || a.href.split("#")[0];
     });
-    const query = [...new Set(articles)].slice(0, 100).map((a) => `article=${encodeURIComponent(a)}`).join("&");
+    const query = [...new Set(articles)]
+      .slice(0, 100)
+      .map((a) => `article=${encodeURIComponent(a)}`)
+      .join("&");
     fetch(`${API}/api/v1/counts?${query}`)
       .then((res) => (res.ok ? res.json() : null))
-      .then((data) => links.forEach((a, i) => data && data.counts[articles[i]] != null && (a.textContent = countText(data.counts[articles[i]]))))
+      .then((data) => {
+        if (!data) return;
+        for (const [i, a] of links.entries()) {
+          const count = data.counts[articles[i]];
+          if (count != null) a.textContent = countText(count);
+        }
+      })
       .catch(() => {});
   };
 
@@ -527,7 +690,7 @@
     const host = document.getElementById(opt.target || "comments");
     if (!host || host.shadowRoot) return; // nothing to show here, or already shown
     const canonical = document.querySelector('link[rel="canonical"]');
-    new Thread(host, opt.article || (canonical && canonical.href) || location.origin + location.pathname);
+    new Thread(host, opt.article || canonical?.href || location.origin + location.pathname);
   };
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();

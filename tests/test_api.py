@@ -13,28 +13,32 @@ import pytest
 import redis
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
-from rq import Queue
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
-from service import keys
-from service.app import create_app
-from service.embedded_redis import RedisServer
-from service.privacy import EmailVault
-from service.publishing import publish
-from service.settings import Settings
-from tests.conftest import (
+from service.core import keys
+from service.core.sealing import EmailVault
+from service.core.settings import Settings
+from service.entry.embedded_redis import RedisServer
+from service.queueing import jobs
+from service.queueing.queues import queue
+from service.web.app import create_app
+from tests.helpers import (
+    ARTICLE,
     SECRET,
     Client,
     all_keys,
+    approve,
+    drain,
     make_settings,
     run_worker_burst,
     stored_comments,
+    submit,
 )
 
 JSON = "application/json"
 VALID = {
-    "article": "lunar-station-2021",
+    "article": ARTICLE,
     "name": "Ann Reader",
     "email": "ann@example.com",
     "comment": "Cooperation on a lunar station would be a big deal.",
@@ -60,7 +64,7 @@ async def assert_error(
 
 
 def queued_ids(conn: redis.Redis, settings: Settings) -> list[str]:
-    return list(Queue(settings.queue_name, connection=conn).get_job_ids())
+    return list(queue(conn, settings).get_job_ids())
 
 
 # --- accepting comments -------------------------------------------------------------------
@@ -86,8 +90,8 @@ async def test_accepted_comment_is_stored_sealed_and_queued(
     assert record["email_hash"] == vault.email_hash("ann@example.com")
     assert record["ip"] == "127.0.0.1"
 
-    assert queued_ids(rconn, settings) == [keys.job_id(cid)]
-    job = Job.fetch(keys.job_id(cid), connection=rconn, serializer=JSONSerializer)
+    assert queued_ids(rconn, settings) == [keys.process_job(cid)]
+    job = Job.fetch(keys.process_job(cid), connection=rconn, serializer=JSONSerializer)
     assert job.func_name == "workers.jobs.process_comment"
     assert job.args == [cid]  # the id only: RQ keeps job payloads in clear
     assert job.kwargs == {}
@@ -142,7 +146,7 @@ async def test_many_concurrent_submissions_are_all_stored_once(
     assert len(set(ids)) == 300
     texts = {rconn.hget(keys.comment(i), "comment").decode() for i in ids}  # type: ignore[union-attr]
     assert texts == {b["comment"] for b in bodies}
-    assert sorted(queued_ids(rconn, settings)) == sorted(keys.job_id(i) for i in ids)
+    assert sorted(queued_ids(rconn, settings)) == sorted(keys.process_job(i) for i in ids)
 
 
 # --- errors: exact status and code, nothing stored ----------------------------------------
@@ -256,23 +260,17 @@ async def test_idempotency_key_reused_for_other_content(client: Client) -> None:
 # --- replies ------------------------------------------------------------------------------
 
 
-async def submit(client: Client, **changes: Any) -> str:
-    resp = await post(client, {**VALID, **changes})
-    assert resp.status == 202, await resp.text()
-    return str((await resp.json())["id"])
-
-
 async def test_reply_needs_an_approved_parent_on_the_same_article(
-    client: Client, rconn: redis.Redis
+    client: Client, rconn: redis.Redis, settings: Settings
 ) -> None:
     pending = await submit(client)
     missing = keys.new_comment_id(VALID["article"])
     other_article = await submit(client, article="another-story")
-    publish(rconn, other_article)
+    approve(rconn, settings, other_article)
     for parent in (pending, missing, other_article):
         resp = await post(client, {**VALID, "parent_id": parent})
         await assert_error(resp, 422, "validation_failed", {"parent_id": "parent_not_found"})
-    publish(rconn, pending)
+    approve(rconn, settings, pending)
     assert (await post(client, {**VALID, "parent_id": pending})).status == 202
 
 
@@ -280,14 +278,14 @@ async def test_reply_needs_an_approved_parent_on_the_same_article(
 
 
 async def test_thread_is_threaded_oldest_first_with_public_fields_only(
-    client: Client, rconn: redis.Redis
+    client: Client, rconn: redis.Redis, settings: Settings
 ) -> None:
     first = await submit(client, name="First", website="https://first.example")
     second = await submit(client, name="Second")
-    publish(rconn, first)
-    publish(rconn, second)
+    approve(rconn, settings, first)
+    approve(rconn, settings, second)
     reply = await submit(client, name="Replier", parent_id=first, comment="I agree\n\nfully")
-    publish(rconn, reply)
+    approve(rconn, settings, reply)
     await submit(client, name="Still pending")
 
     resp = await client.get("/api/v1/comments", params={"article": VALID["article"]})
@@ -306,7 +304,7 @@ async def test_thread_is_threaded_oldest_first_with_public_fields_only(
     assert body["comments"][1]["replies"] == []
 
 
-async def test_thread_etag_and_304(client: Client, rconn: redis.Redis) -> None:
+async def test_thread_etag_and_304(client: Client, rconn: redis.Redis, settings: Settings) -> None:
     params = {"article": VALID["article"]}
     empty = await client.get("/api/v1/comments", params=params)
     assert (await empty.json())["count"] == 0
@@ -317,7 +315,7 @@ async def test_thread_etag_and_304(client: Client, rconn: redis.Redis) -> None:
     assert not_modified.status == 304
     assert not_modified.headers["ETag"] == etag
 
-    publish(rconn, await submit(client))
+    approve(rconn, settings, await submit(client))
     changed = await client.get("/api/v1/comments", params=params, headers={"If-None-Match": etag})
     assert changed.status == 200
     assert changed.headers["ETag"] != etag
@@ -331,7 +329,7 @@ async def test_thread_micro_cache_serves_for_its_window_then_refreshes(
     async with TestClient(TestServer(create_app(settings))) as cached:
         params = {"article": VALID["article"]}
         first = await cached.get("/api/v1/comments", params=params)
-        publish(rconn, await submit(cached))
+        approve(rconn, settings, await submit(cached))
         within = await cached.get("/api/v1/comments", params=params)
         assert within.headers["ETag"] == first.headers["ETag"]  # up to 0.3 s late
         await asyncio.sleep(0.35)
@@ -405,7 +403,9 @@ async def test_redis_down_means_503_and_nothing_half_written(tmp_path: Path) -> 
 
         stored = sorted(conn.hget(k, "comment") or b"" for k in conn.scan_iter("cm:*:c:*"))
         assert stored == [b"after the outage", b"before the outage"]
-        assert sorted(queued_ids(conn, settings)) == sorted([keys.job_id(ok), keys.job_id(after)])
+        assert sorted(queued_ids(conn, settings)) == sorted(
+            [keys.process_job(ok), keys.process_job(after)]
+        )
     finally:
         conn.close()
         server.stop()
@@ -418,17 +418,17 @@ async def test_a_real_worker_processes_accepted_comments(
     client: Client, rconn: redis.Redis, settings: Settings
 ) -> None:
     ids = [await submit(client, comment=f"to process {i}") for i in range(3)]
-    run_worker_burst(settings)
+    await drain(settings)
     assert queued_ids(rconn, settings) == []
     first_pass = [rconn.hmget(keys.comment(i), ["status", "decided_at"]) for i in ids]
     assert all(status in (b"held", b"approved", b"spam") and at for status, at in first_pass)
 
-    # At-least-once delivery: the same job again (a retry after a crash) changes nothing.
-    queue = Queue(settings.queue_name, connection=rconn, serializer=JSONSerializer)
-    queue.enqueue("workers.jobs.process_comment", ids[0], job_id=keys.job_id(ids[0]))
+    # At-least-once delivery: the same job again (a retry after a crash) changes nothing,
+    # here in a real `--worker-class fork` process (the job runs in a forked work horse).
+    jobs.enqueue(rconn, settings, jobs.PROCESS_COMMENT, [ids[0]])
     run_worker_burst(settings, "--worker-class", "fork")
     assert [rconn.hmget(keys.comment(i), ["status", "decided_at"]) for i in ids] == first_pass
-    job = Job.fetch(keys.job_id(ids[0]), connection=rconn, serializer=JSONSerializer)
+    job = Job.fetch(keys.process_job(ids[0]), connection=rconn, serializer=JSONSerializer)
     assert job.get_status() == "finished"
 
 

@@ -9,26 +9,23 @@ import time
 
 import aiohttp
 import redis
-from rq import Queue
-from rq.serializers import JSONSerializer
 
-from service import keys
-from service.embedded_redis import free_port
-from service.settings import Settings
-from tests.conftest import stored_comments, worker_env
+from service.core import keys
+from service.core.settings import Settings
+from service.entry.embedded_redis import free_port
+from service.queueing.queues import queue
+from tests.helpers import stored_comments, worker_env
 
 
 async def test_sigterm_under_load_loses_no_accepted_comment(
     rconn: redis.Redis, settings: Settings
 ) -> None:
     port = free_port()
-    env = worker_env(settings) | {
-        f"COMMENTS_LIMIT_{s}": "1000000/60" for s in ("IP", "EMAIL", "ARTICLE", "SITE")
-    }
+    env = worker_env(settings)  # make_settings lifts the abuse limits: this is one client
     api = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "service.cli",
+        "service.entry.cli",
         "api",
         "--host",
         "127.0.0.1",
@@ -83,8 +80,6 @@ async def test_sigterm_under_load_loses_no_accepted_comment(
     accepted = [cid for status, cid in results if status == 202]
     assert accepted, "nothing was accepted before the signal"
     stored = stored_comments(rconn)
-    queued = set(
-        Queue(settings.queue_name, connection=rconn, serializer=JSONSerializer).get_job_ids()
-    )
-    missing = [cid for cid in accepted if cid not in stored or keys.job_id(cid) not in queued]
+    queued = set(queue(rconn, settings).get_job_ids())
+    missing = [cid for cid in accepted if cid not in stored or keys.process_job(cid) not in queued]
     assert missing == []

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from service.cli import build_parser
+from service.entry.cli import build_parser
 
 ROOT = Path(__file__).resolve().parent.parent
 

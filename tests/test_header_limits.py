@@ -9,18 +9,18 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from service.embedded_redis import free_port
-from service.settings import Settings
-from tests.conftest import worker_env
+from service.core.settings import Settings
+from service.entry.embedded_redis import free_port
+from tests.helpers import worker_env
 
 
 @pytest.fixture
 async def api_port(settings: Settings) -> AsyncIterator[int]:
     port = free_port()
-    env = worker_env(settings) | {"COMMENTS_MAX_HEADER_BYTES": "1024", "COMMENTS_MAX_HEADERS": "20"}
+    env = worker_env(settings.with_overrides(max_header_bytes=1024, max_headers=20))
     api = await asyncio.create_subprocess_exec(
         sys.executable,
-        *("-m", "service.cli", "api", "--host", "127.0.0.1", "--port", str(port)),
+        *("-m", "service.entry.cli", "api", "--host", "127.0.0.1", "--port", str(port)),
         env=env,
         stderr=asyncio.subprocess.DEVNULL,
     )

@@ -7,9 +7,11 @@ import json
 
 import redis
 
-from service import keys, moderation
-from service.settings import Settings
-from tests.conftest import Client, run_cli, run_worker_burst, stored_comments
+from service.core import keys
+from service.core.settings import Settings
+from service.store import moderation
+from tests import helpers
+from tests.helpers import Client, drain, run_cli, stored_comments
 from workers import learning
 from workers.textmodel import TextModel
 
@@ -25,14 +27,8 @@ NEXT_ONE = "Good points here. Get moon rock pendants from lunarbargains outlet t
 
 
 async def submit(client: Client, text: str, n: int) -> str:
-    body = {
-        "article": "story",
-        "name": f"Reader {n}",
-        "email": f"r{n}@example.com",
-        "comment": text,
-    }
-    resp = await client.post("/api/v1/comments", json=body)
-    return str((await resp.json())["id"])
+    fields = {"name": f"Reader {n}", "email": f"r{n}@example.com", "comment": text}
+    return await helpers.submit(client, fields, article="story")
 
 
 async def test_moderator_spam_labels_teach_every_worker(
@@ -57,9 +53,9 @@ async def test_moderator_spam_labels_teach_every_worker(
     assert after > before + 0.1, (before, after)
     assert learned.probability("Thanks for the careful reporting on the conference.") < 0.5
 
-    # A worker process scores the next comment with the learned model.
+    # A worker (a fresh one: it finds the learned model in Redis) scores the next comment.
     cid = await submit(client, NEXT_ONE, 99)
-    await asyncio.to_thread(run_worker_burst, settings)
+    await drain(settings)
     reasons = json.loads(stored_comments(rconn)[cid]["reasons"])
     text_reason = next(r for r in reasons if r["code"] == "text_model")
     assert text_reason["text"] == f"Text looks {after:.0%} spam-like."

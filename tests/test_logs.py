@@ -8,8 +8,8 @@ import json
 import logging
 import re
 
-from service.settings import Settings
-from tests.conftest import Client, run_worker_burst
+from service.core.settings import Settings
+from tests.helpers import Client, run_worker_burst
 
 
 async def test_request_id_is_echoed_or_made(client: Client) -> None:
@@ -36,9 +36,8 @@ async def test_the_job_logs_with_the_request_id_that_caused_it(
     body = {"article": "a", "name": "N", "email": "n@example.com", "comment": "Hello there"}
     resp = await client.post("/api/v1/comments", json=body, headers={"X-Request-ID": "req-777"})
     cid = (await resp.json())["id"]
-    worker = await asyncio.to_thread(
-        run_worker_burst, settings, env={"COMMENTS_LOG_FORMAT": "json"}
-    )
+    # A real worker process: what it writes to stderr is what is checked.
+    worker = await asyncio.to_thread(run_worker_burst, settings.with_overrides(log_format="json"))
     events = [json.loads(line) for line in worker.stderr.splitlines() if line.startswith("{")]
     [decided] = [e for e in events if e["msg"].startswith(f"comment {cid} decided")]
     assert decided["request_id"] == "req-777"

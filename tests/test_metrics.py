@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 import redis
 
-from service.settings import Settings
-from tests.conftest import Client, run_worker_burst
+from service.core.settings import Settings
+from tests.helpers import Client, drain
 
 
 def value(text: str, metric: str) -> float:
@@ -41,7 +40,7 @@ async def test_metrics_follow_requests_queues_and_decisions(
     assert 'route="/moderate/{token}"' in text  # the template, never the token
     assert 'comments_http_request_seconds_bucket{le="0.005",route="/api/v1/comments"}' in text
 
-    await asyncio.to_thread(run_worker_burst, settings)
+    await drain(settings)
     text = await (await client.get("/metrics")).text()
     assert value(text, 'comments_queue_depth{queue="comments"}') == 0
     assert value(text, "comments_undecided") == 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 import time
 from collections.abc import AsyncIterator
@@ -10,29 +12,22 @@ import pytest
 import redis
 from aiohttp.test_utils import TestClient, TestServer
 
-from service import keys
-from service.app import create_app
-from service.moderation_links import LinkSigner
-from service.privacy import EmailVault
-from service.records import decode_record
-from service.settings import Settings
-from tests.conftest import SECRET, Client, stored_comments
+from service.core import keys, links
+from service.core.records import decode_record
+from service.core.settings import Settings
+from service.core.signing import Signer
+from service.web.app import create_app
+from tests import helpers
+from tests.helpers import ARTICLE, SECRET, Client, email_hash, stored_comments
 
-ARTICLE = "lunar-station-2021"
 WEEK = 7 * 24 * 3600
+# What the workers build links with: the service's public URL and how long a link works.
+LINKS = Settings(public_url="http://127.0.0.1:8080", link_max_age_s=WEEK)
 
 
 async def submit(client: Client, **fields: str) -> str:
-    body = {
-        "article": ARTICLE,
-        "name": "Maria",
-        "email": "maria@example.com",
-        "comment": "Reply <b>bold</b> & careful.",
-        "website": "https://maria.example",
-    }
-    resp = await client.post("/api/v1/comments", json=body | fields)
-    assert resp.status == 202
-    return str((await resp.json())["id"])
+    body = {"comment": "Reply <b>bold</b> & careful.", "website": "https://maria.example"}
+    return await helpers.submit(client, body | fields)
 
 
 def stream(conn: redis.Redis, key: str) -> list[dict[str, str]]:
@@ -47,7 +42,17 @@ def hold(conn: redis.Redis, cid: str) -> None:
 
 
 def link(cid: str, action: str, *, now: float | None = None, secret: str = SECRET) -> str:
-    return "/moderate/" + LinkSigner(secret).issue(cid, action, now or time.time(), WEEK)
+    url = links.moderation_url(Signer(secret), LINKS, cid, action, now or time.time())
+    return url.removeprefix(LINKS.public_url)
+
+
+def with_action(path: str, action: str) -> str:
+    """The link with another action written into its payload, its signature left as it was."""
+    version, kid, payload, mac = path.removeprefix("/moderate/").split(".")
+    issued, expires, nonce, cid, _ = json.loads(base64.urlsafe_b64decode(payload + "=" * 4))
+    raw = json.dumps([issued, expires, nonce, cid, action]).encode()
+    forged = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return f"/moderate/{version}.{kid}.{forged}.{mac}"
 
 
 async def csrf_of(client: Client, path: str) -> str:
@@ -87,7 +92,7 @@ async def test_post_acts_once_and_takes_effect(client: Client, rconn: redis.Redi
     assert "Done: approve" in await resp.text()
     assert stored_comments(rconn)[cid]["status"] == "approved"
     assert await thread_ids(client) == [cid]
-    rep = keys.email_reputation(EmailVault(SECRET).email_hash("maria@example.com"))
+    rep = keys.email_reputation(email_hash("maria@example.com"))
     assert rconn.hget(rep, "approved") == b"1"  # the commenter is trusted from now on
     [entry] = stream(rconn, keys.audit_log())
     assert (entry["action"], entry["from"], entry["to"]) == ("approve", "held", "approved")
@@ -122,9 +127,9 @@ async def test_expired_and_tampered_links(client: Client, rconn: redis.Redis) ->
     assert resp.status == 410
     assert "expired" in await resp.text()
     assert "Reply &lt;b&gt;" in await resp.text()  # with the comment's current state
-    csrf = LinkSigner(SECRET).csrf(expired.removeprefix("/moderate/"))
+    csrf = links.csrf_value(Signer(SECRET), expired.removeprefix("/moderate/"), time.time())
     assert (await client.post(expired, data={"csrf": csrf})).status == 410
-    tampered = link(cid, "approve").replace("approve", "reject")
+    tampered = with_action(link(cid, "approve"), "reject")
     assert (await client.get(tampered)).status == 400
     assert stored_comments(rconn)[cid]["status"] == "held"
 

@@ -19,16 +19,15 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from aiosmtpd.controller import Controller
 
-from service import form_token as tokens
-from service import keys
-from service.app import create_app
-from service.embedded_redis import free_port
-from service.privacy import EmailVault, derive_key
-from service.settings import Settings
-from service.validation import HONEYPOT_FIELD
-from tests.conftest import SECRET, Client, Recorder, run_worker_burst, stored_comments
+from service.core import keys
+from service.core.settings import Settings
+from service.core.validation import HONEYPOT_FIELD
+from service.entry.embedded_redis import free_port
+from service.queueing import jobs
+from service.web.app import create_app
+from tests import helpers
+from tests.helpers import Client, Recorder, drain, email_hash, stored_comments
 
-ARTICLE = "lunar-station-2021"
 COMMENTER = "private.person-4417@example.org"
 COMMENTER_IP = "198.51.100.77"  # arrives via a trusted proxy, so it is distinctive
 WEBHOOK_SECRET = "w" * 40
@@ -56,33 +55,18 @@ async def client(settings: Settings) -> AsyncIterator[Client]:
         yield test_client
 
 
-def env_for(**settings: str) -> dict[str, str]:
-    return {f"COMMENTS_{k.upper()}": v for k, v in settings.items()}
-
-
 async def submit(client: Client, ip: str = COMMENTER_IP, **fields: Any) -> str:
     body = {
-        "article": ARTICLE,
-        "name": "Maria",
         "email": COMMENTER,
         "comment": "A careful piece on the lunar station; the 1960s comparison is overdone.",
         "title": "A lunar discovery cooperation",
         "article_url": "https://news.example.org/lunar",
-        "form_token": tokens.issue(derive_key(SECRET, "form-token"), ARTICLE, time.time() - 60),
-    }
-    resp = await client.post(
-        "/api/v1/comments", json={**body, **fields}, headers={"X-Forwarded-For": ip}
-    )
-    assert resp.status == 202
-    return str((await resp.json())["id"])
-
-
-async def work(settings: Settings, **env: str) -> None:
-    await asyncio.to_thread(run_worker_burst, settings, env=env_for(**env))
+    } | fields
+    return await helpers.submit(client, body, headers={"X-Forwarded-For": ip})
 
 
 def assert_private(blob: bytes) -> None:
-    digest = EmailVault(SECRET).email_hash(COMMENTER).encode()
+    digest = email_hash(COMMENTER).encode()
     for needle in (COMMENTER.encode(), b"private.person", COMMENTER_IP.encode(), digest):
         assert needle not in blob
 
@@ -92,8 +76,11 @@ async def test_held_comment_emails_the_moderators_once_and_privately(
 ) -> None:
     port, recorder = smtp
     cid = await submit(client)
-    config = {"smtp_url": f"smtp://127.0.0.1:{port}", "moderator_emails": "mod@news.example"}
-    await work(settings, **config)
+    config: dict[str, Any] = {
+        "smtp_url": f"smtp://127.0.0.1:{port}",
+        "moderator_emails": ("mod@news.example",),
+    }
+    await drain(settings, **config)
     assert stored_comments(rconn)[cid]["status"] == "held"
     [(recipients, msg)] = recorder.messages
     assert recipients == ["mod@news.example"]
@@ -124,14 +111,8 @@ async def test_held_comment_emails_the_moderators_once_and_privately(
     assert stored_comments(rconn)[cid]["status"] == "approved"
 
     # The same job again (a retry after a crash) sends nothing new.
-    from rq import Queue
-    from rq.serializers import JSONSerializer
-
-    queue = Queue(
-        keys.notify_queue(settings.queue_name), connection=rconn, serializer=JSONSerializer
-    )
-    queue.enqueue("workers.jobs.notify_email", cid, job_id=f"notify-email-{cid}")
-    await work(settings, **config)
+    jobs.enqueue(rconn, settings, jobs.NOTIFY_EMAIL, [cid])
+    await drain(settings, **config)
     assert len(recorder.messages) == 1
 
 
@@ -142,7 +123,7 @@ async def test_webhook_is_signed_and_private(
 ) -> None:
     url, received = webhook
     cid = await submit(client, website="https://maria.example.net")
-    await work(settings, webhook_url=url, webhook_secret=WEBHOOK_SECRET)
+    await drain(settings, webhook_url=url, webhook_secret=WEBHOOK_SECRET)
     [(headers, body)] = received
     timestamp = headers["X-Comments-Timestamp"]
     expected = hmac.new(WEBHOOK_SECRET.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
@@ -166,21 +147,24 @@ async def test_which_decisions_notify(
     client: Client, rconn: redis.Redis, settings: Settings, smtp: tuple[int, Recorder]
 ) -> None:
     port, recorder = smtp
-    mail = {"smtp_url": f"smtp://127.0.0.1:{port}", "moderator_emails": "mod@news.example"}
-    rconn.hincrby(keys.email_reputation(EmailVault(SECRET).email_hash(COMMENTER)), "approved", 1)
+    mail: dict[str, Any] = {
+        "smtp_url": f"smtp://127.0.0.1:{port}",
+        "moderator_emails": ("mod@news.example",),
+    }
+    rconn.hincrby(keys.email_reputation(email_hash(COMMENTER)), "approved", 1)
     approved = await submit(client)
-    await work(settings, **mail)  # notify=held by default: an approval is not news
+    await drain(settings, **mail)  # notify=held by default: an approval is not news
     assert stored_comments(rconn)[approved]["status"] == "approved"
     assert recorder.messages == []
 
     bot = {"ip": "203.0.113.9", "email": "b@x.example", HONEYPOT_FIELD: "x"}
     trap = await submit(client, comment="Buy now", **bot)
-    await work(settings, notify="all", **mail)
+    await drain(settings, notify="all", **mail)
     assert stored_comments(rconn)[trap]["status"] == "spam"
     assert recorder.messages == []  # spam is never notified one by one
 
     second = await submit(client, comment="Another thought on the landers and their cost.")
-    await work(settings, notify="all", **mail)
+    await drain(settings, notify="all", **mail)
     assert [m["Message-ID"] for _, m in recorder.messages] == [f"<{second}.approved@127.0.0.1>"]
     [(_, msg)] = recorder.messages
     assert "known commenter, 2 approved comments" in msg.get_body(("plain",)).get_content()  # type: ignore[union-attr]
@@ -190,13 +174,13 @@ async def test_smtp_down_then_up_delivers_exactly_once(
     client: Client, rconn: redis.Redis, settings: Settings
 ) -> None:
     port = free_port()
-    config = {
+    config: dict[str, Any] = {
         "smtp_url": f"smtp://127.0.0.1:{port}",
-        "moderator_emails": "mod@news.example",
-        "notify_retry_intervals": "1,1,1",
+        "moderator_emails": ("mod@news.example",),
+        "notify_retry_intervals_s": (1, 1, 1),
     }
     cid = await submit(client)
-    await work(settings, **config)  # nobody listens on the port: delivery fails, retry scheduled
+    await drain(settings, **config)  # nobody listens on the port: delivery fails, retry scheduled
     assert rconn.exists(keys.notified("email", cid)) == 0
     assert stored_comments(rconn)[cid]["status"] == "held"
 
@@ -205,8 +189,8 @@ async def test_smtp_down_then_up_delivers_exactly_once(
     controller.start()
     try:
         await asyncio.sleep(1.5)  # the retry's backoff
-        await work(settings, **config)
-        await work(settings, **config)  # nothing left to send
+        await drain(settings, **config)
+        await drain(settings, **config)  # nothing left to send
     finally:
         controller.stop()
     assert [m["Message-ID"] for _, m in recorder.messages] == [f"<{cid}.held@127.0.0.1>"]
@@ -217,13 +201,13 @@ async def test_webhook_down_then_up_delivers_exactly_once(
     client: Client, rconn: redis.Redis, settings: Settings
 ) -> None:
     port = free_port()
-    config = {
+    config: dict[str, Any] = {
         "webhook_url": f"http://127.0.0.1:{port}/hook",
         "webhook_secret": WEBHOOK_SECRET,
-        "notify_retry_intervals": "1,1,1",
+        "notify_retry_intervals_s": (1, 1, 1),
     }
     cid = await submit(client)
-    await work(settings, **config)  # connection refused: the delivery waits for a retry
+    await drain(settings, **config)  # connection refused: the delivery waits for a retry
     assert rconn.exists(keys.notified("webhook", cid)) == 0
 
     received: list[bytes] = []
@@ -236,8 +220,8 @@ async def test_webhook_down_then_up_delivers_exactly_once(
     app.router.add_post("/hook", hook)
     async with TestServer(app, host="127.0.0.1", port=port):
         await asyncio.sleep(1.5)  # the retry's backoff
-        await work(settings, **config)
-        await work(settings, **config)  # nothing left to send
+        await drain(settings, **config)
+        await drain(settings, **config)  # nothing left to send
     assert [json.loads(body)["comment"]["id"] for body in received] == [cid]
     assert rconn.exists(keys.notified("webhook", cid)) == 1
 
@@ -246,7 +230,7 @@ async def test_outbox_folder_receives_eml_files(
     client: Client, settings: Settings, tmp_path: Path
 ) -> None:
     cid = await submit(client)
-    await work(settings, outbox_dir=str(tmp_path), moderator_emails="moderator@localhost")
+    await drain(settings, outbox_dir=tmp_path, moderator_emails=("moderator@localhost",))
     [eml] = await asyncio.to_thread(lambda: list(tmp_path.glob("*.eml")))
     assert eml.name == f"{cid}.held@127.0.0.1.eml"
     assert b"Held for moderation" in eml.read_bytes()

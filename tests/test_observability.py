@@ -9,8 +9,8 @@ from pathlib import Path
 import redis
 import yaml
 
-from service import keys
-from tests.conftest import Client
+from service.core import keys
+from tests.helpers import Client
 
 HERE = Path(__file__).resolve().parent.parent / "deploy" / "observability"
 SUFFIXES = ("_total", "_bucket", "_sum", "_count", "_created")

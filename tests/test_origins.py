@@ -6,7 +6,7 @@ import ipaddress
 
 import pytest
 
-from service.origins import client_ip, origin_allowed, origin_of
+from service.core.origins import client_ip, origin_allowed, origin_of
 
 
 @pytest.mark.parametrize(

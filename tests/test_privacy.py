@@ -9,8 +9,8 @@ import logging
 import pytest
 from cryptography.exceptions import InvalidTag
 
-from service.logs import configure_logging
-from service.privacy import EmailVault, redact
+from service.core.logs import configure_logging
+from service.core.sealing import EmailVault, redact
 
 SECRET = "s" * 40
 

@@ -6,36 +6,39 @@ import asyncio
 import email
 import email.policy
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
 import redis
-from rq import Queue
-from rq.serializers import JSONSerializer
 
-from service import keys, privacy_data
-from service.privacy import EmailVault
-from service.settings import Settings
-from tests.conftest import SECRET, Client, key_dump, run_worker_burst, stored_comments, worker_env
+from service.core import keys
+from service.core.settings import Settings
+from service.queueing.queues import Lane, queue
+from service.store import privacy_data
+from tests import helpers
+from tests.helpers import (
+    ARTICLE,
+    Client,
+    approve,
+    drain,
+    email_hash,
+    key_dump,
+    run_cli,
+    stored_comments,
+)
 
-ARTICLE = "lunar-station-2021"
 ADDRESS = "Erase.Me-5531@Example.org"
 PUBLIC = "http://127.0.0.1:8080"
 
 
 async def submit(client: Client, address: str = ADDRESS, **fields: str) -> str:
     body = {
-        "article": ARTICLE,
         "name": "Erin",
         "email": address,
         "comment": "My words on the station.",
         "website": "https://erin.example",
     } | fields
-    resp = await client.post("/api/v1/comments", json=body)
-    assert resp.status == 202
-    return str((await resp.json())["id"])
+    return await helpers.submit(client, body)
 
 
 async def ask(client: Client, address: str) -> tuple[int, dict[str, str]]:
@@ -44,7 +47,7 @@ async def ask(client: Client, address: str) -> tuple[int, dict[str, str]]:
 
 
 async def mailed_link(settings: Settings, outbox: Path) -> str:
-    await asyncio.to_thread(run_worker_burst, settings, env={"COMMENTS_OUTBOX_DIR": str(outbox)})
+    await drain(settings, outbox_dir=outbox)
     files = await asyncio.to_thread(lambda: sorted(outbox.glob("*.eml")))
     assert len(files) == 1
     msg = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
@@ -70,11 +73,8 @@ async def test_same_answer_for_known_and_unknown_addresses_and_rate_limit(
     assert known == unknown
     assert known[0] == 202
     # Jobs carry a random request id, never the address or its HMAC.
-    queue = Queue(
-        keys.notify_queue(settings.queue_name), connection=rconn, serializer=JSONSerializer
-    )
-    digest = EmailVault(SECRET).email_hash(ADDRESS)
-    for job in queue.get_jobs():
+    digest = email_hash(ADDRESS)
+    for job in queue(rconn, settings, Lane.NOTIFY).get_jobs():
         assert "example.org" not in str(job.args)
         assert digest not in str(job.args)
     await mailed_link(settings, tmp_path)  # exactly one mail: none for the unknown address
@@ -96,9 +96,8 @@ async def test_export_then_erase_leaves_no_trace(
     second = await submit(client, comment="A second thought.")
     other = await submit(client, address="keep.me@example.net", comment="Not mine.")
     for cid in (first, second, other):
-        rconn.hset(keys.comment(cid), "status", "approved")
-        rconn.zadd(keys.thread(ARTICLE), {cid: time.time()})
-    rconn.hincrby(keys.email_reputation(EmailVault(SECRET).email_hash(ADDRESS)), "approved", 2)
+        approve(rconn, settings, cid)  # which also gives the commenter a reputation
+    assert rconn.hget(keys.email_reputation(email_hash(ADDRESS)), "approved") == b"2"
     await ask(client, ADDRESS)
     path = await mailed_link(settings, tmp_path)
     page = await (await client.get(path)).text()
@@ -120,7 +119,7 @@ async def test_export_then_erase_leaves_no_trace(
     assert erased.status == 200
     assert "2 comments anonymised" in await erased.text()
 
-    digest = EmailVault(SECRET).email_hash(ADDRESS)
+    digest = email_hash(ADDRESS)
     dump = key_dump(rconn)
     for trace in (ADDRESS.encode(), b"Erase.Me-5531", b"erase.me-5531", digest.encode()):
         assert trace not in dump
@@ -137,25 +136,12 @@ async def test_remove_mode_and_operator_cli(
     client: Client, rconn: redis.Redis, settings: Settings
 ) -> None:
     cid = await submit(client)
-    rconn.hset(keys.comment(cid), "status", "approved")
-    rconn.zadd(keys.thread(ARTICLE), {cid: time.time()})
-    exported = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "service.cli", "privacy", "export", "--email", ADDRESS],
-        env=worker_env(settings),
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    assert "My words on the station." in exported.stdout
-    assert "example.org" not in exported.stdout.lower()
-    await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "service.cli", "privacy", "erase", "--email", ADDRESS],
-        env=worker_env(settings) | {"COMMENTS_ERASE_MODE": "remove"},
-        check=True,
-        capture_output=True,
-    )
+    approve(rconn, settings, cid)
+    exported = await asyncio.to_thread(run_cli, settings, "privacy", "export", "--email", ADDRESS)
+    assert "My words on the station." in exported
+    assert "example.org" not in exported.lower()
+    remove = settings.with_overrides(erase_mode="remove")
+    await asyncio.to_thread(run_cli, remove, "privacy", "erase", "--email", ADDRESS)
     assert cid not in stored_comments(rconn)
     assert rconn.zcard(keys.thread(ARTICLE)) == 0
 

@@ -4,38 +4,26 @@ from __future__ import annotations
 
 import json
 import time
-from typing import Any
 
 import redis
-from rq import Queue
-from rq.serializers import JSONSerializer
 
-from service import form_token as tokens
-from service import keys
-from service.privacy import EmailVault, derive_key
-from service.settings import Settings
-from service.validation import HONEYPOT_FIELD
-from tests.conftest import SECRET, Client, run_worker_burst, stored_comments
-
-ARTICLE = "lunar-station-2021"
-TOKEN_KEY = derive_key(SECRET, "form-token")
-TEXT = (
-    "Cooperation makes sense given how expensive landers are; a shared station at the south "
-    "pole would let both programmes share data and spread the cost."
+from service.core import form_token as tokens
+from service.core import keys
+from service.core.settings import Settings
+from service.core.signing import Signer
+from service.core.validation import HONEYPOT_FIELD
+from service.queueing import jobs
+from tests.helpers import (
+    ARTICLE,
+    SECRET,
+    TEXT,
+    Client,
+    drain,
+    email_hash,
+    form_token,
+    stored_comments,
+    submit,
 )
-
-
-def form_token(age_s: float = 90.0) -> str:
-    """A token as the widget would have fetched it when the reader opened the form."""
-    return tokens.issue(TOKEN_KEY, ARTICLE, time.time() - age_s)
-
-
-async def submit(client: Client, **fields: Any) -> str:
-    body = {"article": ARTICLE, "name": "Maria", "email": "maria@example.com", "comment": TEXT}
-    body.setdefault("form_token", form_token())
-    resp = await client.post("/api/v1/comments", json={**body, **fields})
-    assert resp.status == 202, await resp.text()
-    return str((await resp.json())["id"])
 
 
 def decision(conn: redis.Redis, comment_id: str) -> tuple[str, set[str]]:
@@ -45,7 +33,7 @@ def decision(conn: redis.Redis, comment_id: str) -> tuple[str, set[str]]:
 
 def trust(conn: redis.Redis, email: str) -> None:
     """Reputation as an earlier approved comment leaves it."""
-    conn.hincrby(keys.email_reputation(EmailVault(SECRET).email_hash(email)), "approved", 1)
+    conn.hincrby(keys.email_reputation(email_hash(email)), "approved", 1)
 
 
 async def thread_ids(client: Client) -> list[str]:
@@ -58,7 +46,7 @@ async def test_form_token_endpoint(client: Client) -> None:
     assert resp.status == 200
     assert resp.headers["Cache-Control"] == "no-store"
     body = await resp.json()
-    check = tokens.check(TOKEN_KEY, body["token"], ARTICLE, time.time(), 3600)
+    check = tokens.check(Signer(SECRET), body["token"], ARTICLE, time.time())
     assert check.verdict == tokens.VALID
     assert body["expires_in"] > 0
     missing = await client.get("/api/v1/form-token")
@@ -69,7 +57,7 @@ async def test_first_comment_is_held_then_trusted_commenter_is_published(
     client: Client, rconn: redis.Redis, settings: Settings
 ) -> None:
     first = await submit(client)
-    run_worker_burst(settings)
+    await drain(settings)
     status, reasons = decision(rconn, first)
     assert status == "held"
     assert rconn.zscore(keys.held(), first) is not None
@@ -77,20 +65,20 @@ async def test_first_comment_is_held_then_trusted_commenter_is_published(
 
     trust(rconn, "maria@example.com")
     second = await submit(client, comment=TEXT + " Also, the 1960s comparison is overdone.")
-    run_worker_burst(settings)
+    await drain(settings)
     status, reasons = decision(rconn, second)
     assert status == "approved", reasons
     assert "trusted" in reasons
     assert await thread_ids(client) == [second]
-    rep_key = keys.email_reputation(EmailVault(SECRET).email_hash("maria@example.com"))
+    rep_key = keys.email_reputation(email_hash("maria@example.com"))
     assert rconn.hget(rep_key, "approved") == b"2"  # the trust we set, plus this approval
 
 
 async def test_honeypot_with_valid_token_is_spam_and_marks_its_sources(
     client: Client, rconn: redis.Redis, settings: Settings
 ) -> None:
-    trap = await submit(client, **{HONEYPOT_FIELD: "+1 555 0100", "website": "https://spam.test"})
-    run_worker_burst(settings)
+    trap = await submit(client, {HONEYPOT_FIELD: "+1 555 0100"}, website="https://spam.test")
+    await drain(settings)
     status, reasons = decision(rconn, trap)
     assert status == "spam"
     assert "honeypot" in reasons
@@ -102,7 +90,7 @@ async def test_honeypot_with_valid_token_is_spam_and_marks_its_sources(
     later = await submit(
         client, email="other@example.com", website="https://spam.test/p", comment=TEXT + " Yes."
     )
-    run_worker_burst(settings)
+    await drain(settings)
     assert {"spam_ip", "spam_website"} <= decision(rconn, later)[1]
 
 
@@ -111,17 +99,19 @@ async def test_replayed_token_and_duplicate_text(
 ) -> None:
     token = form_token()
     first = await submit(client, form_token=token)
-    run_worker_burst(settings)
+    await drain(settings)
     again = await submit(client, form_token=token, email="bob@example.com")
-    run_worker_burst(settings)
+    await drain(settings)
     assert "token_replayed" not in decision(rconn, first)[1]
     assert {"token_replayed", "duplicate"} <= decision(rconn, again)[1]
 
 
 async def test_too_fast_and_forged(client: Client, rconn: redis.Redis, settings: Settings) -> None:
     fast = await submit(client, form_token=form_token(age_s=0.5))
-    forged = await submit(client, form_token="1.abc.def", comment=TEXT + " (2)", email="c@x.com")
-    run_worker_burst(settings)
+    forged = await submit(
+        client, form_token="v1.abc.def.ghi", comment=TEXT + " (2)", email="c@x.com"
+    )
+    await drain(settings)
     assert "too_fast" in decision(rconn, fast)[1]
     assert "token_forged" in decision(rconn, forged)[1]
 
@@ -131,8 +121,8 @@ async def test_a_second_run_of_the_job_changes_nothing(
 ) -> None:
     trust(rconn, "maria@example.com")
     cid = await submit(client)
-    run_worker_burst(settings)
-    rep_key = keys.email_reputation(EmailVault(SECRET).email_hash("maria@example.com"))
+    await drain(settings)
+    rep_key = keys.email_reputation(email_hash("maria@example.com"))
 
     def state() -> tuple[object, ...]:
         counters = {k: rconn.get(k) for k in rconn.scan_iter("cm:rate:*")}
@@ -143,9 +133,8 @@ async def test_a_second_run_of_the_job_changes_nothing(
     assert before[2]  # the rate counters were written once
     version = rconn.get(keys.thread_version(ARTICLE))
 
-    queue = Queue(settings.queue_name, connection=rconn, serializer=JSONSerializer)
-    queue.enqueue("workers.jobs.process_comment", cid, job_id=keys.job_id(cid))
-    run_worker_burst(settings)
+    jobs.enqueue(rconn, settings, jobs.PROCESS_COMMENT, [cid])
+    await drain(settings)
     assert state() == before
     assert rconn.get(keys.thread_version(ARTICLE)) == version
     assert rconn.zcard(keys.thread(ARTICLE)) == 1

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from service.records import build_thread
+from service.core.records import build_thread
 
 
 def c(cid: str, parent: str | None = None) -> dict[str, object]:

@@ -9,10 +9,10 @@ from pathlib import Path
 import redis
 from aiohttp.test_utils import TestClient, TestServer
 
-from service import keys
-from service.app import create_app
-from service.embedded_redis import RedisServer
-from tests.conftest import make_settings, run_worker_burst, stored_comments
+from service.core import keys
+from service.entry.embedded_redis import RedisServer
+from service.web.app import create_app
+from tests.helpers import drain, make_settings, stored_comments
 
 
 async def test_redis_restart_under_load(tmp_path: Path) -> None:
@@ -59,7 +59,7 @@ async def test_redis_restart_under_load(tmp_path: Path) -> None:
         stored = stored_comments(conn)
         accepted = [cid for status, cid in results if status == 202]
         assert [cid for cid in accepted if cid not in stored] == []
-        await asyncio.to_thread(run_worker_burst, settings)
+        await drain(settings)
         assert conn.zcard(keys.pending()) == 0  # and every one of them was decided
         conn.close()
     finally:

@@ -2,43 +2,31 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 import redis
 
-from service import keys, moderation
-from service.settings import Settings
-from tests.conftest import Client, Recorder, run_worker_burst
+from service.core.settings import Settings
+from tests import helpers
+from tests.helpers import Client, Recorder, approve, drain
 
-ARTICLE = "lunar-station-2021"
 PARENT = "Parent.Writer-7@Example.com"
 REPLIER = "replier-3391@example.net"
 
 
 async def submit(client: Client, address: str, **fields: Any) -> str:
     body = {
-        "article": ARTICLE,
         "name": "Someone",
         "email": address,
         "comment": "The station needs a docking standard.",
         "title": "Lunar station",
         "article_url": "https://news.example.org/lunar",
     } | fields
-    resp = await client.post("/api/v1/comments", json=body)
-    assert resp.status == 202
-    return str((await resp.json())["id"])
-
-
-def approve(conn: redis.Redis, settings: Settings, cid: str) -> None:
-    """A moderator's approval; for replies it queues the reply notification."""
-    conn.zrem(keys.pending(), cid)
-    assert moderation.apply(conn, settings, cid, "approve", "tester").result == "done"
+    return await helpers.submit(client, body)
 
 
 async def deliver(settings: Settings, port: int) -> None:
-    env = {"COMMENTS_SMTP_URL": f"smtp://127.0.0.1:{port}"}
-    await asyncio.to_thread(run_worker_burst, settings, env=env)
+    await drain(settings, smtp_url=f"smtp://127.0.0.1:{port}")
 
 
 async def test_reply_is_emailed_once_and_unsubscribe_stops_it(

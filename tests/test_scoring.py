@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from service.form_token import EXPIRED, FORGED, MISSING, REPLAYED, VALID
+from service.core.form_token import EXPIRED, FORGED, MISSING, REPLAYED, VALID
+from service.core.settings import Policy
 from workers.scoring import (
     APPROVE,
     HOLD,
     SPAM,
     Candidate,
-    Policy,
     Reputation,
     Result,
     Signals,

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from service.settings import Settings, SettingsError
+from service.core.settings import Policy, Settings, SettingsError, declared, markdown_table
 
 GOOD_SECRET = "k" * 48
 
@@ -87,7 +87,7 @@ def test_cli_refuses_to_start_with_placeholder_secret() -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMENTS_")}
     env.update(COMMENTS_SECRET_KEY="changeme", COMMENTS_REDIS_URL="redis://127.0.0.1:1")
     result = subprocess.run(
-        [sys.executable, "-m", "service.cli", "api", "--port", "0"],
+        [sys.executable, "-m", "service.entry.cli", "api", "--port", "0"],
         env=env,
         capture_output=True,
         text=True,
@@ -96,3 +96,35 @@ def test_cli_refuses_to_start_with_placeholder_secret() -> None:
     )
     assert result.returncode == 2
     assert "placeholder" in result.stderr
+
+
+def test_every_setting_is_declared_once_and_documented_in_the_readme() -> None:
+    names = [d.env for d in declared()]
+    assert len(names) == len(set(names))
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    # The README's table is `comments settings`' output, so defaults cannot drift apart.
+    assert markdown_table() in readme, "run `comments settings` and paste it into the README"
+
+
+def test_settings_survive_the_trip_to_a_child_process_environment() -> None:
+    s = Settings(
+        mode="dev",
+        redis_url="redis://r:6379/2",
+        secret_key=" spaced secret kept as given ",
+        trusted_proxies=(ipaddress.ip_network("10.0.0.0/8"),),
+        moderator_tokens=(("alice", "t" * 40),),
+        limit_ip=(3, 30),
+        outbox_dir=Path("/tmp/outbox"),
+        policy=Policy(hold_at=-2.5, moderation_keywords=("landers", "cost")),
+    )
+    assert Settings.from_env(s.to_env()) == s
+    assert Settings.from_env(Settings().to_env()) == Settings()
+
+
+def test_the_spam_policy_is_read_from_its_variables() -> None:
+    s = Settings.from_env(
+        {"COMMENTS_SPAM_AT": "12", "COMMENTS_DISALLOWED_KEYWORDS": "casino, loan"}
+    )
+    assert s.policy.spam_at == 12
+    assert s.policy.disallowed_keywords == ("casino", "loan")
+    assert s.policy.hold_at == Policy().hold_at

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tests.conftest import run_cli
+from tests.helpers import run_cli
 from workers.textmodel import MODEL_PATH
 
 

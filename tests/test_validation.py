@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from service.validation import HONEYPOT_FIELD, validate_submission
+from service.core.validation import HONEYPOT_FIELD, validate_submission
 
 VALID = {
     "article": "lunar-station-2021",

@@ -9,20 +9,12 @@ import re
 import redis
 from aiohttp.test_utils import TestClient, TestServer
 
-from service import moderation
-from service.app import create_app
-from service.settings import Settings
-from tests.conftest import ALLOWED_ORIGIN, Client, stored_comments
+from service.core.settings import Settings
+from service.store import moderation
+from service.web.app import create_app
+from tests.helpers import ALLOWED_ORIGIN, Client, approve, stored_comments, submit
 
 SIZE_BUDGET = 12 * 1024  # gzipped, CSS included (Isso's widget: 20 KB)
-
-
-async def post(client: Client, article: str = "a1", **fields: object) -> str:
-    body = {"article": article, "name": "Ada", "email": "ada@example.org", "comment": "Hi."}
-    resp = await client.post("/api/v1/comments", json=body | fields)
-    assert resp.status == 202, await resp.text()
-    comment_id: str = (await resp.json())["id"]
-    return comment_id
 
 
 async def test_embed_js_is_cacheable_embeddable_and_small(client: Client) -> None:
@@ -116,8 +108,8 @@ async def test_counts_of_several_articles(
     client: Client, settings: Settings, rconn: redis.Redis
 ) -> None:
     for article in ("a1", "a1", "a2"):
-        moderation.apply(rconn, settings, await post(client, article), "approve", "test")
-    await post(client, "a2")  # pending: not counted
+        approve(rconn, settings, await submit(client, article=article))
+    await submit(client, article="a2")  # pending: not counted
     resp = await client.get("/api/v1/counts?article=a1&article=a2&article=a3&article=a1")
     assert resp.status == 200
     assert await resp.json() == {"counts": {"a1": 2, "a2": 1, "a3": 0}}
@@ -130,8 +122,8 @@ async def test_counts_of_several_articles(
 async def test_comment_status_says_pending_approved_or_gone(
     client: Client, settings: Settings, rconn: redis.Redis
 ) -> None:
-    waiting, published, rejected = [await post(client) for _ in range(3)]
-    moderation.apply(rconn, settings, published, "approve", "test")
+    waiting, published, rejected = [await submit(client) for _ in range(3)]
+    approve(rconn, settings, published)
     moderation.apply(rconn, settings, rejected, "reject", "test")
     unknown = "0" * 16 + "-" + "1" * 16
     ids = (waiting, published, rejected, unknown)
@@ -190,7 +182,7 @@ async def test_no_javascript_error_page_keeps_the_text_but_not_the_address(
 
 
 async def test_demo_page_embeds_the_widget_under_a_strict_policy(settings: Settings) -> None:
-    async with TestClient(TestServer(create_app(settings, demo=True))) as client:
+    async with TestClient(TestServer(create_app(settings, demo_page=True))) as client:
         resp = await client.get("/")
         html = await resp.text()
     assert '<script src="/embed.js" data-article="lunar-station-2021" async>' in html

@@ -11,27 +11,32 @@ import time
 
 import redis
 from aiohttp.test_utils import TestClient, TestServer
-from rq import Queue
 from rq.registry import StartedJobRegistry
-from rq.serializers import JSONSerializer
 
-from service import keys
-from service.app import create_app
-from service.settings import Settings
-from tests.conftest import Client, run_worker_burst, stored_comments, worker_env
+from service.core import keys
+from service.core.settings import Settings
+from service.queueing.queues import queue
+from service.web.app import create_app
+from tests.helpers import (
+    ARTICLE,
+    Client,
+    drain,
+    run_cli,
+    run_worker_burst,
+    stored_comments,
+    submit,
+    worker_env,
+)
 from workers.sweep import sweep
-
-ARTICLE = "lunar-station-2021"
 
 
 def kill_mid_job(settings: Settings, conn: redis.Redis, attempts: int = 20) -> str | None:
     """Start a real worker and SIGKILL it the moment it starts a job; return that job."""
-    queue = Queue(settings.queue_name, connection=conn, serializer=JSONSerializer)
-    started = StartedJobRegistry(queue=queue)
+    started = StartedJobRegistry(queue=queue(conn, settings))
     earlier = set(started.get_job_ids())  # orphans of earlier kills
     for _ in range(attempts):
         worker = subprocess.Popen(
-            [sys.executable, "-m", "service.cli", "worker"],
+            [sys.executable, "-m", "service.entry.cli", "worker"],
             env=worker_env(settings) | {"COMMENTS_LOG_LEVEL": "WARNING"},
             start_new_session=True,
         )
@@ -54,10 +59,10 @@ async def test_sigkilled_workers_lose_no_comment(rconn: redis.Redis, settings: S
     ids = []
     async with TestClient(TestServer(create_app(settings))) as client:
         for i in range(150):
-            body = {"article": ARTICLE, "name": f"Reader {i}", "email": f"r{i}@example.com",
-                    "comment": f"Comment number {i} on the lunar station plans."}  # fmt: skip
-            resp = await client.post("/api/v1/comments", json=body)
-            ids.append((await resp.json())["id"])
+            text = f"Comment number {i} on the lunar station plans."
+            ids.append(
+                await submit(client, name=f"Reader {i}", email=f"r{i}@example.com", comment=text)
+            )
 
     orphaned = []
     for _ in range(3):  # repeatedly, while a backlog is being worked through
@@ -67,12 +72,9 @@ async def test_sigkilled_workers_lose_no_comment(rconn: redis.Redis, settings: S
 
     # The sweep (every minute beside each worker, here by the operator command) re-enqueues
     # what was pending too long; then any worker finishes the work.
-    sweep = await asyncio.to_thread(
-        subprocess.run,
-        [sys.executable, "-m", "service.cli", "sweep", "--older-than", "0"],
-        env=worker_env(settings), capture_output=True, text=True, check=True, timeout=60,
-    )  # fmt: skip
-    assert int(sweep.stdout.split()[1]) >= len(orphaned)
+    swept = await asyncio.to_thread(run_cli, settings, "sweep", "--older-than", "0")
+    assert int(swept.split()[1]) >= len(orphaned)
+    # A real worker process again, as after a crash in production.
     await asyncio.to_thread(run_worker_burst, settings)
 
     records = stored_comments(rconn)
@@ -94,14 +96,12 @@ async def test_sigkilled_workers_lose_no_comment(rconn: redis.Redis, settings: S
 async def test_sweep_takes_only_stale_undecided_comments(
     client: Client, rconn: redis.Redis, settings: Settings
 ) -> None:
-    body = {"article": ARTICLE, "name": "A", "email": "a@example.com", "comment": "Hello there"}
-    ids = []
-    for text in ("first", "second"):
-        resp = await client.post("/api/v1/comments", json=body | {"comment": text})
-        ids.append((await resp.json())["id"])
-    old, new = ids
-    queue = Queue(settings.queue_name, connection=rconn, serializer=JSONSerializer)
-    rconn.delete(queue.key)  # as if both jobs were lost
+    old, new = [
+        await submit(client, name="A", email="a@example.com", comment=text)
+        for text in ("first", "second")
+    ]
+    comments = queue(rconn, settings)
+    rconn.delete(comments.key)  # as if both jobs were lost
     rconn.zadd(keys.pending(), {old: time.time() - 3600})
 
     rconn.set(keys.sweep_lock(), "1")  # another sweeper is at work
@@ -109,18 +109,17 @@ async def test_sweep_takes_only_stale_undecided_comments(
     rconn.delete(keys.sweep_lock())
 
     assert sweep(rconn, settings, time.time(), 600) == 1
-    assert queue.get_job_ids() == [keys.job_id(old)]
+    assert comments.get_job_ids() == [keys.process_job(old)]
     assert sweep(rconn, settings, time.time(), 600) == 0  # not again within the period
-    await asyncio.to_thread(run_worker_burst, settings)
+    await drain(settings)
     assert rconn.zrange(keys.pending(), 0, -1) == [new.encode()]
 
 
 async def test_a_comment_erased_before_processing_leaves_nothing_pending(
     client: Client, rconn: redis.Redis, settings: Settings
 ) -> None:
-    body = {"article": ARTICLE, "name": "A", "email": "a@example.com", "comment": "Hello there"}
-    cid = (await (await client.post("/api/v1/comments", json=body)).json())["id"]
+    cid = await submit(client, name="A", email="a@example.com", comment="Hello there")
     rconn.delete(keys.comment(cid))
-    await asyncio.to_thread(run_worker_burst, settings)
+    await drain(settings)
     assert rconn.zcard(keys.pending()) == 0
     assert sweep(rconn, settings, time.time() + 3600, 0) == 0

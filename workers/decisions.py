@@ -16,19 +16,20 @@ from dataclasses import dataclass
 import redis
 from redis.exceptions import WatchError
 
-from service import form_token as tokens
-from service import keys
-from service.intake import notification_job, notification_queue
-from service.publishing import announce_reply, show
-from service.records import STATUS_PENDING, as_text, decode_record
-from service.reputation import record_spam, website_domain
-from service.settings import Settings
+from service.core import form_token as tokens
+from service.core import keys
+from service.core.records import as_text, decode_record
+from service.core.settings import Settings
+from service.core.signing import Purpose
+from service.core.statuses import Status
+from service.queueing import jobs
+from service.store import transitions
+from service.store.reputation import website_domain
 from workers.scoring import (
     APPROVE,
     HOLD,
     SPAM,
     Candidate,
-    Policy,
     Reputation,
     Result,
     Signals,
@@ -37,22 +38,9 @@ from workers.scoring import (
 )
 from workers.textmodel import TextModel
 
-STATUS_BY_VERDICT = {APPROVE: "approved", HOLD: "held", SPAM: "spam"}
+STATUS_BY_VERDICT = {APPROVE: Status.APPROVED, HOLD: Status.HELD, SPAM: Status.SPAM}
 DUPLICATE_WINDOW_S = 24 * 3600
 _NOT_LETTERS = re.compile(r"[\W\d_]+")
-
-
-def policy_from(settings: Settings) -> Policy:
-    return Policy(
-        hold_at=settings.hold_at,
-        spam_at=settings.spam_at,
-        links_hold=settings.links_hold,
-        min_seconds=settings.min_submit_s,
-        moderation_keywords=settings.moderation_keywords,
-        disallowed_keywords=settings.disallowed_keywords,
-        hold_first_time=settings.hold_first_time,
-        auto_approve_trusted=settings.auto_approve_trusted,
-    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +74,7 @@ class ContextKeys:
             near=keys.duplicate("near", near),
             ip_hour=keys.ip_hour(ip, int(now // 3600)) if ip else None,
             site_minute=keys.site_minute(int(now // 60)),
-            nonce=keys.token_nonce(nonce) if nonce else None,
+            nonce=keys.token_used(Purpose.FORM, nonce) if nonce else None,
         )
 
 
@@ -102,11 +90,11 @@ def process(
             if not record:  # erased since it was accepted: nothing to decide, nothing to sweep
                 conn.zrem(keys.pending(), comment_id)
                 return "missing"
-            if record.get("status") != STATUS_PENDING:
+            if record.get("status") != Status.PENDING:
                 return record.get("status", "")  # decided by an earlier run
             ctx = ContextKeys.of(record, now)
             signals, reputation = _load_context(conn, ctx, comment_id, record)
-            policy = policy_from(settings)
+            policy = settings.policy
             candidate = Candidate(record["name"], record["comment"], record.get("website", ""))
             started = time.perf_counter()
             result = decide(
@@ -114,7 +102,7 @@ def process(
             )
             scoring_s = time.perf_counter() - started
             pipe.multi()
-            _write(conn, pipe, comment_id, record, ctx, result, settings, now)
+            _write(conn, pipe, record, ctx, result, settings, now)
             pipe.hincrby(keys.stats(), f"verdict_{STATUS_BY_VERDICT[result.verdict]}", 1)
             pipe.hincrbyfloat(keys.stats(), "scoring_seconds_sum", scoring_s)
             pipe.execute()
@@ -161,7 +149,6 @@ def _load_context(
 def _write(
     conn: redis.Redis,
     pipe: redis.client.Pipeline,
-    comment_id: str,
     record: dict[str, str],
     ctx: ContextKeys,
     result: Result,
@@ -169,30 +156,18 @@ def _write(
     now: float,
 ) -> None:
     status = STATUS_BY_VERDICT[result.verdict]
-    created = float(record.get("created_at") or now)
-    pipe.zrem(keys.pending(), comment_id)
+    comment_id = record["id"]
+    transitions.move(conn, pipe, settings, record, status, by="scorer", now=now)
     pipe.hset(
         keys.comment(comment_id),
         mapping={
-            "status": status,
             "score": f"{result.score:.2f}",
             "reasons": json.dumps(result.as_dict()["reasons"]),
-            "decided_at": f"{now:.6f}",
-            "decided_by": "scorer",
         },
     )
-    if result.verdict == APPROVE:
-        show(pipe, comment_id, record["article"], created)
-        if record.get("parent_id"):
-            announce_reply(conn, pipe, settings, comment_id)
-        pipe.hincrby(ctx.email, "approved", 1)
-    elif result.verdict == HOLD:
-        pipe.zadd(keys.held(), {comment_id: created})
-    else:
-        record_spam(pipe, comment_id, record, created)
     if ctx.flood_ip:
-        pipe.set(ctx.flood_ip, comment_id, ex=settings.flood_window_s)
-    pipe.set(ctx.flood_email, comment_id, ex=settings.flood_window_s)
+        pipe.set(ctx.flood_ip, comment_id, ex=settings.policy.flood_window_s)
+    pipe.set(ctx.flood_email, comment_id, ex=settings.policy.flood_window_s)
     pipe.set(ctx.exact, comment_id, ex=DUPLICATE_WINDOW_S, nx=True)
     pipe.set(ctx.near, comment_id, ex=DUPLICATE_WINDOW_S, nx=True)
     for counter, ttl in ((ctx.ip_hour, 7200), (ctx.site_minute, 120)):
@@ -201,21 +176,16 @@ def _write(
             pipe.expire(counter, ttl)
     if ctx.nonce:
         pipe.set(ctx.nonce, comment_id, ex=settings.form_token_max_age_s, nx=True)
-    jobs = [
-        notification_job(
-            f"workers.jobs.notify_{channel}", comment_id, f"notify-{channel}-{comment_id}", settings
-        )
-        for channel in notification_channels(status, settings)
-    ]
-    if jobs:
-        notification_queue(conn, settings).enqueue_many(jobs, pipeline=pipe)
+    for channel in notification_channels(status, settings):
+        kind = jobs.NOTIFY_BY_CHANNEL[channel]
+        jobs.enqueue(conn, settings, kind, [comment_id], pipeline=pipe)
 
 
-def notification_channels(status: str, settings: Settings) -> list[str]:
+def notification_channels(status: Status, settings: Settings) -> list[str]:
     """Where moderators hear about a decision. Spam is never notified one by one."""
-    if settings.notify == "none" or status == "spam":
+    if settings.notify == "none" or status is Status.SPAM:
         return []
-    if settings.notify == "held" and status != "held":
+    if settings.notify == "held" and status is not Status.HELD:
         return []
     channels = []
     if settings.moderator_emails and (settings.smtp_url or settings.outbox_dir):

@@ -9,7 +9,7 @@ import urllib.request
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from service.settings import Settings
+from service.core.settings import Settings
 from workers.messages import webhook_signature
 
 TIMEOUT_S = 10

@@ -1,8 +1,11 @@
-"""RQ job functions: thin, idempotent, ids in and out (RQ stores arguments in clear)."""
+"""RQ job functions: thin, idempotent, ids in and out (RQ stores arguments in clear).
+
+Each function runs one job kind declared in `service/queueing/jobs.py`; `@KIND.runs` checks
+the binding when this module is imported.
+"""
 
 from __future__ import annotations
 
-import functools
 import logging
 import time
 from collections.abc import Callable
@@ -11,30 +14,19 @@ from urllib.parse import urlsplit
 import redis
 from rq import get_current_job
 
-from service import keys, privacy_data, privacy_pages
-from service.logs import request_id
-from service.moderation_links import LinkSigner
-from service.privacy import EmailVault
-from service.records import as_text, decode_record
-from service.settings import Settings
-from service.unsubscribe import token_for
-from workers import decisions, delivery, learning, messages
-from workers.textmodel import TextModel
+from service.core import keys, links
+from service.core.logs import request_id
+from service.core.records import as_text, decode_record
+from service.core.sealing import EmailVault
+from service.core.settings import Settings
+from service.queueing import jobs
+from service.store import privacy_data
+from workers import decisions, delivery, messages, runtime
 
 SENT_MEMORY_S = 30 * 24 * 3600
+# What a moderator can do from a notification, by the comment's state.
+LINK_ACTIONS = {"held": ("approve", "reject", "spam"), "approved": ("reject", "spam")}
 log = logging.getLogger(__name__)
-
-
-@functools.cache
-def _runtime() -> tuple[Settings, learning.ModelSource]:
-    """Settings and the text model, loaded once per worker process."""
-    return Settings.from_env(), learning.ModelSource(TextModel.load())
-
-
-def warm_up() -> None:
-    """Load settings and the model now, in the parent: forked work-horses and pool workers
-    inherit them instead of loading the model again for every job."""
-    _runtime()
 
 
 def _connection() -> redis.Redis:
@@ -45,28 +37,30 @@ def _connection() -> redis.Redis:
     return job.connection
 
 
+@jobs.PROCESS_COMMENT.runs
 def process_comment(comment_id: str) -> str:
     """Score and decide an accepted comment; returns its final status. Idempotent."""
-    settings, models = _runtime()
+    rt = runtime.current()
     conn = _connection()
-    status = decisions.process(conn, comment_id, models.get(conn), settings, time.time())
+    status = decisions.process(conn, comment_id, rt.models.get(conn), rt.settings, time.time())
     log.info("comment %s decided: %s", comment_id, status)
     return status
 
 
+@jobs.NOTIFY_EMAIL.runs
 def notify_email(comment_id: str) -> str:
     """Email the moderators about a decided comment, once."""
 
     def deliver(settings: Settings, notice: messages.Notice) -> None:
-        domain = urlsplit(settings.public_url).hostname or "localhost"
-        recipients = settings.moderator_emails
-        delivery.send_email(
-            settings, messages.moderation_email(notice, settings.mail_from, recipients, domain)
+        msg = messages.moderation_email(
+            notice, settings.mail_from, settings.moderator_emails, _mail_domain(settings)
         )
+        delivery.send_email(settings, msg)
 
     return _notify_once("email", comment_id, deliver)
 
 
+@jobs.NOTIFY_WEBHOOK.runs
 def notify_webhook(comment_id: str) -> str:
     """POST a signed notification about a decided comment to the webhook, once."""
 
@@ -80,25 +74,31 @@ def notify_webhook(comment_id: str) -> str:
 def _notify_once(
     channel: str, comment_id: str, deliver: Callable[[Settings, messages.Notice], None]
 ) -> str:
-    settings = _runtime()[0]
+    rt = runtime.current()
     conn = _connection()
-    notice = _notice(conn, comment_id, settings)
+    notice = _notice(conn, comment_id, rt)
     if notice is None:
         return "gone"
-    marker = keys.notified(channel, comment_id)
-    if conn.exists(marker):
+    if conn.exists(keys.notified(channel, comment_id)):
         return "already sent"
-    deliver(settings, notice)
+    deliver(rt.settings, notice)
+    return _sent(conn, channel, comment_id)
+
+
+def _sent(conn: redis.Redis, channel: str, comment_id: str) -> str:
+    """Count a delivery and remember it, so a retried job does not deliver again. A crash
+    before this runs delivers twice: email carries the same Message-ID and the webhook the
+    same X-Comments-Delivery, so receivers can drop the copy."""
     conn.hincrby(keys.stats(), f"notification_{channel}_sent", 1)
-    # A crash between delivering and this line delivers again: email carries the same
-    # Message-ID and the webhook the same X-Comments-Delivery, so receivers can drop it.
-    conn.set(marker, f"{time.time():.0f}", ex=SENT_MEMORY_S)
+    conn.set(keys.notified(channel, comment_id), f"{time.time():.0f}", ex=SENT_MEMORY_S)
     return "sent"
 
 
+@jobs.NOTIFY_REPLY.runs
 def notify_reply(reply_id: str) -> str:
     """Tell a comment's author about a published reply, if they asked to be told. Once."""
-    settings = _runtime()[0]
+    rt = runtime.current()
+    settings = rt.settings
     conn = _connection()
     reply = decode_record(conn.hgetall(keys.comment(reply_id)))
     parent_id = reply.get("parent_id")
@@ -109,12 +109,9 @@ def notify_reply(reply_id: str) -> str:
         return "own reply"
     if conn.hget(keys.email_reputation(parent["email_hash"]), "unsubscribed"):
         return "unsubscribed"
-    marker = keys.notified("reply", reply_id)
-    if conn.exists(marker):
+    if conn.exists(keys.notified("reply", reply_id)):
         return "already sent"
     address = EmailVault(settings.secret_key).open(parent["email_sealed"], parent_id)
-    domain = urlsplit(settings.public_url).hostname or "localhost"
-    token = token_for(settings.secret_key, parent_id)
     msg = messages.reply_email(
         settings.mail_from,
         address,
@@ -122,18 +119,18 @@ def notify_reply(reply_id: str) -> str:
         reply_text=reply["comment"],
         article=parent.get("title") or parent["article"],
         article_url=parent.get("article_url", ""),
-        unsubscribe_url=f"{settings.public_url}/unsubscribe/{token}",
-        message_id=f"<{reply_id}.reply@{domain}>",
+        unsubscribe_url=links.unsubscribe_url(rt.signer, settings, parent_id, time.time()),
+        message_id=f"<{reply_id}.reply@{_mail_domain(settings)}>",
     )
     delivery.send_email(settings, msg)
-    conn.hincrby(keys.stats(), "notification_reply_sent", 1)
-    conn.set(marker, f"{time.time():.0f}", ex=SENT_MEMORY_S)
-    return "sent"
+    return _sent(conn, "reply", reply_id)
 
 
+@jobs.SEND_PRIVACY_LINK.runs
 def send_privacy_link(request_id: str) -> str:
     """Mail a commenter the link to their own data; nothing if the address has no comments."""
-    settings = _runtime()[0]
+    rt = runtime.current()
+    settings = rt.settings
     conn = _connection()
     raw = conn.get(keys.privacy_request(request_id))
     if raw is None:
@@ -147,7 +144,7 @@ def send_privacy_link(request_id: str) -> str:
             break
     if address is None:
         return "unknown address"  # the requester was told the same either way
-    link = f"{settings.public_url}/privacy/{privacy_pages.sign(settings.secret_key, request_id)}"
+    link = links.privacy_url(rt.signer, settings, request_id, time.time())
     site = urlsplit(settings.public_url).hostname or "this site"
     hours = settings.privacy_link_max_age_s // 3600
     delivery.send_email(
@@ -156,11 +153,7 @@ def send_privacy_link(request_id: str) -> str:
     return "sent"
 
 
-# What a moderator can do from a notification, by the comment's state.
-LINK_ACTIONS = {"held": ("approve", "reject", "spam"), "approved": ("reject", "spam")}
-
-
-def _notice(conn: redis.Redis, comment_id: str, settings: Settings) -> messages.Notice | None:
+def _notice(conn: redis.Redis, comment_id: str, rt: runtime.Runtime) -> messages.Notice | None:
     raw = conn.hgetall(keys.comment(comment_id))
     if not raw:
         return None
@@ -168,10 +161,13 @@ def _notice(conn: redis.Redis, comment_id: str, settings: Settings) -> messages.
     approved = conn.hget(keys.email_reputation(record["email_hash"]), "approved")
     # The count before this comment: an approval already counted itself.
     before = int(approved or 0) - (record["status"] == "approved")
-    signer = LinkSigner(settings.secret_key, settings.old_secret_keys)
-    now, base = time.time(), f"{settings.public_url}/moderate/"
-    links = [
-        (action, base + signer.issue(comment_id, action, now, settings.link_max_age_s))
+    now = time.time()
+    actions = [
+        (action, links.moderation_url(rt.signer, rt.settings, comment_id, action, now))
         for action in LINK_ACTIONS.get(record["status"], ())
     ]
-    return messages.Notice.of(record, max(before, 0), links)
+    return messages.Notice.of(record, max(before, 0), actions)
+
+
+def _mail_domain(settings: Settings) -> str:
+    return urlsplit(settings.public_url).hostname or "localhost"

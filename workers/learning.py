@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import numpy as np
 import redis
 
-from service import keys
-from service.records import as_text
+from service.core import keys
+from service.core.records import as_text
 from workers import datasets
 from workers.datasets import Example
 from workers.textmodel import TextModel, features, sgd_step

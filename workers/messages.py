@@ -6,6 +6,7 @@ Built from an explicit allow-list of record fields: never the address, its HMAC 
 from __future__ import annotations
 
 import email.policy
+import functools
 import hashlib
 import hmac
 import json
@@ -13,7 +14,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
-from html import escape
+
+import jinja2
 
 HEADLINES = {"held": "Held for moderation", "approved": "Published", "spam": "Marked as spam"}
 LINK_LABELS = {"approve": "Approve", "reject": "Reject", "spam": "Mark as spam", "ham": "Not spam"}
@@ -88,24 +90,9 @@ def moderation_email(
     msg["Date"] = formatdate(localtime=False)
     # Deterministic: a retried delivery carries the same id, which mail clients deduplicate.
     msg["Message-ID"] = f"<{notice.comment_id}.{notice.status}@{domain}>"
-    why = [f"  - {reason}" for reason in notice.reasons] or ["  - (no reasons recorded)"]
-    actions = [f"{LINK_LABELS[action]}: {url}" for action, url in notice.links]
-    plain = [*notice.lines(), "Why:", *why, "", "Comment:", notice.text, "", *actions]
-    plain.append(f"Comment id: {notice.comment_id}")
-    msg.set_content("\n".join(plain))
-    items = "".join(f"<li>{escape(r)}</li>" for r in notice.reasons)
-    paragraphs = "".join(f"<p>{escape(p)}</p>" for p in notice.text.split("\n\n") if p.strip())
-    head = "".join(f"<p>{escape(line)}</p>" for line in notice.lines())
-    buttons = " · ".join(
-        f'<a href="{escape(url, quote=True)}">{LINK_LABELS[action]}</a>'
-        for action, url in notice.links
-    )
-    msg.add_alternative(
-        f"<!doctype html><html><body>{head}<p>Why:</p><ul>{items}</ul>"
-        f"<blockquote>{paragraphs}</blockquote><p>{buttons}</p>"
-        f"<p>Comment id: {escape(notice.comment_id)}</p></body></html>",
-        subtype="html",
-    )
+    context = {"notice": notice, "labels": LINK_LABELS}
+    msg.set_content(_render("moderation.txt", context))
+    msg.add_alternative(_render("moderation.html", context), subtype="html")
     return msg
 
 
@@ -146,11 +133,7 @@ def privacy_email(mail_from: str, to: str, link: str, site: str, hours: int) -> 
     msg["From"] = mail_from
     msg["To"] = to
     msg["Date"] = formatdate(localtime=False)
-    msg.set_content(
-        f"Someone, hopefully you, asked for the comments stored for this address on {site}.\n\n"
-        f"Download or erase them within {hours} hours: {link}\n\n"
-        "If this was not you, ignore this email; nothing happens without the link."
-    )
+    msg.set_content(_render("privacy.txt", {"site": site, "hours": hours, "link": link}))
     return msg
 
 
@@ -176,9 +159,28 @@ def reply_email(
     msg["Message-ID"] = message_id
     msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    where = f"\n\nRead it in context: {article_url}" if article_url else ""
-    msg.set_content(
-        f"{reply_name} replied to your comment on {article}:\n\n{reply_text}{where}\n\n"
-        f"Stop these emails: {unsubscribe_url}"
-    )
+    context = {
+        "reply_name": reply_name,
+        "reply_text": reply_text,
+        "article": article,
+        "article_url": article_url,
+        "unsubscribe_url": unsubscribe_url,
+    }
+    msg.set_content(_render("reply.txt", context))
     return msg
+
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("workers", "templates"),
+        # HTML parts are escaped; plain-text parts are text, where escaping would show.
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _render(name: str, context: Mapping[str, object]) -> str:
+    return _templates().get_template(name).render(context).rstrip("\n")

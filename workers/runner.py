@@ -8,9 +8,9 @@ from rq.serializers import JSONSerializer
 from rq.worker import BaseWorker
 from rq.worker_pool import WorkerPool
 
-from service.intake import all_queues
-from service.settings import Settings
-from workers.jobs import warm_up
+from service.core.settings import Settings
+from service.queueing.queues import all_queues
+from workers import runtime
 from workers.sweep import Sweeper
 
 WORKER_CLASSES: dict[str, type[BaseWorker]] = {"simple": SimpleWorker, "fork": Worker}
@@ -22,7 +22,7 @@ def run_workers(settings: Settings, processes: int, burst: bool, kind: str) -> N
     assert settings.redis_url
     conn = redis.Redis.from_url(settings.redis_url)
     queues = [queue.name for queue in all_queues(conn, settings)]
-    warm_up()
+    runtime.from_environment()  # loaded once, before workers fork
     if not burst:
         Sweeper(settings).start()
     worker_class = WORKER_CLASSES[kind]

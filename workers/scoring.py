@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from service.form_token import EXPIRED, FORGED, MISSING, REPLAYED, VALID
+from service.core.form_token import EXPIRED, FORGED, MISSING, REPLAYED, VALID
+from service.core.settings import Policy
 from workers.textmodel import TextModel
 
 APPROVE, HOLD, SPAM = "approve", "hold", "spam"
@@ -31,24 +32,6 @@ _LINK = re.compile(r"(?:https?://|www\.)[^\s<>\"'\]\[]+", re.IGNORECASE)
 _BARE_DOMAIN = re.compile(r"\b[a-z0-9-]+\.(?:com|net|org|info|biz|ru|xyz|top|ly|gl)\b", re.I)
 _MARKUP_LINK = re.compile(r"\[url[=\]]|<a\s+href", re.IGNORECASE)
 _REPEAT = re.compile(r"(.)\1{5,}")
-
-
-@dataclass(frozen=True, slots=True)
-class Policy:
-    # Approve only what looks confidently like a real comment; when unsure, hold. Chosen on
-    # the training data's out-of-fold scores: spam published ~4 %, ham held ~11 % (YouTube).
-    hold_at: float = -1.0
-    spam_at: float = 9.0
-    links_hold: int = 2  # WordPress holds at 2 links by default
-    min_seconds: float = 3.0  # a human does not read, type and submit faster
-    ip_hourly_limit: int = 10
-    site_minute_limit: int = 120
-    moderation_keywords: tuple[str, ...] = ()
-    disallowed_keywords: tuple[str, ...] = ()
-    hold_first_time: bool = True
-    # Commenters with an approved comment skip the hold unless a strong signal fired.
-    auto_approve_trusted: bool = True
-    strong_points: float = 5.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,7 +131,7 @@ def request_reasons(s: Signals, policy: Policy) -> Iterable[Reason]:
         yield Reason(
             f"token_{s.form_token}", token_points[s.form_token], f"Form token {s.form_token}."
         )
-    if s.form_token == VALID and s.token_age_s is not None and s.token_age_s < policy.min_seconds:
+    if s.form_token == VALID and s.token_age_s is not None and s.token_age_s < policy.min_submit_s:
         yield Reason("too_fast", 5, f"Submitted {s.token_age_s:.1f} s after the form appeared.")
     if s.flood:
         yield Reason("flood", 4, "Another comment from the same sender moments ago.")

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
-from service.form_token import VALID
+from service.core.form_token import VALID
+from service.core.settings import Policy
 from workers import datasets
-from workers.scoring import APPROVE, HOLD, SPAM, Candidate, Policy, Signals, score
+from workers.scoring import APPROVE, HOLD, SPAM, Candidate, Signals, score
 from workers.textmodel import MODEL_PATH, TextModel, roc_auc, train
 
 EPOCHS, RATE = 8, 1.0

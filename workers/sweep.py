@@ -13,12 +13,11 @@ import threading
 import time
 
 import redis
-from rq import Queue
 
-from service import keys
-from service.intake import comment_queue, process_job, retry_policy
-from service.privacy_data import forget_request_metadata
-from service.settings import Settings
+from service.core import keys
+from service.core.settings import Settings
+from service.queueing import jobs
+from service.store.privacy_data import forget_request_metadata
 from workers import learning
 from workers.textmodel import TextModel
 
@@ -38,12 +37,8 @@ def sweep(conn: redis.Redis, settings: Settings, now: float, stale_after_s: floa
         ]
         if not stale:
             return 0
-        queue: Queue = comment_queue(conn, settings)
-        retry = retry_policy(settings)
         with conn.pipeline(transaction=True) as pipe:
-            queue.enqueue_many(
-                [process_job(cid, settings.job_timeout_s, retry) for cid in stale], pipeline=pipe
-            )
+            jobs.enqueue(conn, settings, jobs.PROCESS_COMMENT, stale, pipeline=pipe)
             # Not again until another full period has passed.
             pipe.zadd(keys.pending(), dict.fromkeys(stale, now), xx=True)
             pipe.execute()

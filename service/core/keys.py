@@ -48,9 +48,25 @@ def thread_version(article: str) -> str:
     return f"{PREFIX}:{{{article_tag(article)}}}:ver"
 
 
-def job_id(comment_id: str) -> str:
-    """Deterministic RQ job id, so enqueueing the same comment twice is one job."""
+# --- RQ job ids: deterministic, so enqueueing the same work twice is one job ------------------
+
+
+def process_job(comment_id: str) -> str:
     return f"process-{comment_id}"
+
+
+def notify_job(channel: str, comment_id: str) -> str:
+    """A moderator notification about one comment on one channel (email, webhook)."""
+    return f"notify-{channel}-{comment_id}"
+
+
+def reply_job(comment_id: str) -> str:
+    """The notice to a parent comment's author that this reply was published."""
+    return f"reply-{comment_id}"
+
+
+def privacy_link_job(request_id: str) -> str:
+    return f"privacy-link-{request_id}"
 
 
 # --- moderation and reputation (site-wide indexes, not per article) ---------------------------
@@ -97,19 +113,15 @@ def site_minute(minute: int) -> str:
     return f"{PREFIX}:rate:site:{minute}"
 
 
-def token_nonce(nonce: str) -> str:
-    """Which comment used a form token first (a second use is a replay)."""
-    return f"{PREFIX}:token:{nonce}"
+def token_used(purpose: str, nonce: str) -> str:
+    """Set when a signed token is spent: by which comment (form tokens; a second use is a
+    replay) or which moderator (one-click links are single use). Kept until it expires."""
+    return f"{PREFIX}:used:{purpose}:{nonce}"
 
 
 def notified(channel: str, comment_id: str) -> str:
     """Set once a notification about a comment went out on a channel (delivery dedupe)."""
     return f"{PREFIX}:notified:{channel}:{comment_id}"
-
-
-def notify_queue(queue_name: str) -> str:
-    """RQ queue for notifications: workers take new comments first, then these."""
-    return f"{queue_name}-notify"
 
 
 def pending() -> str:
@@ -120,11 +132,6 @@ def pending() -> str:
 
 def sweep_lock() -> str:
     return f"{PREFIX}:sweep:lock"
-
-
-def link_used(nonce: str) -> str:
-    """Set once a one-click moderation link has acted (links are single-use)."""
-    return f"{PREFIX}:link:used:{nonce}"
 
 
 def audit_log() -> str:

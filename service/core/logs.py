@@ -5,19 +5,12 @@ from __future__ import annotations
 import contextvars
 import json
 import logging
-import re
-import secrets
-import time
 from typing import IO
 
-from aiohttp import web
-from aiohttp.typedefs import Handler
-
-from service.privacy import RedactingFilter
+from service.core.sealing import RedactingFilter
 
 # The request being served (API) or the request that caused the job being run (worker).
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
-_VALID_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 
 
 class ContextFilter(logging.Filter):
@@ -54,21 +47,3 @@ def configure_logging(level: str, fmt: str = "text", stream: IO[str] | None = No
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-
-
-@web.middleware
-async def request_id_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Take the caller's X-Request-ID if it is well-formed, else make one; echo it back."""
-    given = request.headers.get("X-Request-ID", "")
-    current = given if _VALID_ID.match(given) else f"{int(time.time())}-{secrets.token_hex(6)}"
-    token = request_id.set(current)
-    try:
-        try:
-            response = await handler(request)
-        except web.HTTPException as answer:
-            answer.headers["X-Request-ID"] = current
-            raise
-        response.headers["X-Request-ID"] = current
-        return response
-    finally:
-        request_id.reset(token)

@@ -6,7 +6,7 @@ import ipaddress
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
-from service.settings import IPNetwork
+from service.core.settings import IPNetwork
 
 
 def origin_of(url: str) -> str | None:

@@ -8,12 +8,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from service.form_token import TokenCheck
-from service.privacy import EmailVault
-from service.validation import Submission
-
-STATUS_PENDING = "pending"
-STATUS_APPROVED = "approved"
+from service.core.form_token import TokenCheck
+from service.core.sealing import EmailVault
+from service.core.statuses import Status
+from service.core.validation import Submission
 
 # The only fields a reader ever sees. Anything else on the record (sealed email, its HMAC,
 # IP, user agent, token, honeypot) stays internal.
@@ -58,7 +56,7 @@ def new_record(
         "website": sub.website or "",
         "parent_id": sub.parent_id or "",
         "notify_replies": "1" if sub.notify_replies else "0",
-        "status": STATUS_PENDING,
+        "status": Status.PENDING.value,
         "created_at": f"{meta.received_at:.6f}",
         "email_sealed": vault.seal(sub.email, comment_id),
         "email_hash": vault.email_hash(sub.email),

@@ -1,15 +1,26 @@
-"""One settings object for every process, read from COMMENTS_* environment variables."""
+"""One settings object for every process, read from COMMENTS_* environment variables.
+
+Each setting is declared once, below: its default, its environment variable, how the variable
+is parsed and what it means. `Settings.from_env` reads them all from those declarations, and
+`comments settings` prints them as the README's configuration table (a test keeps the two
+equal). The spam policy is a group of its own that the scorer takes as it is.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import os
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
-
+ENV_PREFIX = "COMMENTS_"
 # Values people paste from examples; a production process refuses to start with any of them.
 PLACEHOLDER_SECRETS = frozenset(
     {"", "changeme", "change-me", "change_me", "secret", "dev", "development", "test", "example"}
@@ -17,87 +28,317 @@ PLACEHOLDER_SECRETS = frozenset(
 MIN_SECRET_LENGTH = 32
 
 
+G = TypeVar("G", bound="DataclassInstance")
+
+
 class SettingsError(ValueError):
     """A setting is missing or unsafe."""
 
 
+# --- parsers: the text of one environment variable in, the typed value out -----------------
+
+Parser = Callable[[str], Any]
+
+
+def _text(raw: str) -> str:
+    return raw.strip()
+
+
+def _secret(raw: str) -> str:
+    return raw  # as given: a secret's spaces are part of it
+
+
+def _optional(raw: str) -> str | None:
+    return raw.strip() or None
+
+
+def _base_url(raw: str) -> str:
+    return raw.strip().rstrip("/")
+
+
+def _integer(raw: str) -> int:
+    return int(raw.strip())
+
+
+def _number(raw: str) -> float:
+    return float(raw.strip())
+
+
+def _flag(raw: str) -> bool:
+    value = raw.strip().lower()
+    if value not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
+        raise ValueError(f"a boolean, not {raw!r}")
+    return value in ("1", "true", "yes", "on")
+
+
+def _items(raw: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in raw.split(",") if part.strip())
+
+
+def _secrets(raw: str) -> tuple[str, ...]:
+    return tuple(part for part in raw.split(",") if part.strip())
+
+
+def _origins(raw: str) -> tuple[str, ...]:
+    return tuple(origin.rstrip("/") for origin in _items(raw))
+
+
+def _integers(raw: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in _items(raw))
+
+
+def _rate(raw: str) -> tuple[int, int]:
+    count, _, seconds = raw.strip().partition("/")
+    if not (count.isdigit() and seconds.isdigit() and int(seconds) > 0):
+        raise ValueError("count/seconds, like 20/600")
+    return int(count), int(seconds)
+
+
+def _networks(raw: str) -> tuple[IPNetwork, ...]:
+    return tuple(ipaddress.ip_network(part, strict=False) for part in _items(raw))
+
+
+def _name_tokens(raw: str) -> tuple[tuple[str, str], ...]:
+    pairs = (part.partition(":") for part in _items(raw))
+    return tuple((name.strip(), token.strip()) for name, _, token in pairs)
+
+
+def _path(raw: str) -> Path:
+    return Path(raw.strip())
+
+
+def _optional_path(raw: str) -> Path | None:
+    return Path(raw.strip()) if raw.strip() else None
+
+
+def _upper(raw: str) -> str:
+    return raw.strip().upper()
+
+
+def setting(default: Any, env: str, doc: str, parse: Parser | None = None) -> Any:
+    """Declare a setting: its default, its COMMENTS_<env> variable and what it means.
+
+    Without `parse`, the default's type says how to read the variable. An empty list-valued
+    variable means "the default" (an empty retry schedule would mean "never retry").
+    """
+    parser = parse or {bool: _flag, int: _integer, float: _number, str: _text}[type(default)]
+    meta = {"env": env, "doc": doc, "parse": parser}
+    if isinstance(default, Path):
+        return field(default_factory=lambda: default, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class Policy:
+    """How the scorer's points become a verdict, and which content rules apply."""
+
+    hold_at: float = setting(-1.0, "HOLD_AT", "below this score a comment is approved")
+    spam_at: float = setting(9.0, "SPAM_AT", "from this score a comment is spam; hold between")
+    links_hold: int = setting(2, "LINKS_HOLD", "links that hold a comment (WordPress's default)")
+    min_submit_s: float = setting(
+        3.0, "MIN_SUBMIT_SECONDS", "faster than this after the form appeared is suspicious"
+    )
+    flood_window_s: int = setting(
+        15,
+        "FLOOD_WINDOW",
+        "seconds within which a second comment from one IP or commenter is a flood",
+    )
+    ip_hourly_limit: int = setting(
+        10, "IP_HOURLY_LIMIT", "comments from one IP in an hour beyond which each adds points"
+    )
+    site_minute_limit: int = setting(
+        120, "SITE_MINUTE_LIMIT", "comments site-wide in a minute beyond which each adds points"
+    )
+    moderation_keywords: tuple[str, ...] = setting(
+        (), "MODERATION_KEYWORDS", "comma-separated whole words that hold a comment", _items
+    )
+    disallowed_keywords: tuple[str, ...] = setting(
+        (), "DISALLOWED_KEYWORDS", "comma-separated whole words that mark a comment spam", _items
+    )
+    hold_first_time: bool = setting(
+        True,
+        "HOLD_FIRST_TIME",
+        "hold a commenter's comments until one is approved (WordPress's default)",
+    )
+    auto_approve_trusted: bool = setting(
+        True,
+        "AUTO_APPROVE_TRUSTED",
+        "approve commenters with an approved comment unless a strong signal fired",
+    )
+    strong_points: float = setting(
+        5.0,
+        "STRONG_POINTS",
+        "a reason worth this many points is strong: trust does not override it",
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
-    # "production" refuses unsafe settings; "dev" is what `comments dev` and the tests use.
-    mode: str = "production"
-    # None means "start an embedded redis-server" (dev only).
-    redis_url: str | None = None
-    secret_key: str = ""
-    # Previous secrets, still accepted for signed links during a rotation's grace period.
-    old_secret_keys: tuple[str, ...] = ()
-    # How long a one-click moderation link works.
-    link_max_age_s: int = 7 * 24 * 3600
-    # Moderator API credentials: name -> bearer token (the name goes into the audit log).
-    moderator_tokens: tuple[tuple[str, str], ...] = ()
-    public_url: str = "http://127.0.0.1:8080"
-    # Origins whose pages may embed the widget and receive form redirects; "*" only in dev.
-    allowed_origins: tuple[str, ...] = ()
-    # Proxies whose X-Forwarded-For we believe; empty means the socket peer is the client.
-    trusted_proxies: tuple[IPNetwork, ...] = ()
-    max_body_bytes: int = 64 * 1024
-    # Refused by the HTTP parser (400) before the app sees the request.
-    max_header_bytes: int = 8190  # the request line, and each header line
-    max_headers: int = 64
-    max_comment_chars: int = 10_000
-    queue_name: str = "comments"
-    # A job that runs longer than this is killed and retried.
-    job_timeout_s: int = 60
-    # Backoff between retries of a failed job; its length is the retry count.
-    job_retry_intervals_s: tuple[int, ...] = (5, 30, 120, 600, 1800)
-    # A comment still undecided after this long is enqueued again (see workers/sweep.py).
-    sweep_after_s: int = 600
-    # Submission limits, (count, seconds) per client IP, commenter, article and site-wide:
-    # beyond them the API answers 429. Generous for people, tight for scripts.
-    limit_ip: tuple[int, int] = (20, 600)
-    limit_email: tuple[int, int] = (10, 600)
-    limit_article: tuple[int, int] = (600, 60)
-    limit_site: tuple[int, int] = (6000, 60)
-    # Upper bound of submissions written to Redis in one pipeline.
-    batch_max: int = 256
-    # A request (body reading included) that takes longer is answered 408: slow clients
-    # cannot hold connections and handlers open.
-    request_timeout_s: float = 30.0
-    # How long a rendered thread is served without re-checking its version in Redis.
-    thread_cache_s: float = 1.0
-    redis_max_connections: int = 64
-    redis_timeout_s: float = 2.0
-    # How long a rendered form stays valid (readers take their time with long articles).
-    form_token_max_age_s: int = 24 * 3600
-    # Spam policy: score thresholds and rules (see workers/scoring.py for the points).
-    hold_at: float = -1.0
-    spam_at: float = 9.0
-    links_hold: int = 2
-    min_submit_s: float = 3.0
-    flood_window_s: int = 15
-    moderation_keywords: tuple[str, ...] = ()
-    disallowed_keywords: tuple[str, ...] = ()
-    hold_first_time: bool = True
-    auto_approve_trusted: bool = True
-    # Moderator notifications: which verdicts notify (held | all | none; spam never one by one).
-    notify: str = "held"
-    moderator_emails: tuple[str, ...] = ()
-    # smtp://user:pass@host:587?starttls=1 or smtps://host:465; unset with an outbox: files.
-    smtp_url: str | None = None
-    mail_from: str = "comments@localhost"
-    # Notifications are written here as .eml files instead of sent (dev mode's default).
-    outbox_dir: Path | None = None
-    webhook_url: str | None = None
-    webhook_secret: str = ""
-    # Mail servers and chat webhooks go down for hours: retry for about a day.
-    notify_retry_intervals_s: tuple[int, ...] = (10, 30, 60, 300, 900, 1800, 3600, 7200, 14400)
-    # Commenters' own data: erasure anonymises (or removes), IP and user agent expire.
-    erase_mode: str = "anonymise"
-    retention_days: int = 30
-    privacy_link_max_age_s: int = 24 * 3600
-    data_dir: Path = field(default_factory=lambda: Path(".comments-dev"))
-    log_level: str = "INFO"
-    # json: one object per line for log pipelines; text: for people (dev's default).
-    log_format: str = "json"
+    mode: str = setting("production", "MODE", "`production` or `dev`")
+    redis_url: str | None = setting(
+        None,
+        "REDIS_URL",
+        "e.g. `redis://redis:6379/0`; dev starts its own Redis when unset",
+        _optional,
+    )
+    secret_key: str = setting(
+        "",
+        "SECRET_KEY",
+        "master secret; sealing, HMAC, signing and idempotency keys are derived from it (HKDF)",
+        _secret,
+    )
+    old_secret_keys: tuple[str, ...] = setting(
+        (),
+        "OLD_SECRET_KEYS",
+        "previous secrets, comma-separated: links they signed keep working until they expire",
+        _secrets,
+    )
+    link_max_age_s: int = setting(
+        7 * 24 * 3600, "LINK_MAX_AGE", "seconds a one-click moderation link works (7 days)"
+    )
+    moderator_tokens: tuple[tuple[str, str], ...] = setting(
+        (),
+        "MODERATOR_TOKENS",
+        "`alice:<token>,bob:<token>` (32+ chars each); without any the moderator API answers 403",
+        _name_tokens,
+    )
+    public_url: str = setting(
+        "http://127.0.0.1:8080", "PUBLIC_URL", "the service's own base URL", _base_url
+    )
+    allowed_origins: tuple[str, ...] = setting(
+        (),
+        "ALLOWED_ORIGINS",
+        "comma-separated origins (`https://news.example.org`, `https://*.example.org`) whose "
+        "pages may use the widget (CORS) and that no-JS form posts may redirect back to; "
+        "`comments dev` allows `*`",
+        _origins,
+    )
+    trusted_proxies: tuple[IPNetwork, ...] = setting(
+        (),
+        "TRUSTED_PROXIES",
+        "CIDRs whose `X-Forwarded-For` is believed (opt-in); otherwise the socket peer is "
+        "the client",
+        _networks,
+    )
+    max_body_bytes: int = setting(64 * 1024, "MAX_BODY_BYTES", "request body limit (413 beyond)")
+    max_header_bytes: int = setting(
+        8190,
+        "MAX_HEADER_BYTES",
+        "longest request line or header line; aiohttp's HTTP parser refuses more with a "
+        "plain-text `400` before the app sees the request",
+    )
+    max_headers: int = setting(64, "MAX_HEADERS", "most headers per request (as above)")
+    max_comment_chars: int = setting(10_000, "MAX_COMMENT_CHARS", "comment length limit")
+    queue_name: str = setting("comments", "QUEUE", "RQ queue name (notifications: `<name>-notify`)")
+    job_timeout_s: int = setting(60, "JOB_TIMEOUT", "seconds before a job is killed and retried")
+    job_retry_intervals_s: tuple[int, ...] = setting(
+        (5, 30, 120, 600, 1800),
+        "JOB_RETRY_INTERVALS",
+        "backoff between retries of a decision; its length is the retry count",
+        _integers,
+    )
+    sweep_after_s: int = setting(
+        600, "SWEEP_AFTER", "seconds after which an undecided comment is enqueued again"
+    )
+    # Generous for people, tight for scripts.
+    limit_ip: tuple[int, int] = setting(
+        (20, 600), "LIMIT_IP", "submissions per client IP (count/seconds); beyond: 429", _rate
+    )
+    limit_email: tuple[int, int] = setting(
+        (10, 600), "LIMIT_EMAIL", "submissions per commenter (count/seconds)", _rate
+    )
+    limit_article: tuple[int, int] = setting(
+        (600, 60), "LIMIT_ARTICLE", "submissions per article (count/seconds)", _rate
+    )
+    limit_site: tuple[int, int] = setting(
+        (6000, 60), "LIMIT_SITE", "submissions site-wide (count/seconds)", _rate
+    )
+    batch_max: int = setting(256, "BATCH_MAX", "most submissions written in one Redis transaction")
+    request_timeout_s: float = setting(
+        30.0,
+        "REQUEST_TIMEOUT",
+        "a request taking longer (body reading included) gets `408 request_timeout`",
+    )
+    thread_cache_s: float = setting(
+        1.0,
+        "THREAD_CACHE_SECONDS",
+        "a rendered thread is served this long without re-checking Redis "
+        "(new comments appear up to this late)",
+    )
+    redis_max_connections: int = setting(
+        64,
+        "REDIS_MAX_CONNECTIONS",
+        "API connection pool (blocking: a burst waits, it does not fail)",
+    )
+    redis_timeout_s: float = setting(
+        2.0, "REDIS_TIMEOUT", "seconds for Redis connects, reads and pool waits"
+    )
+    form_token_max_age_s: int = setting(
+        24 * 3600, "FORM_TOKEN_MAX_AGE", "seconds a rendered form's token stays valid"
+    )
+    policy: Policy = field(default_factory=Policy)
+    notify: str = setting(
+        "held",
+        "NOTIFY",
+        "which decisions notify moderators: `held`, `all` or `none` (spam never one by one)",
+    )
+    moderator_emails: tuple[str, ...] = setting(
+        (), "MODERATOR_EMAILS", "comma-separated moderator addresses", _items
+    )
+    smtp_url: str | None = setting(
+        None,
+        "SMTP_URL",
+        "`smtp://user:pass@host:587?starttls=1` or `smtps://host:465` (10 s timeouts)",
+        _optional,
+    )
+    mail_from: str = setting("comments@localhost", "MAIL_FROM", "sender of notifications")
+    outbox_dir: Path | None = setting(
+        None,
+        "OUTBOX_DIR",
+        "write mail there as `.eml` files instead of sending (dev: `.comments-dev/outbox`)",
+        _optional_path,
+    )
+    webhook_url: str | None = setting(
+        None,
+        "WEBHOOK_URL",
+        "signed JSON POSTs to this URL for moderator notifications",
+        _optional,
+    )
+    webhook_secret: str = setting(
+        "", "WEBHOOK_SECRET", "signs the webhook's POSTs (32+ chars, required with a URL)", _secret
+    )
+    notify_retry_intervals_s: tuple[int, ...] = setting(
+        (10, 30, 60, 300, 900, 1800, 3600, 7200, 14400),
+        "NOTIFY_RETRY_INTERVALS",
+        "notification retry backoff: mail servers and webhooks go down for hours",
+        _integers,
+    )
+    erase_mode: str = setting(
+        "anonymise",
+        "ERASE_MODE",
+        'erasure keeps the words as "Anonymous" (`anonymise`) or deletes the comments (`remove`)',
+    )
+    retention_days: int = setting(
+        30, "RETENTION_DAYS", "IPs and user agents are deleted from comments after this"
+    )
+    privacy_link_max_age_s: int = setting(
+        24 * 3600, "PRIVACY_LINK_MAX_AGE", "seconds a commenter's export/erase link works"
+    )
+    data_dir: Path = setting(
+        Path(".comments-dev"), "DATA_DIR", "dev mode's Redis data and secret", _path
+    )
+    log_level: str = setting(
+        "INFO",
+        "LOG_LEVEL",
+        "log level; every log line passes an email-redaction filter",
+        _upper,
+    )
+    log_format: str = setting(
+        "json",
+        "LOG_FORMAT",
+        "`json`: one object per line with `request_id` (carried from the API into the job); "
+        "`text` (dev)",
+    )
 
     @property
     def is_dev(self) -> bool:
@@ -135,102 +376,105 @@ class Settings:
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
-        env = os.environ if env is None else env
+        return _read(cls, os.environ if env is None else env)
 
-        def get(name: str, default: str) -> str:
-            return env.get(f"COMMENTS_{name}", default).strip()
+    def to_env(self) -> dict[str, str]:
+        """These settings as COMMENTS_* variables, for a child process (`comments dev` starts
+        its workers with exactly its own settings)."""
+        return dict(_written(self))
 
-        def integer(name: str, default: int) -> int:
-            raw = get(name, str(default))
-            try:
-                return int(raw)
-            except ValueError:
-                raise SettingsError(f"COMMENTS_{name} must be an integer, not {raw!r}") from None
 
-        def items(name: str) -> tuple[str, ...]:
-            return tuple(part.strip() for part in get(name, "").split(",") if part.strip())
+def _default(f: dataclasses.Field[Any]) -> object:
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return f.default
 
-        def rate(name: str, default: tuple[int, int]) -> tuple[int, int]:
-            raw = get(name, f"{default[0]}/{default[1]}")
-            count, _, seconds = raw.partition("/")
-            if not (count.isdigit() and seconds.isdigit() and int(seconds) > 0):
-                raise SettingsError(f"COMMENTS_{name} must look like 20/600 (count/seconds)")
-            return int(count), int(seconds)
 
-        def flag(name: str, default: bool) -> bool:
-            raw = get(name, "1" if default else "0").lower()
-            if raw not in ("1", "0", "true", "false", "yes", "no", "on", "off"):
-                raise SettingsError(f"COMMENTS_{name} must be a boolean, not {raw!r}")
-            return raw in ("1", "true", "yes", "on")
+def _group(f: dataclasses.Field[Any]) -> type[DataclassInstance]:
+    """A nested group of settings (a field without a variable of its own)."""
+    group = type(_default(f))
+    assert dataclasses.is_dataclass(group), f.name
+    return group
 
-        def number(name: str, default: float) -> float:
-            raw = get(name, str(default))
-            try:
-                return float(raw)
-            except ValueError:
-                raise SettingsError(f"COMMENTS_{name} must be a number, not {raw!r}") from None
 
+def _read(group: type[G], env: Mapping[str, str]) -> G:
+    """An instance of a settings group: each declared variable that is set, parsed; nested
+    groups read the same way; everything else its default."""
+    values: dict[str, Any] = {}
+    for f in fields(group):
+        if "env" not in f.metadata:
+            values[f.name] = _read(_group(f), env)
+            continue
+        name = ENV_PREFIX + f.metadata["env"]
+        raw = env.get(name)
+        if raw is None or (not raw.strip() and isinstance(f.default, tuple) and f.default):
+            continue
         try:
-            proxies = tuple(ipaddress.ip_network(p, strict=False) for p in items("TRUSTED_PROXIES"))
-            intervals = tuple(int(p) for p in items("JOB_RETRY_INTERVALS"))
-            notify_intervals = tuple(int(p) for p in items("NOTIFY_RETRY_INTERVALS"))
-            timeout = float(get("REDIS_TIMEOUT", "2.0"))
+            values[f.name] = f.metadata["parse"](raw)
         except ValueError as exc:
-            raise SettingsError(str(exc)) from None
-        return cls(
-            mode=get("MODE", "production"),
-            redis_url=get("REDIS_URL", "") or None,
-            secret_key=env.get("COMMENTS_SECRET_KEY", ""),
-            old_secret_keys=tuple(
-                s for s in env.get("COMMENTS_OLD_SECRET_KEYS", "").split(",") if s.strip()
-            ),
-            link_max_age_s=integer("LINK_MAX_AGE", 7 * 24 * 3600),
-            moderator_tokens=tuple(
-                (name.strip(), token.strip())
-                for name, _, token in (pair.partition(":") for pair in items("MODERATOR_TOKENS"))
-            ),
-            public_url=get("PUBLIC_URL", "http://127.0.0.1:8080").rstrip("/"),
-            allowed_origins=tuple(o.rstrip("/") for o in items("ALLOWED_ORIGINS")),
-            trusted_proxies=proxies,
-            max_body_bytes=integer("MAX_BODY_BYTES", 64 * 1024),
-            max_header_bytes=integer("MAX_HEADER_BYTES", 8190),
-            max_headers=integer("MAX_HEADERS", 64),
-            max_comment_chars=integer("MAX_COMMENT_CHARS", 10_000),
-            queue_name=get("QUEUE", "comments"),
-            job_timeout_s=integer("JOB_TIMEOUT", 60),
-            job_retry_intervals_s=intervals or cls.job_retry_intervals_s,
-            batch_max=integer("BATCH_MAX", 256),
-            limit_ip=rate("LIMIT_IP", (20, 600)),
-            limit_email=rate("LIMIT_EMAIL", (10, 600)),
-            limit_article=rate("LIMIT_ARTICLE", (600, 60)),
-            limit_site=rate("LIMIT_SITE", (6000, 60)),
-            sweep_after_s=integer("SWEEP_AFTER", 600),
-            redis_max_connections=integer("REDIS_MAX_CONNECTIONS", 64),
-            thread_cache_s=number("THREAD_CACHE_SECONDS", 1.0),
-            request_timeout_s=number("REQUEST_TIMEOUT", 30.0),
-            redis_timeout_s=timeout,
-            form_token_max_age_s=integer("FORM_TOKEN_MAX_AGE", 24 * 3600),
-            hold_at=number("HOLD_AT", -1.0),
-            spam_at=number("SPAM_AT", 9.0),
-            links_hold=integer("LINKS_HOLD", 2),
-            min_submit_s=number("MIN_SUBMIT_SECONDS", 3.0),
-            flood_window_s=integer("FLOOD_WINDOW", 15),
-            moderation_keywords=items("MODERATION_KEYWORDS"),
-            disallowed_keywords=items("DISALLOWED_KEYWORDS"),
-            hold_first_time=flag("HOLD_FIRST_TIME", True),
-            auto_approve_trusted=flag("AUTO_APPROVE_TRUSTED", True),
-            notify=get("NOTIFY", "held"),
-            moderator_emails=items("MODERATOR_EMAILS"),
-            smtp_url=get("SMTP_URL", "") or None,
-            mail_from=get("MAIL_FROM", "comments@localhost"),
-            outbox_dir=Path(get("OUTBOX_DIR", "")) if get("OUTBOX_DIR", "") else None,
-            webhook_url=get("WEBHOOK_URL", "") or None,
-            webhook_secret=env.get("COMMENTS_WEBHOOK_SECRET", ""),
-            notify_retry_intervals_s=notify_intervals or cls.notify_retry_intervals_s,
-            erase_mode=get("ERASE_MODE", "anonymise"),
-            retention_days=integer("RETENTION_DAYS", 30),
-            privacy_link_max_age_s=integer("PRIVACY_LINK_MAX_AGE", 24 * 3600),
-            data_dir=Path(get("DATA_DIR", ".comments-dev")),
-            log_level=get("LOG_LEVEL", "INFO").upper(),
-            log_format=get("LOG_FORMAT", "json"),
-        )
+            raise SettingsError(f"{name}: {exc}") from None
+    return group(**values)
+
+
+def _written(group: DataclassInstance) -> Iterator[tuple[str, str]]:
+    for f in fields(group):
+        value = getattr(group, f.name)
+        if "env" not in f.metadata:
+            yield from _written(value)
+        else:
+            yield ENV_PREFIX + f.metadata["env"], _as_text(value, f.metadata["parse"])
+
+
+def _as_text(value: object, parse: Parser) -> str:
+    """The inverse of the parsers: parse(_as_text(v)) == v."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if parse is _rate and isinstance(value, tuple):
+        return f"{value[0]}/{value[1]}"
+    if parse is _name_tokens and isinstance(value, tuple):
+        return ",".join(f"{name}:{token}" for name, token in value)
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
+@dataclass(frozen=True, slots=True)
+class Declared:
+    env: str
+    default: object
+    doc: str
+    parse: Parser
+
+
+def declared(group: type[Any] = Settings) -> Iterator[Declared]:
+    """Every setting in declaration order, as documented in the README."""
+    for f in fields(group):
+        if "env" not in f.metadata:
+            yield from declared(_group(f))
+            continue
+        meta = f.metadata
+        yield Declared(ENV_PREFIX + meta["env"], _default(f), meta["doc"], meta["parse"])
+
+
+def markdown_table() -> str:
+    """The README's configuration table, from the declarations."""
+    rows = ["| variable | default | meaning |", "|---|---|---|"]
+    rows += [f"| `{d.env}` | {_shown(d)} | {d.doc} |" for d in declared()]
+    return "\n".join(rows)
+
+
+def _shown(setting: Declared) -> str:
+    value = setting.default
+    if value is None or value == () or value == "":
+        return "none"
+    if isinstance(value, bool):
+        return "`1`" if value else "`0`"
+    if setting.parse is _rate and isinstance(value, tuple):
+        return f"`{value[0]}/{value[1]}`"
+    if isinstance(value, tuple):
+        return "`" + ",".join(str(v) for v in value) + "`"
+    if isinstance(value, float) and value.is_integer():
+        return f"`{value:g}`"
+    return f"`{value}`"

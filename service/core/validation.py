@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
 
-from service.keys import is_comment_id
+from service.core.keys import is_comment_id
 
 # The hidden field bots fill in; a name that looks worth filling.
 HONEYPOT_FIELD = "contact_phone"

@@ -13,9 +13,9 @@ from pathlib import Path
 
 from aiohttp import web
 
-from service.app import create_app, server_limits
-from service.embedded_redis import RedisServer
-from service.settings import Settings
+from service.core.settings import Settings
+from service.entry.embedded_redis import RedisServer
+from service.web.app import create_app, server_limits
 
 log = logging.getLogger(__name__)
 
@@ -46,21 +46,11 @@ def run_dev(settings: Settings, host: str, port: int, loop: asyncio.AbstractEven
         outbox_dir=settings.outbox_dir or (None if settings.smtp_url else data_dir / "outbox"),
     ).check()
     assert settings.redis_url
-    env = {
-        **os.environ,
-        "COMMENTS_MODE": "dev",
-        "COMMENTS_REDIS_URL": settings.redis_url,
-        "COMMENTS_SECRET_KEY": settings.secret_key,
-        "COMMENTS_QUEUE": settings.queue_name,
-        "COMMENTS_LOG_LEVEL": settings.log_level,
-        "COMMENTS_PUBLIC_URL": settings.public_url,
-        "COMMENTS_MODERATOR_EMAILS": ",".join(settings.moderator_emails),
-        "COMMENTS_OUTBOX_DIR": str(settings.outbox_dir or ""),
-    }
+    env = {**os.environ, **settings.to_env()}
     # Own session: a terminal's Ctrl-C reaches only us, and we stop the workers warmly. (RQ
     # takes a second signal as "kill the job now".)
     workers = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "worker", "--processes", "1"],
+        [sys.executable, "-m", "service.entry.cli", "worker", "--processes", "1"],
         env=env,
         start_new_session=True,
     )
@@ -68,7 +58,7 @@ def run_dev(settings: Settings, host: str, port: int, loop: asyncio.AbstractEven
         print(f"\n  Demo article with comments: http://{host}:{port}/", flush=True)
         if settings.outbox_dir:
             print(f"  Moderator notifications are written to {settings.outbox_dir}/\n", flush=True)
-        app = create_app(settings, demo=True)
+        app = create_app(settings, demo_page=True)
         web.run_app(app, host=host, port=port, loop=loop, print=None, **server_limits(settings))
     finally:
         workers.send_signal(signal.SIGTERM)  # warm shutdown: the current job finishes

@@ -12,9 +12,9 @@ from rq.job import Job
 from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
-from service import keys
-from service.intake import all_queues
-from service.settings import Settings
+from service.core import keys
+from service.core.settings import Settings
+from service.queueing.queues import all_queues
 
 
 def status(conn: redis.Redis, settings: Settings) -> dict[str, object]:

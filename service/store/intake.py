@@ -18,67 +18,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import redis
-from rq import Queue, Retry
-from rq.queue import EnqueueData
-from rq.serializers import JSONSerializer
 
-from service import keys
-from service.logs import request_id
-from service.settings import Settings
+from service.core import keys
+from service.core.logs import request_id
+from service.core.settings import Settings
+from service.queueing import jobs
 
 log = logging.getLogger(__name__)
-
-# Referenced by name so the API process never imports worker code.
-PROCESS_COMMENT = "workers.jobs.process_comment"
-
-
-def comment_queue(connection: redis.Redis, settings: Settings) -> Queue:
-    return Queue(settings.queue_name, connection=connection, serializer=JSONSerializer)
-
-
-def notification_queue(connection: redis.Redis, settings: Settings) -> Queue:
-    return Queue(
-        keys.notify_queue(settings.queue_name), connection=connection, serializer=JSONSerializer
-    )
-
-
-def all_queues(connection: redis.Redis, settings: Settings) -> list[Queue]:
-    """Every queue the workers serve, in priority order: new comments, then notifications."""
-    return [comment_queue(connection, settings), notification_queue(connection, settings)]
-
-
-def notification_job(func: str, comment_id: str, job_id: str, settings: Settings) -> EnqueueData:
-    """A notification job: deterministic id (one per comment and kind), a day of backoff."""
-    intervals = settings.notify_retry_intervals_s
-    return Queue.prepare_data(
-        func,
-        args=(comment_id,),
-        job_id=job_id,
-        timeout=60,
-        retry=Retry(max=len(intervals), interval=list(intervals)),
-        result_ttl=3600,
-    )
-
-
-def retry_policy(settings: Settings) -> Retry:
-    intervals = settings.job_retry_intervals_s
-    return Retry(max=len(intervals), interval=list(intervals))
-
-
-def process_job(
-    comment_id: str, timeout: int, retry: Retry, origin: str | None = None
-) -> EnqueueData:
-    """The one job that decides a comment: deterministic id, timeout, retries, and the id
-    of the request that caused it (for logs)."""
-    return Queue.prepare_data(
-        PROCESS_COMMENT,
-        args=(comment_id,),
-        job_id=keys.job_id(comment_id),
-        timeout=timeout,
-        retry=retry,
-        result_ttl=600,
-        meta={"request_id": origin} if origin else None,
-    )
 
 
 class RateLimited(Exception):
@@ -118,9 +64,7 @@ class IntakeWriter:
 
     def __init__(self, connection: redis.Redis, settings: Settings) -> None:
         self._conn = connection
-        self._queue = comment_queue(connection, settings)
-        self._retry = retry_policy(settings)
-        self._timeout = settings.job_timeout_s
+        self._settings = settings
         self._limits = {
             "ip": settings.limit_ip,
             "email": settings.limit_email,
@@ -194,7 +138,7 @@ class IntakeWriter:
         allowed = self._within_limits(candidates)
         fresh = {i.comment_id: i.record for i in allowed}
         origins = {i.comment_id: i.request_id for i in allowed if i.request_id}
-        store_batch(self._conn, self._queue, fresh, self._timeout, self._retry, origins)
+        store_batch(self._conn, self._settings, fresh, origins)
 
     def _within_limits(self, items: Sequence[_Pending]) -> list[_Pending]:
         """Count the items; the ones over a limit are answered with RateLimited."""
@@ -227,10 +171,8 @@ class IntakeWriter:
 
 def store_batch(
     conn: redis.Redis,
-    queue: Queue,
+    settings: Settings,
     records: dict[str, dict[str, str]],
-    timeout: int,
-    retry: Retry,
     request_ids: dict[str, str] | None = None,
 ) -> None:
     """Comment records, their pending entries and their jobs: one transaction, all or nothing."""
@@ -243,6 +185,7 @@ def store_batch(
             pipe.sadd(keys.by_email(record["email_hash"]), comment_id)
         pipe.zadd(keys.pending(), dict.fromkeys(records, now))
         pipe.zadd(keys.retention(), dict.fromkeys(records, now))
-        jobs = [process_job(cid, timeout, retry, (request_ids or {}).get(cid)) for cid in records]
-        queue.enqueue_many(jobs, pipeline=pipe)
+        jobs.enqueue(
+            conn, settings, jobs.PROCESS_COMMENT, records, pipeline=pipe, request_ids=request_ids
+        )
         pipe.execute()

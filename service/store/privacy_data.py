@@ -7,13 +7,17 @@ user agent are deleted, with the commenter's reputation and index.
 
 from __future__ import annotations
 
+import secrets
 import time
 
 import redis
 
-from service import keys
-from service.publishing import hide
-from service.records import as_text, decode_record
+from service.core import keys
+from service.core.records import as_text, decode_record
+from service.core.settings import Settings
+from service.core.statuses import Status, parse
+from service.queueing import jobs
+from service.store import transitions
 
 ANONYMOUS = "Anonymous"
 PRIVATE_FIELDS = (
@@ -45,6 +49,19 @@ RETENTION_FIELDS = ("ip", "user_agent", "referrer")
 REQUEST_WINDOW_S = 3600
 
 
+def open_request(conn: redis.Redis, settings: Settings, email_hash: str) -> str:
+    """A short-lived export/erase request and the job that mails its link, written together.
+    The job learns only the request id; it finds the sealed address itself."""
+    request_id, ttl = secrets.token_urlsafe(16), settings.privacy_link_max_age_s
+    with conn.pipeline(transaction=True) as pipe:
+        pipe.set(keys.privacy_request(request_id), email_hash, ex=ttl)
+        pipe.sadd(keys.privacy_requests_of(email_hash), request_id)
+        pipe.expire(keys.privacy_requests_of(email_hash), ttl)
+        jobs.enqueue(conn, settings, jobs.SEND_PRIVACY_LINK, [request_id], pipeline=pipe)
+        pipe.execute()
+    return request_id
+
+
 def comment_ids(conn: redis.Redis, email_hash: str) -> list[str]:
     return sorted(as_text(v) for v in conn.smembers(keys.by_email(email_hash)))
 
@@ -60,28 +77,25 @@ def export(conn: redis.Redis, email_hash: str) -> list[dict[str, str]]:
     return out
 
 
-def erase(conn: redis.Redis, email_hash: str, mode: str = "anonymise") -> int:
+def erase(conn: redis.Redis, settings: Settings, email_hash: str) -> int:
     """Erase every trace of one commenter; returns how many comments were affected."""
     ids = comment_ids(conn, email_hash)
+    now = time.time()
     with conn.pipeline(transaction=True) as pipe:
         for cid in ids:
             record = decode_record(conn.hgetall(keys.comment(cid)))
             if not record:
                 continue
-            if mode == "remove":
-                if record.get("status") == "approved":
-                    hide(pipe, cid, record["article"])
+            if settings.erase_mode == "remove":
+                transitions.move(
+                    conn, pipe, settings, record, Status.DELETED, by="erasure", now=now
+                )
                 pipe.delete(keys.comment(cid))
-                for index in (keys.held(), keys.spam_folder(), keys.pending()):
-                    pipe.zrem(index, cid)
             else:
                 pipe.hdel(keys.comment(cid), *PRIVATE_FIELDS, "website", "original_comment")
-                pipe.hset(
-                    keys.comment(cid),
-                    mapping={"name": ANONYMOUS, "erased_at": f"{time.time():.0f}"},
-                )
-                if record.get("status") == "approved":
-                    pipe.incr(keys.thread_version(record["article"]))  # readers' caches
+                pipe.hset(keys.comment(cid), mapping={"name": ANONYMOUS, "erased_at": f"{now:.0f}"})
+                if parse(record.get("status")) is Status.APPROVED:
+                    transitions.refresh(pipe, record["article"])  # readers' caches
             pipe.zrem(keys.retention(), cid)
         requests = [as_text(r) for r in conn.smembers(keys.privacy_requests_of(email_hash))]
         # Rate counters of any kind and window keyed by this commenter (erasure is rare,

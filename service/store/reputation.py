@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 
 from redis.client import Pipeline
 
-from service import keys
+from service.core import keys
 
 # How long an IP or website stays a known spam source after its last spam.
 SPAM_MEMORY_S = 90 * 24 * 3600

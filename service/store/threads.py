@@ -9,8 +9,8 @@ from dataclasses import dataclass
 
 import redis.asyncio as aioredis
 
-from service import keys
-from service.records import PUBLIC_FIELDS, build_thread, public_view
+from service.core import keys
+from service.core.records import PUBLIC_FIELDS, build_thread, public_view
 
 
 @dataclass(slots=True)

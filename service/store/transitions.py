@@ -1,49 +1,102 @@
-"""Making a comment public: the one place that changes an article's thread."""
+"""Moving a comment between statuses: the one place that writes what a status means.
+
+Each status has its index (the pending list the sweep reads, the moderators' held list, the
+spam folder, the article's public thread) and some statuses carry reputation. `move` queues,
+on the caller's MULTI pipeline, the writes that leave the old status and enter the new one, so
+the status, its indexes and its follow-up jobs change together or not at all.
+"""
 
 from __future__ import annotations
-
-import time
 
 import redis
 from redis.client import Pipeline
 
-from service import keys
-from service.intake import notification_job, notification_queue
-from service.records import STATUS_APPROVED
-from service.settings import Settings
+from service.core import keys
+from service.core.settings import Settings
+from service.core.statuses import Status, TransitionError, can_move, parse
+from service.queueing import jobs
+from service.store.reputation import record_spam
+
+# Which sorted set lists the comments in a status (scored by creation time).
+FOLDERS = {Status.HELD: keys.held, Status.SPAM: keys.spam_folder}
+
+
+def move(
+    conn: redis.Redis,
+    pipe: Pipeline,
+    settings: Settings,
+    record: dict[str, str],
+    to: Status,
+    *,
+    by: str,
+    now: float,
+) -> Status:
+    """Queue the writes that move a comment to `to`; returns the status it left.
+
+    `record` is the comment as read under WATCH; the caller executes the pipeline.
+    """
+    before = parse(record.get("status"))
+    if not can_move(before, to):
+        raise TransitionError(f"{before} -> {to}")
+    comment_id = record["id"]
+    _leave(pipe, record, before)
+    _enter(conn, pipe, settings, record, to, now)
+    pipe.hset(
+        keys.comment(comment_id),
+        mapping={"status": to.value, "decided_at": f"{now:.6f}", "decided_by": by},
+    )
+    return before
+
+
+def _leave(pipe: Pipeline, record: dict[str, str], before: Status) -> None:
+    comment_id = record["id"]
+    if before is Status.PENDING:
+        pipe.zrem(keys.pending(), comment_id)
+    elif before in FOLDERS:
+        pipe.zrem(FOLDERS[before](), comment_id)
+    elif before is Status.APPROVED:
+        hide(pipe, comment_id, record["article"])
+        pipe.hincrby(keys.email_reputation(record["email_hash"]), "approved", -1)
+
+
+def _enter(
+    conn: redis.Redis,
+    pipe: Pipeline,
+    settings: Settings,
+    record: dict[str, str],
+    to: Status,
+    now: float,
+) -> None:
+    comment_id, created = record["id"], float(record.get("created_at") or 0)
+    if to is Status.HELD:
+        pipe.zadd(keys.held(), {comment_id: created})
+    elif to is Status.SPAM:
+        record_spam(pipe, comment_id, record, created)
+    elif to is Status.APPROVED:
+        show(pipe, comment_id, record["article"], created)
+        # The commenter is now known; their next comment may skip the first-time hold.
+        pipe.hincrby(keys.email_reputation(record["email_hash"]), "approved", 1)
+        if record.get("parent_id"):
+            # The job itself checks whether the parent's author asked for it.
+            jobs.enqueue(conn, settings, jobs.NOTIFY_REPLY, [comment_id], pipeline=pipe)
+    elif to is Status.PENDING:  # decided again: listed for the sweep, and the job queued
+        pipe.zadd(keys.pending(), {comment_id: now})
+        jobs.enqueue(conn, settings, jobs.PROCESS_COMMENT, [comment_id], pipeline=pipe)
 
 
 def show(pipe: Pipeline, comment_id: str, article: str, created_at: float) -> None:
     """Queue the commands that put a comment into its article's public thread."""
     pipe.zadd(keys.thread(article), {comment_id: created_at})
-    # Readers' caches and ETags follow this counter.
-    pipe.incr(keys.thread_version(article))
-
-
-def announce_reply(conn: redis.Redis, pipe: Pipeline, settings: Settings, comment_id: str) -> None:
-    """Queue, in the publishing transaction, the job that may tell the parent's author.
-
-    The job itself checks whether they asked for it, unsubscribed, or replied to themselves.
-    """
-    job = notification_job("workers.jobs.notify_reply", comment_id, f"reply-{comment_id}", settings)
-    notification_queue(conn, settings).enqueue_many([job], pipeline=pipe)
+    refresh(pipe, article)
 
 
 def hide(pipe: Pipeline, comment_id: str, article: str) -> None:
     """Queue the commands that take a comment out of its article's public thread."""
     pipe.zrem(keys.thread(article), comment_id)
+    refresh(pipe, article)
+
+
+def refresh(pipe: Pipeline, article: str) -> None:
+    """The article's public thread changed (membership or text): readers' caches and ETags
+    follow this counter."""
     pipe.incr(keys.thread_version(article))
-
-
-def publish(conn: redis.Redis, comment_id: str) -> bool:
-    """Approve and show a comment; returns False if it does not exist. Idempotent."""
-    key = keys.comment(comment_id)
-    raw_article, created = conn.hmget(key, ["article", "created_at"])
-    if raw_article is None:
-        return False
-    article = raw_article.decode() if isinstance(raw_article, bytes) else raw_article
-    with conn.pipeline(transaction=True) as pipe:
-        pipe.hset(key, mapping={"status": STATUS_APPROVED, "decided_at": f"{time.time():.6f}"})
-        show(pipe, comment_id, article, float(created or 0))
-        pipe.execute()
-    return True

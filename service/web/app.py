@@ -9,35 +9,44 @@ import redis
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from service import handlers, moderation_pages, moderator_api, privacy_pages, unsubscribe
-from service.cors import cors_middleware
-from service.demo import article_page
-from service.errors import error_middleware
-from service.headers import add_security_headers
-from service.intake import IntakeWriter
-from service.logs import request_id_middleware
-from service.metrics import metrics_handler, metrics_middleware
-from service.metrics_registry import Metrics
-from service.moderation_links import LinkSigner
-from service.privacy import EmailVault, derive_key
-from service.settings import Settings
-from service.threads import ThreadCache
-from service.typedefs import (
-    LINK_SIGNER,
+from service.core.sealing import EmailVault
+from service.core.settings import Settings
+from service.core.signing import Signer
+from service.store.intake import IntakeWriter
+from service.store.threads import ThreadCache
+from service.web import pages
+from service.web.appkeys import (
+    EMBED,
     METRICS,
     REDIS,
     SETTINGS,
+    SIGNER,
     SYNC_REDIS,
     THREADS,
-    TOKEN_KEY,
     VAULT,
     WRITER,
 )
-from service.widget import EMBED, Asset, embed_js
+from service.web.assets import Asset
+from service.web.cors import cors_middleware
+from service.web.errors import error_middleware
+from service.web.headers import add_security_headers
+from service.web.metrics import metrics_middleware
+from service.web.metrics import routes as metrics_routes
+from service.web.metrics_registry import Metrics
+from service.web.request_ids import request_id_middleware
+from service.web.routes import (
+    comments,
+    demo,
+    moderation_links,
+    moderator_api,
+    privacy,
+    unsubscribe,
+    widget,
+)
 
 
-def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
-    """The API; with demo=True also the demo article page at `/` (what `comments dev` serves)."""
+def create_app(settings: Settings, *, demo_page: bool = False) -> web.Application:
+    """The API; with demo_page also the demo article page at `/` (what `comments dev` serves)."""
     if not settings.redis_url:
         raise ValueError("create_app needs settings.redis_url")
     app = web.Application(
@@ -48,37 +57,18 @@ def create_app(settings: Settings, *, demo: bool = False) -> web.Application:
     )
     app[SETTINGS] = settings
     app[VAULT] = EmailVault(settings.secret_key)
+    app[SIGNER] = Signer(settings.secret_key, settings.old_secret_keys)
     app[THREADS] = ThreadCache(settings.thread_cache_s)
     app[METRICS] = Metrics()
-    app[TOKEN_KEY] = derive_key(settings.secret_key, "form-token")
-    app[LINK_SIGNER] = LinkSigner(settings.secret_key, settings.old_secret_keys)
     app[EMBED] = Asset.load()
+    pages.setup(app)
     app.cleanup_ctx.append(_redis)
     app.on_response_prepare.append(add_security_headers)
-    app.router.add_post("/api/v1/comments", handlers.post_comment)
-    app.router.add_get("/api/v1/comments", handlers.get_comments)
-    app.router.add_get("/api/v1/form-token", handlers.form_token)
-    app.router.add_get("/api/v1/counts", handlers.counts)
-    app.router.add_get("/api/v1/comment-status", handlers.comment_status)
-    app.router.add_get("/embed.js", embed_js)
-    app.router.add_get("/embed.{digest:[0-9a-f]{12}}.js", embed_js)
-    app.router.add_get("/healthz", handlers.healthz)
-    app.router.add_get("/readyz", handlers.readyz)
-    app.router.add_get("/metrics", metrics_handler)
-    app.router.add_get("/api/v1/moderation/queue", moderator_api.queue)
-    app.router.add_get("/api/v1/moderation/decisions", moderator_api.decisions)
-    app.router.add_post("/api/v1/moderation/actions", moderator_api.act)
-    app.router.add_patch("/api/v1/moderation/comments/{comment_id}", moderator_api.edit)
-    app.router.add_post("/api/v1/privacy/requests", privacy_pages.request_link)
-    app.router.add_get("/privacy/{token}", privacy_pages.show)
-    app.router.add_post("/privacy/{token}/export", privacy_pages.export)
-    app.router.add_post("/privacy/{token}/erase", privacy_pages.erase)
-    app.router.add_get("/unsubscribe/{token}", unsubscribe.confirm)
-    app.router.add_post("/unsubscribe/{token}", unsubscribe.unsubscribe)
-    app.router.add_get("/moderate/{token}", moderation_pages.confirm)
-    app.router.add_post("/moderate/{token}", moderation_pages.act)
-    if demo:
-        app.router.add_get("/", article_page)
+    for area in (comments, widget, moderator_api, moderation_links, privacy, unsubscribe):
+        app.add_routes(area.routes)
+    app.add_routes(metrics_routes)
+    if demo_page:
+        app.router.add_get("/", demo.article_page)
     return app
 
 

@@ -6,20 +6,21 @@ import redis
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from service.intake import IntakeWriter
-from service.metrics_registry import Metrics
-from service.moderation_links import LinkSigner
-from service.privacy import EmailVault
-from service.settings import Settings
-from service.threads import ThreadCache
+from service.core.sealing import EmailVault
+from service.core.settings import Settings
+from service.core.signing import Signer
+from service.store.intake import IntakeWriter
+from service.store.threads import ThreadCache
+from service.web.assets import Asset
+from service.web.metrics_registry import Metrics
 
 SETTINGS = web.AppKey("settings", Settings)
 REDIS = web.AppKey("redis", aioredis.Redis)
 WRITER = web.AppKey("writer", IntakeWriter)
 VAULT = web.AppKey("vault", EmailVault)
 THREADS = web.AppKey("threads", ThreadCache)
-TOKEN_KEY = web.AppKey("token_key", bytes)
-LINK_SIGNER = web.AppKey("link_signer", LinkSigner)
+SIGNER = web.AppKey("signer", Signer)
 # Synchronous client for the rare moderation actions, which run in a thread.
 SYNC_REDIS = web.AppKey("sync_redis", redis.Redis)
 METRICS = web.AppKey("metrics", Metrics)
+EMBED = web.AppKey("embed", Asset)

@@ -11,9 +11,9 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from service.errors import ApiError, error_response
-from service.origins import origin_allowed, origin_of
-from service.typedefs import SETTINGS
+from service.core.origins import origin_allowed, origin_of
+from service.web.appkeys import SETTINGS
+from service.web.errors import ApiError, error_response
 
 WIDGET_PATHS = frozenset(
     {

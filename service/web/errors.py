@@ -10,8 +10,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 from redis.exceptions import RedisError
 
-from service.typedefs import SETTINGS
-from service.validation import FieldError
+from service.core.validation import FieldError
+from service.web.appkeys import SETTINGS
 
 log = logging.getLogger(__name__)
 

@@ -6,8 +6,8 @@ import time
 
 import redis.asyncio as aioredis
 
-from service import keys
-from service.errors import ApiError
+from service.core import keys
+from service.web.errors import ApiError
 
 
 async def limit(redis: aioredis.Redis, kind: str, value: str, allowed: int, window_s: int) -> None:

@@ -19,11 +19,11 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from rq.job import Job
 from rq.worker_registration import REDIS_WORKER_KEYS
 
-from service import keys
-from service.errors import ERROR_CODE
-from service.intake import all_queues
-from service.records import as_text
-from service.typedefs import METRICS, REDIS, SETTINGS, SYNC_REDIS
+from service.core import keys
+from service.core.records import as_text
+from service.queueing.queues import all_queues
+from service.web.appkeys import METRICS, REDIS, SETTINGS, SYNC_REDIS
+from service.web.errors import ERROR_CODE
 
 
 @web.middleware
@@ -49,6 +49,10 @@ def _record(request: web.Request, status: int, error_code: str | None, start: fl
         metrics.submissions.labels("accepted" if status < 400 else error_code or str(status)).inc()
 
 
+routes = web.RouteTableDef()
+
+
+@routes.get("/metrics")
 async def metrics_handler(request: web.Request) -> web.Response:
     metrics, redis, settings = request.app[METRICS], request.app[REDIS], request.app[SETTINGS]
     now = time.time()

@@ -25,7 +25,7 @@ import redis
 from rq import Queue, Retry
 from rq.serializers import JSONSerializer
 
-from service.embedded_redis import RedisServer, free_port
+from service.entry.embedded_redis import RedisServer, free_port
 
 HERE = Path(__file__).resolve().parent
 SECRET = "bench-secret-" + "b" * 40
@@ -157,8 +157,10 @@ def main() -> int:
         finally:
             stop(bare)
 
-        api = start(["service.cli", "api", "--host", "127.0.0.1", "--port", str(api_port)], env)
-        worker = start(["service.cli", "worker"], env)
+        api = start(
+            ["service.entry.cli", "api", "--host", "127.0.0.1", "--port", str(api_port)], env
+        )
+        worker = start(["service.entry.cli", "worker"], env)
         try:
             wait_ready(f"http://127.0.0.1:{api_port}/readyz")
             rss_start = rss_mb(api)

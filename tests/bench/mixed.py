@@ -19,15 +19,16 @@ from pathlib import Path
 import psutil
 import redis
 
-from service import keys
-from service.embedded_redis import RedisServer, free_port
-from service.form_token import TokenCheck
-from service.intake import comment_queue, retry_policy, store_batch
-from service.privacy import EmailVault
-from service.publishing import publish
-from service.records import RequestMeta, new_record
-from service.settings import Settings
-from service.validation import Submission
+from service.core import keys
+from service.core.form_token import TokenCheck
+from service.core.records import RequestMeta, new_record
+from service.core.sealing import EmailVault
+from service.core.settings import Settings
+from service.core.validation import Submission
+from service.entry.embedded_redis import RedisServer, free_port
+from service.queueing.queues import queue
+from service.store import moderation
+from service.store.intake import store_batch
 from tests.bench.intake import SECRET, bench_env, start, stop, wait_ready
 
 HERE = Path(__file__).resolve().parent
@@ -48,10 +49,11 @@ def seed_thread(conn: redis.Redis, settings: Settings, n: int = 100) -> None:
         meta = RequestMeta("10.1.0.1", "bench", "", time.time(), TokenCheck("valid", 60.0))
         cid = keys.new_comment_id("bench-thread")
         records[cid] = new_record(cid, sub, meta, vault)
-    store_batch(conn, comment_queue(conn, settings), records, 60, retry_policy(settings))
-    conn.delete(comment_queue(conn, settings).key, keys.pending())  # published directly below
+    store_batch(conn, settings, records)
+    conn.delete(queue(conn, settings).key, keys.pending())  # approved directly below
     for cid in records:
-        publish(conn, cid)
+        outcome = moderation.apply(conn, settings, cid, "approve", "bench")
+        assert outcome.result == moderation.DONE, outcome
 
 
 def decided(conn: redis.Redis) -> int:
@@ -75,8 +77,8 @@ def main() -> int:
         conn = redis.Redis.from_url(server.url)
         seed_thread(conn, settings)
         port = free_port()
-        api = start(["service.cli", "api", "--host", "127.0.0.1", "--port", str(port)], env)
-        worker = start(["service.cli", "worker", "--processes", str(WORKERS)], env)
+        api = start(["service.entry.cli", "api", "--host", "127.0.0.1", "--port", str(port)], env)
+        worker = start(["service.entry.cli", "worker", "--processes", str(WORKERS)], env)
         redis_pid = server.process.pid if server.process else 0
         try:
             wait_ready(f"http://127.0.0.1:{port}/readyz")
@@ -113,7 +115,7 @@ def main() -> int:
             depths = []
             for t in range(0, SECONDS, 10):
                 time.sleep(10)
-                depths.append((t + 10, int(conn.llen(comment_queue(conn, settings).key))))
+                depths.append((t + 10, int(conn.llen(queue(conn, settings).key))))
             out, _ = load.communicate()
             rss_end = {name: rss(pid) for name, pid in procs.items()}
             made = decided(conn) - decided_start

@@ -16,16 +16,17 @@ import time
 from pathlib import Path
 
 import redis
-from rq import Queue
 
-from service import keys
-from service.embedded_redis import RedisServer
-from service.form_token import TokenCheck
-from service.intake import comment_queue, retry_policy, store_batch
-from service.privacy import EmailVault
-from service.records import RequestMeta, new_record
-from service.settings import Settings
-from service.validation import Submission
+from service.core import keys
+from service.core.form_token import TokenCheck
+from service.core.records import RequestMeta, new_record
+from service.core.sealing import EmailVault
+from service.core.settings import Settings
+from service.core.validation import Submission
+from service.entry.embedded_redis import RedisServer
+from service.queueing.jobs import PROCESS_COMMENT
+from service.queueing.queues import queue
+from service.store.intake import store_batch
 from tests.bench.intake import SECRET, bench_env
 
 TEXTS = [
@@ -41,7 +42,7 @@ def noop(value: str) -> str:
 
 
 def fill_comments(conn: redis.Redis, settings: Settings, n: int) -> None:
-    vault, queue, retry = EmailVault(SECRET), comment_queue(conn, settings), retry_policy(settings)
+    vault = EmailVault(SECRET)
     for start in range(0, n, 250):
         records = {}
         for i in range(start, min(n, start + 250)):
@@ -56,24 +57,21 @@ def fill_comments(conn: redis.Redis, settings: Settings, n: int) -> None:
             )
             cid = keys.new_comment_id(article)
             records[cid] = new_record(cid, sub, meta, vault)
-        store_batch(conn, queue, records, settings.job_timeout_s, retry)
+        store_batch(conn, settings, records)
 
 
 def fill_noop(conn: redis.Redis, settings: Settings, n: int) -> None:
-    queue, retry = comment_queue(conn, settings), retry_policy(settings)
+    """No-op jobs queued as comment jobs are (same queue, timeout, retries, result TTL)."""
+    lane = queue(conn, settings, PROCESS_COMMENT.lane)
     for start in range(0, n, 250):
         jobs = [
-            Queue.prepare_data(
-                "tests.bench.workers.noop",
-                args=(str(i),),
-                job_id=f"noop-{i}",
-                timeout=settings.job_timeout_s,
-                retry=retry,
+            PROCESS_COMMENT.prepare(str(i), settings)._replace(
+                func="tests.bench.workers.noop", job_id=f"noop-{i}"
             )
             for i in range(start, min(n, start + 250))
         ]
         with conn.pipeline(transaction=True) as pipe:
-            queue.enqueue_many(jobs, pipeline=pipe)
+            lane.enqueue_many(jobs, pipeline=pipe)
             pipe.execute()
 
 
@@ -83,7 +81,7 @@ def drain(env: dict[str, str], kind: str, processes: int) -> float:
         [
             sys.executable,
             "-m",
-            "service.cli",
+            "service.entry.cli",
             "worker",
             "--burst",
             "--worker-class",

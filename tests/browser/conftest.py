@@ -17,11 +17,11 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from playwright.async_api import Browser, BrowserContext, Page, async_playwright
 
-from service import moderation
-from service.app import create_app
-from service.embedded_redis import RedisServer, free_port
-from service.settings import Settings
-from tests.conftest import make_settings
+from service.core.settings import Settings
+from service.entry.embedded_redis import RedisServer, free_port
+from service.store import moderation
+from service.web.app import create_app
+from tests.helpers import make_settings
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = Path(os.environ.get("COMMENTS_TEST_ARTIFACTS", "test-artifacts"))
@@ -145,7 +145,7 @@ class running:
         api_port = int(site.api.rsplit(":", 1)[1])
         site_port = int(site.origin.rsplit(":", 1)[1])
         self.servers = [
-            await serve(create_app(site.settings, demo=True), api_port),
+            await serve(create_app(site.settings, demo_page=True), api_port),
             await serve(news, site_port),
         ]
         return site

@@ -6,9 +6,9 @@ import aiohttp
 import redis
 from playwright.async_api import Browser, Locator, Page, expect
 
-from service.embedded_redis import RedisServer
+from service.entry.embedded_redis import RedisServer
 from tests.browser.conftest import ARTIFACTS, Site, make_site, running
-from tests.conftest import stored_comments
+from tests.helpers import stored_comments
 
 ARTICLE = "moon-base"
 

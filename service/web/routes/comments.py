@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Mapping
 
 from aiohttp import web
 from redis.exceptions import RedisError
 
-from service import form_token as tokens
-from service import keys, nojs
-from service.errors import ApiError, storage_unavailable, validation_failed
-from service.intake import RateLimited
-from service.origins import client_ip, origin_allowed, origin_of
-from service.records import (
-    STATUS_APPROVED,
-    STATUS_PENDING,
+from service.core import form_token as tokens
+from service.core import keys
+from service.core.origins import client_ip, origin_allowed, origin_of
+from service.core.records import (
     RequestMeta,
     fingerprint,
     new_record,
 )
-from service.typedefs import REDIS, SETTINGS, THREADS, TOKEN_KEY, VAULT, WRITER
-from service.validation import (
+from service.core.statuses import AS_SEEN_BY_AUTHOR, Status
+from service.core.validation import (
     MAX_ARTICLE,
     MAX_EMAIL,
     MAX_NAME,
@@ -31,13 +26,17 @@ from service.validation import (
     Submission,
     validate_submission,
 )
+from service.store.intake import RateLimited
+from service.web import nojs
+from service.web.appkeys import REDIS, SETTINGS, SIGNER, THREADS, VAULT, WRITER
+from service.web.bodies import FORM, read_fields
+from service.web.errors import ApiError, storage_unavailable, validation_failed
 
-JSON = "application/json"
-FORM = "application/x-www-form-urlencoded"
 MAX_IDEMPOTENCY_KEY = 255
 MAX_COUNTS = 100
 MAX_STATUS_IDS = 50
 PENDING_FRAGMENT = "#comment-pending"
+routes = web.RouteTableDef()
 RATE_SCOPES = {
     "ip": "from this address",
     "email": "from this commenter",
@@ -46,8 +45,9 @@ RATE_SCOPES = {
 }
 
 
+@routes.post("/api/v1/comments")
 async def post_comment(request: web.Request) -> web.Response:
-    data = await _read_fields(request)
+    data = await read_fields(request)
     is_form = request.content_type == FORM
     try:
         sub, comment_id = await _accept(request, data)
@@ -90,9 +90,7 @@ async def _accept(request: web.Request, data: Mapping[str, object]) -> tuple[Sub
 
     if stored is None:  # a first attempt: an identical retry just gets the first answer
         now = time.time()
-        token = tokens.check(
-            request.app[TOKEN_KEY], sub.form_token, sub.article, now, settings.form_token_max_age_s
-        )
+        token = tokens.check(request.app[SIGNER], sub.form_token, sub.article, now)
         meta = RequestMeta(
             ip=client_ip(
                 request.remote, request.headers.get("X-Forwarded-For"), settings.trusted_proxies
@@ -115,11 +113,12 @@ async def _accept(request: web.Request, data: Mapping[str, object]) -> tuple[Sub
     return sub, comment_id
 
 
+@routes.get("/api/v1/form-token")
 async def form_token(request: web.Request) -> web.Response:
     """A signed token the widget puts in the form it renders; proves when the form was shown."""
     article = _article_param(request)
-    token = tokens.issue(request.app[TOKEN_KEY], article, time.time())
     settings = request.app[SETTINGS]
+    token = tokens.issue(request.app[SIGNER], article, time.time(), settings.form_token_max_age_s)
     # The limits let the widget check fields exactly as validation here will.
     limits = {
         "comment": settings.max_comment_chars,
@@ -133,6 +132,7 @@ async def form_token(request: web.Request) -> web.Response:
     )
 
 
+@routes.get("/api/v1/counts")
 async def counts(request: web.Request) -> web.Response:
     """Approved comments per article, for "N comments" links on article lists."""
     articles = list(dict.fromkeys(request.query.getall("article", [])))
@@ -151,6 +151,7 @@ async def counts(request: web.Request) -> web.Response:
     )
 
 
+@routes.get("/api/v1/comment-status")
 async def comment_status(request: web.Request) -> web.Response:
     """Whether the reader's own recent comments are still pending, published, or gone.
 
@@ -166,52 +167,29 @@ async def comment_status(request: web.Request) -> web.Response:
         for comment_id in ids:
             pipe.hget(keys.comment(comment_id), "status")
         found = await pipe.execute()
-    # Held for a moderator is still "awaiting moderation" to its author.
-    visible = {STATUS_PENDING: "pending", "held": "pending", STATUS_APPROVED: "approved"}
-    statuses = {i: visible.get(s or "", "gone") for i, s in zip(ids, found, strict=True)}
+    statuses = {i: AS_SEEN_BY_AUTHOR.get(s or "", "gone") for i, s in zip(ids, found, strict=True)}
     return web.json_response({"statuses": statuses}, headers={"Cache-Control": "no-store"})
 
 
+@routes.get("/api/v1/comments")
 async def get_comments(request: web.Request) -> web.Response:
     article = _article_param(request)
     thread = await request.app[THREADS].get(request.app[REDIS], article)
     headers = {"ETag": thread.etag, "Cache-Control": "no-cache"}
     if thread.etag in _etags(request.headers.get("If-None-Match", "")):
         raise web.HTTPNotModified(headers=headers)
-    return web.Response(body=thread.body, content_type=JSON, headers=headers)
+    return web.Response(body=thread.body, content_type="application/json", headers=headers)
 
 
+@routes.get("/healthz")
 async def healthz(request: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
+@routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
     await request.app[REDIS].ping()  # a RedisError becomes the standard 503
     return web.json_response({"status": "ready"})
-
-
-async def read_json(request: web.Request) -> dict[str, object]:
-    """A JSON object body, or the standard 415/400 error."""
-    if request.content_type != JSON:
-        raise ApiError(415, "unsupported_media_type", f"Send {JSON}.")
-    raw = await request.read()  # over client_max_size: aiohttp raises 413
-    try:
-        data = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise ApiError(400, "malformed_json", "The body is not valid JSON.") from None
-    if not isinstance(data, dict):
-        raise ApiError(400, "invalid_body", "The JSON body must be an object.")
-    return data
-
-
-async def _read_fields(request: web.Request) -> Mapping[str, object]:
-    if request.content_type == JSON:
-        return await read_json(request)
-    if request.content_type == FORM:
-        # Undecodable bytes arrive as U+FFFD (aiohttp decodes with replacement), never an error.
-        form = await request.post()
-        return {name: form.get(name) for name in form if isinstance(form.get(name), str)}
-    raise ApiError(415, "unsupported_media_type", f"Send {JSON} or {FORM}.")
 
 
 def _article_param(request: web.Request) -> str:
@@ -240,7 +218,7 @@ async def _check_parent(request: web.Request, sub: Submission) -> None:
     article, status = await request.app[REDIS].hmget(
         keys.comment(sub.parent_id), ["article", "status"]
     )
-    if article != sub.article or status != STATUS_APPROVED:
+    if article != sub.article or status != Status.APPROVED:
         raise validation_failed(
             {"parent_id": FieldError("parent_not_found", "No such comment on this article.")}
         )

@@ -1,54 +1,39 @@
 """One-click moderation from a notification: GET confirms, POST acts.
 
 Mail scanners and link previewers follow GET links, so GET only shows what would happen.
-The POST needs the page's CSRF value (a MAC of the link only the server can make) and a
-same-origin request. Every page is uncacheable and never sent as a referrer (the link is a
-credential).
+The POST needs the page's CSRF value (signed, bound to the link) and a same-origin request.
+Every page is uncacheable and never sent as a referrer (the link is a credential).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hmac
 import json
 import time
-from html import escape
 
 from aiohttp import web
 
-from service import keys, moderation
-from service.moderation_links import EXPIRED, VALID, Link
-from service.origins import origin_of
-from service.records import decode_record
-from service.typedefs import LINK_SIGNER, SETTINGS, SYNC_REDIS
+from service.core import keys, links
+from service.core.records import decode_record
+from service.core.signing import BadToken, ExpiredToken, Purpose
+from service.store import moderation
+from service.web.appkeys import SETTINGS, SIGNER, SYNC_REDIS
+from service.web.forms import refuse_unconfirmed
+from service.web.pages import message, render
+
+routes = web.RouteTableDef()
 
 VERBS = {"approve": "Approve", "reject": "Reject", "spam": "Mark as spam", "ham": "Not spam"}
-HEADERS = {
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Robots-Tag": "noindex",
-    "Content-Security-Policy": "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'",
+RESULTS = {
+    moderation.DONE: ("Done: {verb}", 200),
+    moderation.ALREADY: ("Already done", 409),
+    moderation.USED: ("This link was already used", 409),
+    moderation.NOT_ALLOWED: ("Not possible from the comment's current state", 409),
+    moderation.MISSING: ("Comment not found", 404),
 }
-STYLE = (
-    "body{font:16px/1.5 system-ui,sans-serif;max-width:40rem;margin:2rem auto;padding:0 1rem}"
-    "blockquote{border-left:3px solid #888;margin:1rem 0;padding:.2rem 1rem;white-space:pre-wrap}"
-    "button{font:600 1rem system-ui;padding:.6rem 1.2rem;border:0;border-radius:4px;"
-    "background:#0a58ca;color:#fff}.muted{color:#555}.err{color:#b3261e;font-weight:600}"
-    "label{display:block;font-weight:600;margin-top:.8rem}"
-    "input:not([type=hidden]),textarea{display:block;width:100%;box-sizing:border-box;"
-    "padding:.5rem;font:inherit;border:1px solid #767676}"
-)
 
 
-def page(title: str, body: str, status: int = 200) -> web.Response:
-    html = (
-        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{escape(title)}'
-        f'</title><meta name="viewport" content="width=device-width,initial-scale=1">'
-        f"<style>{STYLE}</style></head><body><h1>{escape(title)}</h1>{body}</body></html>"
-    )
-    return web.Response(text=html, content_type="text/html", status=status, headers=HEADERS)
-
-
+@routes.get("/moderate/{token}")
 async def confirm(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     link, record, problem = await _check(request, token)
@@ -56,25 +41,24 @@ async def confirm(request: web.Request) -> web.Response:
         return problem
     assert link is not None
     if record is None:
-        return page("Comment not found", "<p>It may have been erased.</p>", 404)
-    if record.get("status") == moderation.TARGET[link.action]:
-        return page("Already done", _state(record), 409)
-    csrf = request.app[LINK_SIGNER].csrf(token)
-    form = (
-        f'<form method="post"><input type="hidden" name="csrf" value="{escape(csrf)}">'
-        f'<button type="submit">{escape(VERBS[link.action])}</button></form>'
-    )
-    return page(f"{VERBS[link.action]} this comment?", _details(record) + form)
+        return message(request, "Comment not found", "It may have been erased.", 404)
+    if record.get("status") == moderation.ACTIONS[link.action].target:
+        return _state(request, "Already done", record, 409)
+    context = {
+        "title": f"{VERBS[link.action]} this comment?",
+        "verb": VERBS[link.action],
+        "comment": comment_view(record),
+        "csrf": links.csrf_value(request.app[SIGNER], token, time.time()),
+    }
+    return render(request, "moderate/confirm.html", context)
 
 
+@routes.post("/moderate/{token}")
 async def act(request: web.Request) -> web.Response:
     token = request.match_info["token"]
-    if not same_origin(request):
-        return page("Not allowed", "<p>This form must be sent from its own page.</p>", 403)
-    sent = (await posted(request)).get("csrf")
-    expected = request.app[LINK_SIGNER].csrf(token)
-    if not isinstance(sent, str) or not hmac.compare_digest(sent, expected):
-        return page("Not allowed", "<p>Open the link from the notification again.</p>", 403)
+    refused = await refuse_unconfirmed(request, token, "Open the link from the notification again.")
+    if refused is not None:
+        return refused
     link, _, problem = await _check(request, token)
     if problem is not None:
         return problem
@@ -86,45 +70,34 @@ async def act(request: web.Request) -> web.Response:
         link.comment_id,
         link.action,
         "email-link",
-        link_nonce=link.nonce,
-        link_ttl_s=max(link.expires - int(time.time()), 1),
+        link_nonce=link.claims.nonce,
+        link_ttl_s=link.claims.seconds_left(time.time()),
     )
-    record = await _record(request, link.comment_id) or {}
-    titles = {
-        moderation.DONE: (f"Done: {VERBS[link.action].lower()}", 200),
-        moderation.ALREADY: ("Already done", 409),
-        moderation.USED: ("This link was already used", 409),
-        moderation.NOT_ALLOWED: ("Not possible from the comment's current state", 409),
-        moderation.MISSING: ("Comment not found", 404),
-    }
-    title, status = titles[outcome.result]
-    return page(title, _state(record) if record else "", status)
-
-
-async def posted(request: web.Request) -> dict[str, str]:
-    """The text fields of a form post; a body that does not parse counts as an empty form."""
-    try:
-        form = await request.post()
-    except ValueError:  # e.g. multipart without its boundary, undecodable bytes
-        return {}
-    return {name: value for name, value in form.items() if isinstance(value, str)}
+    record = await _record(request, link.comment_id)
+    title, status = RESULTS[outcome.result]
+    return _state(request, title.format(verb=VERBS[link.action].lower()), record, status)
 
 
 async def _check(
     request: web.Request, token: str
-) -> tuple[Link | None, dict[str, str] | None, web.Response | None]:
+) -> tuple[links.ModerationLink | None, dict[str, str] | None, web.Response | None]:
     """The link, the comment as it is now (None if gone), or the page explaining a refusal."""
-    check = request.app[LINK_SIGNER].check(token, time.time())
-    if check.verdict not in (VALID, EXPIRED) or check.link is None:
-        return None, None, page("This link is not valid", "<p>It may have been altered.</p>", 400)
-    link = check.link
+    try:
+        link = links.moderation_link(request.app[SIGNER], token, time.time())
+    except ExpiredToken as expired:
+        comment_id = expired.claims.fields[0] if expired.claims.fields else ""
+        record = await _record(request, comment_id) if keys.is_comment_id(comment_id) else None
+        return None, record, _state(request, "This link has expired", record, 410)
+    except BadToken:
+        return (
+            None,
+            None,
+            message(request, "This link is not valid", "It may have been altered.", 400),
+        )
     record = await _record(request, link.comment_id)
-    state = _state(record) if record else ""
-    if check.verdict == EXPIRED:
-        return None, record, page("This link has expired", state, 410)
-    used = keys.link_used(link.nonce)
+    used = keys.token_used(Purpose.MODERATION, link.claims.nonce)
     if await asyncio.to_thread(request.app[SYNC_REDIS].exists, used):
-        return None, record, page("This link was already used", state, 409)
+        return None, record, _state(request, "This link was already used", record, 409)
     return link, record, None
 
 
@@ -133,32 +106,23 @@ async def _record(request: web.Request, comment_id: str) -> dict[str, str] | Non
     return decode_record(raw) or None
 
 
-def _details(record: dict[str, str]) -> str:
-    reasons = "".join(
-        f"<li>{escape(r['text'])} ({r['points']:+g})</li>"
-        for r in json.loads(record.get("reasons") or "[]")
-    )
-    website = f" ({escape(record['website'])})" if record.get("website") else ""
-    return (
-        f"<p><strong>{escape(record['name'])}</strong>{website} on "
-        f"<em>{escape(record.get('title') or record['article'])}</em></p>"
-        f"<blockquote>{escape(record['comment'])}</blockquote>"
-        f'<p class="muted">Verdict: {escape(record.get("status", ""))}, '
-        f"score {escape(record.get('score', '-'))}</p><ul>{reasons}</ul>"
-    )
+def comment_view(record: dict[str, str]) -> dict[str, object]:
+    """What a moderator's page shows of a comment: never the address, its hash or the IP."""
+    return {
+        "name": record.get("name", ""),
+        "website": record.get("website", ""),
+        "title": record.get("title", ""),
+        "article": record.get("article", ""),
+        "comment": record.get("comment", ""),
+        "status": record.get("status", ""),
+        "score": record.get("score", ""),
+        "reasons": json.loads(record.get("reasons") or "[]"),
+        "decided_by": record.get("decided_by", ""),
+    }
 
 
-def _state(record: dict[str, str]) -> str:
-    by = record.get("decided_by", "")
-    return _details(record) + (f'<p class="muted">Decided by {escape(by)}.</p>' if by else "")
-
-
-def same_origin(request: web.Request) -> bool:
-    """Browsers send Origin on POSTs; a cross-site form post is refused outright."""
-    if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
-        return False
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return True
-    ours = origin_of(request.app[SETTINGS].public_url)
-    return origin in (ours, origin_of(str(request.url)))
+def _state(
+    request: web.Request, title: str, record: dict[str, str] | None, status: int
+) -> web.Response:
+    context = {"title": title, "message": "", "comment": comment_view(record) if record else None}
+    return render(request, "moderate/state.html", context, status=status)

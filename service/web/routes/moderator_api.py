@@ -9,12 +9,13 @@ from typing import cast
 
 from aiohttp import web
 
-from service import keys, moderation
-from service.errors import ApiError, validation_failed
-from service.handlers import read_json
-from service.records import decode_record
-from service.typedefs import REDIS, SETTINGS, SYNC_REDIS
-from service.validation import FieldError, validate_submission
+from service.core import keys
+from service.core.records import decode_record
+from service.core.validation import FieldError, validate_submission
+from service.store import moderation
+from service.web.appkeys import REDIS, SETTINGS, SYNC_REDIS
+from service.web.bodies import read_json
+from service.web.errors import ApiError, validation_failed
 
 FOLDERS = {"held": keys.held, "spam": keys.spam_folder}
 LIST_FIELDS = (
@@ -55,6 +56,10 @@ def moderator(request: web.Request) -> str:
     return name
 
 
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/v1/moderation/queue")
 async def queue(request: web.Request) -> web.Response:
     moderator(request)
     folder = request.query.get("status", "held")
@@ -97,6 +102,7 @@ async def queue(request: web.Request) -> web.Response:
     return web.json_response({"items": items, "next_cursor": next_cursor})
 
 
+@routes.get("/api/v1/moderation/decisions")
 async def decisions(request: web.Request) -> web.Response:
     moderator(request)
     limit = _limit(request)
@@ -112,12 +118,13 @@ async def decisions(request: web.Request) -> web.Response:
     return web.json_response({"items": items, "next_cursor": next_cursor})
 
 
+@routes.post("/api/v1/moderation/actions")
 async def act(request: web.Request) -> web.Response:
     actor = moderator(request)
     body = await read_json(request)
     action, ids = body.get("action"), body.get("ids")
     errors = {}
-    if action not in moderation.TARGET:
+    if action not in moderation.ACTIONS:
         errors["action"] = FieldError("invalid_choice", "Use approve, reject, spam or ham.")
     if not isinstance(ids, list) or not ids or len(ids) > MAX_IDS:
         errors["ids"] = FieldError("invalid_ids", f"Give 1-{MAX_IDS} comment ids.")
@@ -141,6 +148,7 @@ async def act(request: web.Request) -> web.Response:
     )
 
 
+@routes.patch("/api/v1/moderation/comments/{comment_id}")
 async def edit(request: web.Request) -> web.Response:
     actor = moderator(request)
     comment_id = request.match_info["comment_id"]

@@ -8,25 +8,24 @@ short-lived request, not the address. Following it offers a JSON download or era
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
 import json
-import secrets
-from html import escape
+import time
 
 from aiohttp import web
 from email_validator import EmailNotValidError, validate_email
 
-from service import keys, privacy_data
-from service.errors import validation_failed
-from service.intake import notification_queue
-from service.limits import limit
-from service.moderation_pages import page, posted, same_origin
-from service.privacy import derive_key
-from service.records import as_text
-from service.typedefs import REDIS, SETTINGS, SYNC_REDIS, VAULT
-from service.validation import FieldError
+from service.core import keys, links
+from service.core.records import as_text
+from service.core.signing import BadToken
+from service.core.validation import FieldError
+from service.store import privacy_data
+from service.web.appkeys import REDIS, SETTINGS, SIGNER, SYNC_REDIS, VAULT
+from service.web.errors import validation_failed
+from service.web.forms import refuse_unconfirmed
+from service.web.limits import limit
+from service.web.pages import message, render
+
+routes = web.RouteTableDef()
 
 REQUESTS_PER_ADDRESS_HOUR, REQUESTS_PER_IP_HOUR = 3, 10
 SAME_ANSWER = {
@@ -35,16 +34,7 @@ SAME_ANSWER = {
 }
 
 
-def sign(secret: str, request_id: str) -> str:
-    mac = hmac.new(derive_key(secret, "privacy-link"), request_id.encode(), hashlib.sha256)
-    return f"{request_id}.{base64.urlsafe_b64encode(mac.digest()[:18]).decode()}"
-
-
-def verify(secret: str, token: str) -> str | None:
-    request_id = token.split(".", 1)[0]
-    return request_id if hmac.compare_digest(sign(secret, request_id), token) else None
-
-
+@routes.post("/api/v1/privacy/requests")
 async def request_link(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     try:
@@ -59,42 +49,31 @@ async def request_link(request: web.Request) -> web.Response:
     window = privacy_data.REQUEST_WINDOW_S
     await limit(redis, "privacy-ip", request.remote or "unknown", REQUESTS_PER_IP_HOUR, window)
     await limit(redis, "privacy-email", email_hash, REQUESTS_PER_ADDRESS_HOUR, window)
-    request_id, ttl = secrets.token_urlsafe(16), settings.privacy_link_max_age_s
-    async with redis.pipeline(transaction=True) as pipe:
-        pipe.set(keys.privacy_request(request_id), email_hash, ex=ttl)
-        pipe.sadd(keys.privacy_requests_of(email_hash), request_id)
-        pipe.expire(keys.privacy_requests_of(email_hash), ttl)
-        await pipe.execute()
-    # The job learns only the request id; it finds the sealed address itself.
-    queue = notification_queue(request.app[SYNC_REDIS], settings)
-    await asyncio.to_thread(
-        queue.enqueue, "workers.jobs.send_privacy_link", request_id, job_timeout=60
-    )
+    conn = request.app[SYNC_REDIS]
+    await asyncio.to_thread(privacy_data.open_request, conn, settings, email_hash)
     return web.json_response(SAME_ANSWER, status=202)
 
 
+@routes.get("/privacy/{token}")
 async def show(request: web.Request) -> web.Response:
     token = request.match_info["token"]
     email_hash = await _email_hash(request, token)
     if email_hash is None:
-        return _expired()
-    count = await request.app[REDIS].scard(keys.by_email(email_hash))
-    csrf = escape(_csrf(request, token))
-    forms = (
-        f"<p>{count} comments are stored for your address.</p>"
-        f'<form method="post" action="{escape(token)}/export"><input type="hidden" name="csrf" '
-        f'value="{csrf}"><button type="submit">Download my comments (JSON)</button></form><p></p>'
-        f'<form method="post" action="{escape(token)}/erase"><input type="hidden" name="csrf" '
-        f'value="{csrf}"><button type="submit">Erase my comments</button></form>'
-    )
-    return page("Your comments", forms)
+        return _expired(request)
+    context = {
+        "title": "Your comments",
+        "count": await request.app[REDIS].scard(keys.by_email(email_hash)),
+        "token": token,
+        "csrf": links.csrf_value(request.app[SIGNER], token, time.time()),
+    }
+    return render(request, "privacy/show.html", context)
 
 
+@routes.post("/privacy/{token}/export")
 async def export(request: web.Request) -> web.Response:
-    email_hash, problem = await _authorised(request)
-    if problem is not None:
-        return problem
-    assert email_hash is not None
+    email_hash = await _authorised(request)
+    if isinstance(email_hash, web.Response):
+        return email_hash
     data = await asyncio.to_thread(privacy_data.export, request.app[SYNC_REDIS], email_hash)
     return web.json_response(
         {"comments": data},
@@ -105,40 +84,38 @@ async def export(request: web.Request) -> web.Response:
     )
 
 
+@routes.post("/privacy/{token}/erase")
 async def erase(request: web.Request) -> web.Response:
-    email_hash, problem = await _authorised(request)
-    if problem is not None:
-        return problem
-    assert email_hash is not None
-    mode = request.app[SETTINGS].erase_mode
-    count = await asyncio.to_thread(privacy_data.erase, request.app[SYNC_REDIS], email_hash, mode)
-    await request.app[REDIS].delete(keys.privacy_request(request.match_info["token"].split(".")[0]))
-    done = "anonymised" if mode == "anonymise" else "removed"
-    return page("Erased", f"<p>{count} comments {done}; your address is deleted.</p>")
+    email_hash = await _authorised(request)
+    if isinstance(email_hash, web.Response):
+        return email_hash
+    settings = request.app[SETTINGS]
+    conn = request.app[SYNC_REDIS]
+    # Erasure deletes the commenter's open requests too: this link is spent with them.
+    count = await asyncio.to_thread(privacy_data.erase, conn, settings, email_hash)
+    done = "anonymised" if settings.erase_mode == "anonymise" else "removed"
+    return message(request, "Erased", f"{count} comments {done}; your address is deleted.")
 
 
-async def _authorised(request: web.Request) -> tuple[str | None, web.Response | None]:
+async def _authorised(request: web.Request) -> str | web.Response:
+    """The commenter's key a confirmed form post acts for, or the page refusing it."""
     token = request.match_info["token"]
-    if not same_origin(request):
-        return None, page("Not allowed", "<p>This form must be sent from its own page.</p>", 403)
-    sent = (await posted(request)).get("csrf")
-    if not isinstance(sent, str) or not hmac.compare_digest(sent, _csrf(request, token)):
-        return None, page("Not allowed", "<p>Open the link from the email again.</p>", 403)
-    email_hash = await _email_hash(request, token)
-    return (email_hash, None) if email_hash else (None, _expired())
+    refused = await refuse_unconfirmed(request, token, "Open the link from the email again.")
+    if refused is not None:
+        return refused
+    return await _email_hash(request, token) or _expired(request)
 
 
 async def _email_hash(request: web.Request, token: str) -> str | None:
-    request_id = verify(request.app[SETTINGS].secret_key, token)
-    if request_id is None:
+    try:
+        request_id = links.privacy_request_id(request.app[SIGNER], token, time.time())
+    except BadToken:
         return None
     value = await request.app[REDIS].get(keys.privacy_request(request_id))
     return as_text(value) if value else None
 
 
-def _csrf(request: web.Request, token: str) -> str:
-    return sign(request.app[SETTINGS].secret_key, f"csrf:{token}")
-
-
-def _expired() -> web.Response:
-    return page("This link is not valid", "<p>It expired or was used. Ask for a new one.</p>", 410)
+def _expired(request: web.Request) -> web.Response:
+    return message(
+        request, "This link is not valid", "It expired or was used. Ask for a new one.", 410
+    )

@@ -9,48 +9,48 @@ leaked link can do is stop some emails.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
-import hmac
-from html import escape
+import time
 
 from aiohttp import web
 
-from service import keys
-from service.moderation_pages import page
-from service.privacy import derive_key
-from service.records import as_text
-from service.typedefs import SETTINGS, SYNC_REDIS
+from service.core import keys, links
+from service.core.records import as_text
+from service.core.signing import BadToken
+from service.web.appkeys import SIGNER, SYNC_REDIS
+from service.web.pages import message, render
+
+routes = web.RouteTableDef()
 
 
-def token_for(secret: str, comment_id: str) -> str:
-    mac = hmac.new(derive_key(secret, "unsubscribe"), comment_id.encode(), hashlib.sha256)
-    return f"{comment_id}.{base64.urlsafe_b64encode(mac.digest()[:18]).decode()}"
-
-
-def comment_of(secret: str, token: str) -> str | None:
-    comment_id = token.split(".", 1)[0]
-    valid = keys.is_comment_id(comment_id) and hmac.compare_digest(
-        token_for(secret, comment_id), token
-    )
-    return comment_id if valid else None
-
-
+@routes.get("/unsubscribe/{token}")
 async def confirm(request: web.Request) -> web.Response:
-    if comment_of(request.app[SETTINGS].secret_key, request.match_info["token"]) is None:
-        return page("This link is not valid", "<p>It may have been altered.</p>", 400)
-    form = '<form method="post"><button type="submit">Stop reply notifications</button></form>'
-    return page("Stop emails about replies?", form)
+    if _comment_of(request) is None:
+        return _invalid(request)
+    return render(request, "unsubscribe/confirm.html", {"title": "Stop emails about replies?"})
 
 
+@routes.post("/unsubscribe/{token}")
 async def unsubscribe(request: web.Request) -> web.Response:
-    comment_id = comment_of(request.app[SETTINGS].secret_key, request.match_info["token"])
+    comment_id = _comment_of(request)
     if comment_id is None:
-        return page("This link is not valid", "<p>It may have been altered.</p>", 400)
+        return _invalid(request)
     conn = request.app[SYNC_REDIS]
     email_hash = await asyncio.to_thread(conn.hget, keys.comment(comment_id), "email_hash")
     if email_hash:
         rep = keys.email_reputation(as_text(email_hash))
         await asyncio.to_thread(conn.hset, rep, "unsubscribed", "1")
     done = "You will get no more emails about replies to your comments."
-    return page("Unsubscribed", f"<p>{escape(done)}</p>")
+    return message(request, "Unsubscribed", done)
+
+
+def _comment_of(request: web.Request) -> str | None:
+    try:
+        return links.unsubscribe_comment(
+            request.app[SIGNER], request.match_info["token"], time.time()
+        )
+    except BadToken:
+        return None
+
+
+def _invalid(request: web.Request) -> web.Response:
+    return message(request, "This link is not valid", "It may have been altered.", 400)

@@ -7,38 +7,20 @@ with Subresource Integrity if they like).
 
 from __future__ import annotations
 
-import gzip
-import hashlib
-from dataclasses import dataclass
-from importlib import resources
-
 from aiohttp import web
+
+from service.web.appkeys import EMBED
 
 CONTENT_TYPE = "text/javascript; charset=utf-8"
 STABLE = "public, max-age=3600, stale-while-revalidate=86400"
 PINNED = "public, max-age=31536000, immutable"
 
 
-@dataclass(frozen=True, slots=True)
-class Asset:
-    body: bytes
-    gzipped: bytes
-    digest: str  # content hash: the pinned file name and the ETag
-
-    @classmethod
-    def load(cls, name: str = "embed.js") -> Asset:
-        body = resources.files("service").joinpath(f"static/{name}").read_bytes()
-        # mtime=0: the same bytes on every start and every replica.
-        return cls(body, gzip.compress(body, 9, mtime=0), hashlib.sha256(body).hexdigest()[:12])
-
-    @property
-    def pinned_path(self) -> str:
-        return f"/embed.{self.digest}.js"
+routes = web.RouteTableDef()
 
 
-EMBED = web.AppKey("embed", Asset)
-
-
+@routes.get("/embed.js")
+@routes.get("/embed.{digest:[0-9a-f]{12}}.js")
 async def embed_js(request: web.Request) -> web.StreamResponse:
     asset = request.app[EMBED]
     pinned = request.match_info.get("digest")

@@ -1,0 +1,134 @@
+"""One signer for every token the service hands out.
+
+Form tokens, one-click moderation links, privacy links, unsubscribe links and the CSRF values
+of server-rendered forms are all `v1.<key id>.<payload>.<mac>`:
+
+- payload: base64url of a JSON list `[issued, expires, nonce, *fields]` (expires 0: never);
+- mac: HMAC-SHA256 under a key derived from the secret *for that purpose*, over the token's
+  first three parts and an optional bound value that the token itself does not carry (a form
+  token is bound to its article; a CSRF value to the link of its page). A token made for one
+  purpose never verifies for another.
+- key id: names the secret that signed it, so after a rotation tokens signed with a previous
+  secret (COMMENTS_OLD_SECRET_KEYS) keep working until they expire.
+
+Single use is the caller's business: the nonce is what it spends (`keys.token_used`).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Sequence
+from dataclasses import dataclass
+from enum import StrEnum
+
+from service.core.sealing import derive_key
+
+VERSION = "v1"
+# Clocks differ a little between API replicas; a token issued further in the future is forged.
+CLOCK_SKEW_S = 60
+MAC_BYTES = 18  # 144 bits: forging one takes 2^143 guesses on average
+
+
+class Purpose(StrEnum):
+    FORM = "form"  # the widget's form was shown: when, for which article
+    MODERATION = "moderation"  # a one-click action on one comment
+    PRIVACY = "privacy"  # a commenter's export/erase request
+    UNSUBSCRIBE = "unsubscribe"  # stop reply notifications to one comment's author
+    CSRF = "csrf"  # the hidden value of a form the service rendered
+
+
+class BadToken(ValueError):
+    """Not a token this service signed for this purpose: altered, foreign or malformed."""
+
+
+class ExpiredToken(BadToken):
+    """A genuine token past its expiry."""
+
+    def __init__(self, claims: Claims) -> None:
+        super().__init__("expired")
+        self.claims = claims
+
+
+@dataclass(frozen=True, slots=True)
+class Claims:
+    fields: tuple[str, ...]
+    issued: int
+    expires: int  # 0: never
+    nonce: str
+
+    def seconds_left(self, now: float) -> int:
+        """How long a spent-token marker must be kept: until the token expires anyway."""
+        return max(int(self.expires - now), 1) if self.expires else 365 * 24 * 3600
+
+
+class Signer:
+    def __init__(self, secret: str, old_secrets: Sequence[str] = ()) -> None:
+        self._secrets = {_key_id(s): s for s in (secret, *old_secrets)}
+        self._current = _key_id(secret)
+        self._keys: dict[tuple[str, Purpose], bytes] = {}
+
+    def sign(
+        self,
+        purpose: Purpose,
+        *fields: str,
+        now: float,
+        max_age_s: int | None,
+        bind: str = "",
+    ) -> str:
+        issued = int(now)
+        expires = issued + max_age_s if max_age_s is not None else 0
+        payload = _b64encode(json.dumps([issued, expires, secrets.token_urlsafe(9), *fields]))
+        body = f"{VERSION}.{self._current}.{payload}"
+        return f"{body}.{self._mac(self._current, purpose, body, bind)}"
+
+    def verify(self, purpose: Purpose, token: str, now: float, bind: str = "") -> Claims:
+        """The token's claims; BadToken if it is not ours for this purpose, ExpiredToken if
+        it is ours but too old."""
+        parts = token.split(".")
+        if len(parts) != 4 or parts[0] != VERSION or parts[1] not in self._secrets:
+            raise BadToken("malformed")
+        body, mac = token.rsplit(".", 1)
+        if not hmac.compare_digest(mac, self._mac(parts[1], purpose, body, bind)):
+            raise BadToken("signature")
+        claims = _claims(parts[2])
+        if claims.issued > now + CLOCK_SKEW_S:
+            raise BadToken("from the future")
+        if claims.expires and now > claims.expires:
+            raise ExpiredToken(claims)
+        return claims
+
+    def _mac(self, key_id: str, purpose: Purpose, body: str, bind: str) -> str:
+        key = self._keys.get((key_id, purpose))
+        if key is None:
+            key = self._keys[key_id, purpose] = derive_key(self._secrets[key_id], f"sign:{purpose}")
+        digest = hmac.new(key, f"{body}\x00{bind}".encode(), hashlib.sha256).digest()
+        return _b64encode(digest[:MAC_BYTES])
+
+
+def _key_id(secret: str) -> str:
+    return hashlib.sha256(derive_key(secret, "key-id")).hexdigest()[:8]
+
+
+def _b64encode(data: str | bytes) -> str:
+    raw = data.encode() if isinstance(data, str) else data
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def _claims(payload: str) -> Claims:
+    """Only reached for a payload whose MAC verified, so a failure here is our own bug or a
+    leaked key; it still answers BadToken, never a crash."""
+    try:
+        raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+        issued, expires, nonce, *fields = json.loads(raw)
+    except (binascii.Error, ValueError, TypeError):
+        raise BadToken("payload") from None
+    if not (isinstance(issued, int) and isinstance(expires, int) and isinstance(nonce, str)):
+        raise BadToken("payload")
+    if not all(isinstance(f, str) for f in fields):
+        raise BadToken("payload")
+    return Claims(tuple(fields), issued, expires, nonce)

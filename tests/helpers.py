@@ -1,0 +1,213 @@
+"""What tests do again and again: submit a comment, drain the queues, read what Redis holds.
+
+Fixtures live in conftest.py; these are plain functions a test calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import functools
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import redis
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+from rq.serializers import JSONSerializer
+
+from service.core import form_token as tokens
+from service.core.sealing import EmailVault
+from service.core.settings import Settings
+from service.core.signing import Signer
+from service.entry.embedded_redis import RedisServer
+from service.queueing.queues import all_queues
+from service.store import moderation
+from workers.learning import ModelSource
+from workers.runtime import EmbeddedWorker, Runtime
+from workers.textmodel import TextModel
+
+SECRET = "test-secret-" + "x" * 40
+ALLOWED_ORIGIN = "https://news.example.org"
+ARTICLE = "lunar-station-2021"
+TEXT = (
+    "Cooperation makes sense given how expensive landers are; a shared station at the south "
+    "pole would let both programmes share data and spread the cost."
+)
+
+Client = TestClient[web.Request, web.Application]
+
+
+@dataclass
+class Recorder:
+    """An aiosmtpd handler that keeps every message it accepts."""
+
+    messages: list[tuple[list[str], EmailMessage]] = field(default_factory=list)
+
+    async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+        msg = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        assert isinstance(msg, EmailMessage)
+        self.messages.append((list(envelope.rcpt_tos), msg))
+        return "250 OK"
+
+
+def make_settings(redis_url: str, **overrides: object) -> Settings:
+    base = Settings(
+        mode="dev",
+        redis_url=redis_url,
+        secret_key=SECRET,
+        public_url="http://127.0.0.1:8080",
+        allowed_origins=(ALLOWED_ORIGIN,),
+        redis_timeout_s=1.0,
+        # Tests check threads right after publishing; the micro-cache has a test of its own.
+        thread_cache_s=0.0,
+        # Tests send many comments from one address; the limits have tests of their own.
+        limit_ip=(1_000_000, 60),
+        limit_email=(1_000_000, 60),
+        limit_article=(1_000_000, 60),
+        limit_site=(1_000_000, 60),
+    )
+    return base.with_overrides(**overrides)
+
+
+def form_token(article: str = ARTICLE, age_s: float = 90.0) -> str:
+    """A token as the widget would have fetched it when the reader opened the form."""
+    return tokens.issue(Signer(SECRET), article, time.time() - age_s, 24 * 3600)
+
+
+async def submit(
+    client: Client,
+    extra: Mapping[str, Any] | None = None,
+    /,
+    *,
+    headers: Mapping[str, str] | None = None,
+    expect: int = 202,
+    **fields: Any,
+) -> str:
+    """POST a comment (a valid, first-time one unless `fields` say otherwise); its id.
+
+    `extra` takes fields whose names are not identifiers or come from constants
+    (`{HONEYPOT_FIELD: "x"}`); `None` leaves a field out.
+    """
+    body: dict[str, Any] = {
+        "article": ARTICLE,
+        "name": "Maria",
+        "email": "maria@example.com",
+        "comment": TEXT,
+    }
+    body.update(extra or {}, **fields)
+    body.setdefault("form_token", form_token(str(body["article"])))
+    body = {name: value for name, value in body.items() if value is not None}
+    resp = await client.post("/api/v1/comments", json=body, headers=headers)
+    assert resp.status == expect, await resp.text()
+    return str((await resp.json()).get("id")) if expect == 202 else ""
+
+
+@functools.cache
+def shipped_model() -> TextModel:
+    return TextModel.load()
+
+
+def drain_now(settings: Settings, **overrides: object) -> None:
+    """Run every queued job, and every retry that is due, in this thread, as a burst worker
+    does: the same job code with the test's settings."""
+    settings = settings.with_overrides(**overrides)
+    assert settings.redis_url
+    conn = redis.Redis.from_url(settings.redis_url)
+    runtime = Runtime(settings, ModelSource(shipped_model()), Signer(SECRET))
+    worker = EmbeddedWorker(
+        all_queues(conn, settings), connection=conn, serializer=JSONSerializer, runtime=runtime
+    )
+    try:
+        worker.work(burst=True, with_scheduler=True, logging_level="WARNING")
+    finally:
+        conn.close()
+
+
+async def drain(settings: Settings, **overrides: object) -> None:
+    """`drain_now` off the event loop, so in-process servers (a webhook receiver) answer."""
+    await asyncio.to_thread(drain_now, settings, **overrides)
+
+
+def approve(conn: redis.Redis, settings: Settings, comment_id: str) -> None:
+    """Publish a comment the way a moderator does (thread, reputation, audit, reply notice)."""
+    outcome = moderation.apply(conn, settings, comment_id, "approve", "tests")
+    assert outcome.result == moderation.DONE, outcome
+
+
+def email_hash(address: str) -> str:
+    return EmailVault(SECRET).email_hash(address)
+
+
+def worker_env(settings: Settings) -> dict[str, str]:
+    return {**os.environ, **settings.to_env(), "COMMENTS_LOG_LEVEL": "DEBUG"}
+
+
+def run_worker_burst(
+    settings: Settings, *extra: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """A real `comments worker --burst` process, for what needs one (forking, crashes,
+    signals, the worker's own logging); returns once the queues are drained."""
+    return subprocess.run(
+        [sys.executable, "-m", "service.entry.cli", "worker", "--burst", *extra],
+        env={**worker_env(settings), **(env or {})},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+
+
+def run_cli(
+    settings: Settings | None, *args: str, stdin: str = "", env: dict[str, str] | None = None
+) -> str:
+    """`comments <args>` as a real process with the test's settings; returns its stdout."""
+    base = worker_env(settings) if settings is not None else dict(os.environ)
+    return subprocess.run(
+        [sys.executable, "-m", "service.entry.cli", *args],
+        input=stdin,
+        env=base | (env or {}),
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    ).stdout
+
+
+def as_text(value: object) -> str:
+    return value.decode() if isinstance(value, bytes) else str(value)
+
+
+def stored_comments(conn: redis.Redis) -> dict[str, dict[str, str]]:
+    """Every comment record in Redis by id, decoded."""
+    out = {}
+    for key in conn.scan_iter("cm:*:c:*"):
+        record = {as_text(k): as_text(v) for k, v in conn.hgetall(key).items()}
+        out[record["id"]] = record
+    return out
+
+
+def all_keys(conn: redis.Redis) -> list[bytes]:
+    return sorted(conn.scan_iter(count=1000))
+
+
+def key_dump(conn: redis.Redis) -> bytes:
+    """Every key and value in Redis, in raw form, for privacy scans."""
+    parts = []
+    for key in all_keys(conn):
+        parts.append(key)
+        parts.append(conn.dump(key) or b"")
+    return b"\n".join(parts)
+
+
+def data_files(server: RedisServer) -> bytes:
+    """The AOF and anything else Redis wrote to disk."""
+    return b"".join(p.read_bytes() for p in Path(server.data_dir).rglob("*") if p.is_file())

@@ -6,18 +6,24 @@ Fixtures live in conftest.py; these are plain functions a test calls.
 from __future__ import annotations
 
 import asyncio
+import base64
+import contextlib
 import email
 import email.policy
 import functools
+import hashlib
+import json
 import os
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+import zlib
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import redis
 from aiohttp import web
@@ -211,3 +217,65 @@ def key_dump(conn: redis.Redis) -> bytes:
 def data_files(server: RedisServer) -> bytes:
     """The AOF and anything else Redis wrote to disk."""
     return b"".join(p.read_bytes() for p in Path(server.data_dir).rglob("*") if p.is_file())
+
+
+# --- scanning for leaks: every form an address could take, every value Redis holds -------
+
+
+def forbidden(address: str, *, domain: bool = False) -> set[bytes]:
+    """Every form in which `address` (and, with `domain`, its domain alone) could leak."""
+    local, _, host = address.rpartition("@")
+    ascii_host = host.encode("idna").decode()
+    texts = {address, local, f"{local}@{host.lower()}", f"{local}@{ascii_host}"}
+    if domain:
+        texts |= {host, ascii_host}
+    forms: set[str] = set()
+    for text in texts:
+        for variant in {text, text.lower(), text.upper(), text.casefold()}:
+            encoded = quote(variant, safe="")
+            escaped = (json.dumps(variant)[1:-1], repr(variant.encode())[2:-1])
+            forms |= {variant, encoded, quote(encoded, safe=""), *escaped}
+    for text in list(forms):
+        for algo in (hashlib.md5, hashlib.sha1, hashlib.sha256):
+            forms.add(algo(text.encode()).hexdigest())
+    return {f.encode() for f in forms}
+
+
+def redis_values(conn: redis.Redis, keys: Iterable[bytes] | None = None) -> bytes:
+    """Every key (or those given) and its values, read by type, each value also as RQ stored
+    it unpacked: zlib for a job's data and exc_info, base64 then zlib for a result's
+    exc_string."""
+    parts: list[bytes] = []
+    for key in all_keys(conn) if keys is None else keys:
+        parts.append(key)
+        for value in _values(conn, key):
+            parts.extend(unpacked(value))
+    return b"\n".join(parts)
+
+
+def _values(conn: redis.Redis, key: bytes) -> list[bytes]:
+    kind = as_text(conn.type(key))
+    if kind == "string":
+        found: list[Any] = [conn.get(key)]
+    elif kind == "hash":
+        found = [part for item in conn.hgetall(key).items() for part in item]
+    elif kind == "list":
+        found = conn.lrange(key, 0, -1)
+    elif kind == "set":
+        found = list(conn.smembers(key))
+    elif kind == "zset":
+        found = conn.zrange(key, 0, -1)
+    elif kind == "stream":
+        entries: list[Any] = conn.xrange(key) or []
+        found = [part for _, entry in entries for item in entry.items() for part in item]
+    else:
+        raise AssertionError(f"unexpected Redis type {kind} for {key!r}")
+    return [value if isinstance(value, bytes) else str(value).encode() for value in found]
+
+
+def unpacked(value: bytes) -> list[bytes]:
+    found = [value]
+    for unpack in (zlib.decompress, lambda v: zlib.decompress(base64.b64decode(v))):
+        with contextlib.suppress(zlib.error, ValueError):
+            found.append(unpack(value))
+    return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import json
+import unicodedata
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from rq.serializers import JSONSerializer
 from service.core import keys
 from service.core.sealing import EmailVault
 from service.core.settings import Settings
+from service.core.validation import validate_submission
 from service.entry.embedded_redis import RedisServer
 from service.queueing import jobs
 from service.queueing.queues import queue
@@ -136,6 +138,64 @@ async def test_form_post_never_redirects_to_a_foreign_origin(client: Client) -> 
     assert "Location" not in resp.headers
 
 
+# Browsers read "\\" as "/": this URL leads to evil.example, whatever Python's urlsplit says.
+BACKSLASHED = "https://evil.example\\@news.example.org/"
+
+
+async def test_form_post_never_follows_a_backslashed_referer(
+    client: Client, rconn: redis.Redis
+) -> None:
+    headers = {"Referer": BACKSLASHED, "Accept": "text/html"}
+    for attempt in (1, 2):  # a reader who retries gets an answer each time, not a 500
+        resp = await client.post(
+            "/api/v1/comments", data=VALID, headers=headers, allow_redirects=False
+        )
+        assert resp.status == 202  # stored; no return address a browser would follow safely
+        assert "Location" not in resp.headers
+        assert len(stored_comments(rconn)) == attempt
+
+
+async def test_form_post_never_follows_a_backslashed_article_url(
+    client: Client, rconn: redis.Redis
+) -> None:
+    form = {**VALID, "article_url": BACKSLASHED}
+    # Whether the field itself is refused is validation's rule; either way the answer is
+    # exact, nothing is stored twice and nothing leads to evil.example.
+    refused = "article_url" in validate_submission(form, 10_000)[1]
+    resp = await client.post(
+        "/api/v1/comments",
+        data=form,
+        headers={"Referer": "https://news.example.org/story", "Accept": "text/html"},
+        allow_redirects=False,
+    )
+    if refused:
+        assert resp.status == 422
+        page = await resp.text()
+        assert 'href="https://news.example.org/story"' in page  # back by the Referer
+        # Posting again must not be refused for a field the reader cannot see or fix.
+        assert 'name="article_url" value="https://news.example.org/story"' in page
+        assert 'href="https://evil' not in page
+        assert stored_comments(rconn) == {}
+    else:
+        assert resp.status == 303
+        assert resp.headers["Location"] == "https://news.example.org/story#comment-pending"
+        assert len(stored_comments(rconn)) == 1
+
+
+async def test_form_post_redirects_to_an_idn_article_in_the_form_browsers_use(
+    settings: Settings, rconn: redis.Redis
+) -> None:
+    allowed = settings.with_overrides(allowed_origins=("https://xn--nws-jma.example.org",))
+    form = {**VALID, "article_url": "https://nëws.example.org/störy?p=ü&email=a%40b.org#c"}
+    async with TestClient(TestServer(create_app(allowed))) as client:
+        resp = await client.post("/api/v1/comments", data=form, allow_redirects=False)
+    assert resp.status == 303
+    assert resp.headers["Location"] == (
+        "https://xn--nws-jma.example.org/st%C3%B6ry?p=%C3%BC&email=a@b.org#comment-pending"
+    )
+    assert len(stored_comments(rconn)) == 1
+
+
 async def test_many_concurrent_submissions_are_all_stored_once(
     client: Client, rconn: redis.Redis, settings: Settings
 ) -> None:
@@ -170,7 +230,8 @@ async def test_validation_errors_store_nothing(client: Client, rconn: redis.Redi
         (b"\xff\xfe{}", "application/json", 400, "malformed_json"),
         (b'["a", "list"]', "application/json", 400, "invalid_body"),
         (b"null", "application/json", 400, "invalid_body"),
-        (b"article=a&name=%FF", "application/x-www-form-urlencoded", 422, "validation_failed"),
+        # Text that is not UTF-8 is refused, not stored with U+FFFD in place of what was typed.
+        (b"article=a&name=%FF", "application/x-www-form-urlencoded", 400, "malformed_form"),
         (b"<comment/>", "application/xml", 415, "unsupported_media_type"),
         (b"hello", "text/plain", 415, "unsupported_media_type"),
         (b"", "", 415, "unsupported_media_type"),
@@ -496,3 +557,69 @@ async def test_slow_client_gets_408_in_the_json_shape(
     assert head.startswith(b"HTTP/1.1 408")
     assert json.loads(body)["error"]["code"] == "request_timeout"
     assert stored_comments(rconn) == {}
+
+
+# --- privacy requests ---------------------------------------------------------------------
+
+PRIVACY = "/api/v1/privacy/requests"
+POSTED_ADDRESS = "Zoë.Müller@Bücher.example"
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        f"  {POSTED_ADDRESS.upper()} ",  # other case, surrounding spaces
+        unicodedata.normalize("NFD", POSTED_ADDRESS),  # decomposed, as macOS keyboards send
+        "Zoë.Müller@xn--bcher-kva.example",  # the IDNA form of the domain
+    ],
+)
+async def test_privacy_request_finds_the_commenter_however_the_address_is_typed(
+    client: Client, rconn: redis.Redis, typed: str
+) -> None:
+    cid = await submit(client, email=POSTED_ADDRESS)
+    commenter = stored_comments(rconn)[cid]["email_hash"]
+    resp = await client.post(PRIVACY, json={"email": typed})
+    assert resp.status == 202
+    assert rconn.scard(keys.privacy_requests_of(commenter)) == 1
+
+
+async def test_privacy_requests_count_each_client_behind_a_trusted_proxy(
+    redis_server: RedisServer, rconn: redis.Redis
+) -> None:
+    proxy = (ipaddress.ip_network("127.0.0.1/32"),)
+    settings = make_settings(redis_server.url, trusted_proxies=proxy)
+    async with TestClient(TestServer(create_app(settings))) as client:
+
+        async def ask(n: int, client_ip: str) -> int:
+            body = {"email": f"reader{n}@example.org"}  # a new address: only the IP limit
+            resp = await client.post(PRIVACY, json=body, headers={"X-Forwarded-For": client_ip})
+            return resp.status
+
+        assert [await ask(n, "198.51.100.1") for n in range(11)] == [202] * 10 + [429]
+        assert await ask(99, "203.0.113.9") == 202  # another reader behind the same proxy
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status", "code"),
+    [
+        (b'{"email": ', JSON, 400, "malformed_json"),
+        (b'["a@example.org"]', JSON, 400, "invalid_body"),
+        (
+            b"email=a%40example.org",
+            "application/x-www-form-urlencoded",
+            415,
+            "unsupported_media_type",
+        ),
+        (b'{"email": 42}', JSON, 422, "validation_failed"),
+        (b"{}", JSON, 422, "validation_failed"),
+        (b'{"email": "not an address"}', JSON, 422, "validation_failed"),
+    ],
+)
+async def test_privacy_request_bodies(
+    client: Client, rconn: redis.Redis, data: bytes, content_type: str, status: int, code: str
+) -> None:
+    resp = await client.post(PRIVACY, data=data, headers={"Content-Type": content_type})
+    body = await assert_error(resp, status, code)
+    if status == 422:
+        assert body["error"]["fields"]["email"]["code"] == "invalid_email"
+    assert all_keys(rconn) == []

@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import redis
+from aiohttp.test_utils import TestClient, TestServer
 
 from service.core.settings import Settings
-from tests.helpers import Client, drain
+from service.entry.embedded_redis import RedisServer
+from service.web.app import create_app
+from tests.helpers import Client, drain, make_settings
+
+REDIS_GAUGES = (
+    "comments_queue_depth",
+    "comments_queue_oldest_job_age_seconds",
+    "comments_jobs",
+    "comments_undecided",
+    "comments_workers",
+    "comments_worker_events",
+)
 
 
 def value(text: str, metric: str) -> float:
@@ -53,3 +66,40 @@ async def test_metrics_follow_requests_queues_and_decisions(
     assert value(text, 'comments_worker_events{event="scoring_seconds_sum"}') > 0
     for private in ("secret.person", "example.com", "9.9.9.9", "127.0.0.1", "v1.a.b"):
         assert private not in text
+
+
+async def test_a_scrape_succeeds_while_redis_is_down(tmp_path: Path) -> None:
+    """The process's own metrics still come; Redis's are marked down, not stale or 503."""
+    server = RedisServer(tmp_path / "redis").start()
+    settings = make_settings(server.url)
+    try:
+        async with TestClient(TestServer(create_app(settings))) as client:
+            await client.get("/healthz")
+            up = await client.get("/metrics")
+            assert up.status == 200
+            text = await up.text()
+            assert value(text, "comments_redis_up") == 1
+            assert value(text, 'comments_queue_depth{queue="comments"}') == 0
+
+            server.stop()
+            down = await client.get("/metrics")
+            assert down.status == 200
+            assert down.headers["Content-Type"].startswith("text/plain")
+            text = await down.text()
+            assert value(text, "comments_redis_up") == 0
+            assert (
+                value(
+                    text, 'comments_http_requests_total{method="GET",route="/healthz",status="200"}'
+                )
+                == 1
+            )
+            # Absent, not the last value seen: a stale queue depth would look healthy.
+            for gauge in REDIS_GAUGES:
+                assert not re.search(rf"^{gauge}[{{ ]", text, re.MULTILINE), gauge
+
+            server.start()
+            text = await (await client.get("/metrics")).text()
+            assert value(text, "comments_redis_up") == 1
+            assert value(text, 'comments_queue_depth{queue="comments"}') == 0
+    finally:
+        server.stop()

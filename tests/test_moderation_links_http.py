@@ -73,7 +73,9 @@ async def test_get_confirms_without_acting_and_escapes(client: Client, rconn: re
     resp = await client.get(link(cid, "approve"))
     assert resp.status == 200
     assert resp.headers["Cache-Control"] == "no-store"
-    assert resp.headers["Referrer-Policy"] == "no-referrer"
+    # The link is a credential: it is never sent to another site (but the page's own form
+    # posts carry their real Origin, which no-referrer would turn into "null").
+    assert resp.headers["Referrer-Policy"] == "same-origin"
     page = await resp.text()
     assert "Approve this comment?" in page
     assert "Reply &lt;b&gt;bold&lt;/b&gt; &amp; careful." in page
@@ -186,3 +188,25 @@ async def test_links_survive_a_key_rotation(
     resp = await rotated.post(old, data={"csrf": await csrf_of(rotated, old)})
     assert resp.status == 200
     assert stored_comments(rconn)[cid]["status"] == "approved"
+
+
+@pytest.mark.parametrize(
+    "content_type",
+    [
+        "application/x-www-form-urlencoded; charset=x-unknown",
+        "application/x-www-form-urlencoded; charset=utf-16",
+        "multipart/form-data",  # no boundary
+        "text/plain",
+    ],
+)
+async def test_unreadable_form_posts_are_refused_not_crashed(
+    client: Client, rconn: redis.Redis, content_type: str
+) -> None:
+    cid = await submit(client)
+    hold(rconn, cid)
+    path = link(cid, "approve")
+    for url in (path, "/privacy/v1.x.y.z/erase", "/privacy/v1.x.y.z/export"):
+        resp = await client.post(url, data=b"csrf=\xff\xfe", headers={"Content-Type": content_type})
+        assert resp.status == 403, (url, resp.status, await resp.text())
+        assert resp.content_type == "text/html"
+    assert stored_comments(rconn)[cid]["status"] == "held"

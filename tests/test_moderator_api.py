@@ -166,11 +166,71 @@ async def test_approval_trusts_the_commenter_for_the_next_comment(
     mod: Client, rconn: redis.Redis, settings: Settings
 ) -> None:
     text = "A careful piece; the docking standards matter more than the politics here."
-    first = await submit(mod, comment=text)  # with a form token, as the widget sends it
+    browser = "b" * 32  # the commenter key the widget keeps: trust belongs to this browser
+    # With a form token and the commenter key, as the widget sends them.
+    first = await submit(mod, comment=text, commenter_key=browser)
     await drain(settings)
     assert stored_comments(rconn)[first]["status"] == "held"  # first-time commenter
     await mod.post(f"{API}/actions", json={"action": "approve", "ids": [first]}, headers=AS_ALICE)
 
-    second = await submit(mod, comment=text + " And the cost.")
+    second = await submit(mod, comment=text + " And the cost.", commenter_key=browser)
     await drain(settings)
     assert stored_comments(rconn)[second]["status"] == "approved"
+
+
+@pytest.mark.parametrize(
+    ("path", "query", "field", "code"),
+    [
+        ("decisions", {"cursor": "not-a-cursor"}, "cursor", "invalid_cursor"),
+        ("decisions", {"cursor": "1-2-3"}, "cursor", "invalid_cursor"),
+        ("decisions", {"cursor": "99999999999999999999-0"}, "cursor", "invalid_cursor"),
+        ("decisions", {"cursor": "18446744073709551616"}, "cursor", "invalid_cursor"),  # 2**64
+        ("decisions", {"cursor": "-"}, "cursor", "invalid_cursor"),
+        ("decisions", {"cursor": "+"}, "cursor", "invalid_cursor"),
+        ("decisions", {"cursor": "(1-0"}, "cursor", "invalid_cursor"),
+        ("decisions", {"cursor": "\uff11-0"}, "cursor", "invalid_cursor"),  # fullwidth digit
+        ("queue", {"cursor": "nan"}, "cursor", "invalid_cursor"),
+        ("queue", {"cursor": "inf"}, "cursor", "invalid_cursor"),
+        ("queue", {"cursor": "1e999"}, "cursor", "invalid_cursor"),
+        ("queue", {"cursor": "1_000"}, "cursor", "invalid_cursor"),
+        ("queue", {"cursor": "1000.0 "}, "cursor", "invalid_cursor"),
+        (
+            "queue",
+            {"cursor": "\u0661\u0660\u0660\u0660"},
+            "cursor",
+            "invalid_cursor",
+        ),  # Arabic-Indic
+        ("queue", {"limit": "²"}, "limit", "invalid_limit"),
+        ("decisions", {"limit": "²"}, "limit", "invalid_limit"),
+        ("decisions", {"limit": "٣"}, "limit", "invalid_limit"),
+        ("decisions", {"limit": "101"}, "limit", "invalid_limit"),
+    ],
+)
+async def test_bad_cursors_and_limits_are_422_naming_the_field(
+    mod: Client, rconn: redis.Redis, path: str, query: dict[str, str], field: str, code: str
+) -> None:
+    resp = await mod.get(f"{API}/{path}", params=query, headers=AS_ALICE)
+    body = await body_of(resp, 422)
+    assert body["error"]["code"] == "validation_failed"
+    assert body["error"]["fields"][field]["code"] == code
+
+
+async def test_decisions_page_to_the_oldest_and_stop(mod: Client, rconn: redis.Redis) -> None:
+    ids = [await submit(mod, comment=f"Comment {n}") for n in range(3)]
+    for n, cid in enumerate(ids):
+        hold(rconn, cid, ["first_comment"], at=4000.0 + n)
+    await mod.post(f"{API}/actions", json={"action": "approve", "ids": ids}, headers=AS_ALICE)
+    seen, cursor = [], None
+    while True:
+        params = {"limit": "2"} | ({"cursor": cursor} if cursor else {})
+        page = await body_of(await mod.get(f"{API}/decisions", params=params, headers=AS_ALICE))
+        seen += [item["comment_id"] for item in page["items"]]
+        if not (cursor := page["next_cursor"]):
+            break
+    assert seen == ids[::-1]
+    # The oldest possible entry as a cursor: nothing is older; an empty page, not an error.
+    oldest = await mod.get(f"{API}/decisions", params={"cursor": "0-0"}, headers=AS_ALICE)
+    assert await body_of(oldest) == {"items": [], "next_cursor": None}
+    # A cursor of only milliseconds, as Redis accepts it.
+    plain = await mod.get(f"{API}/decisions", params={"cursor": "1"}, headers=AS_ALICE)
+    assert (await body_of(plain))["items"] == []

@@ -19,10 +19,40 @@ from service.core.origins import client_ip, origin_allowed, origin_of
         ("javascript:alert(1)", None),
         ("//evil.example/", None),
         ("https://x.example:notaport/", None),
+        ("https://nëws.example.org/ä", "https://nëws.example.org"),
     ],
 )
 def test_origin_of(url: str, origin: str | None) -> None:
     assert origin_of(url) == origin
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        # Browsers (WHATWG URL) read "\\" as "/": this one goes to evil.example, while
+        # Python's urlsplit sees news.example.org after the userinfo.
+        "https://evil.example\\@news.example.org/",
+        "https://news.example.org\\evil.example/",
+        "https://news.example.org/a\\b",
+        # Userinfo: never part of where a page lives, and a classic disguise.
+        "https://evil.example@news.example.org/",
+        "https://user:pw@news.example.org/",
+        "https://@news.example.org/",
+        # Whitespace and control characters browsers strip or drop, and Python may not.
+        " https://news.example.org/",
+        "https://news.exa\tmple.org/",
+        "https://news.example.org/\n",
+        "https://news.example.org/a b",
+        "https://news.example.org/\x00",
+        "https://news.example.org/\x7f",
+        "https://news.example.org/\u200b",
+        "https://news.example.org\u3000/",
+        # Browsers percent-decode a host; Python does not.
+        "https://news%2Eexample.org/",
+    ],
+)
+def test_origin_of_refuses_what_browsers_read_differently(url: str) -> None:
+    assert origin_of(url) is None
 
 
 @pytest.mark.parametrize(

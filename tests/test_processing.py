@@ -18,6 +18,7 @@ from tests.helpers import (
     SECRET,
     TEXT,
     Client,
+    approve,
     drain,
     email_hash,
     form_token,
@@ -31,9 +32,15 @@ def decision(conn: redis.Redis, comment_id: str) -> tuple[str, set[str]]:
     return record["status"], {r["code"] for r in json.loads(record.get("reasons", "[]"))}
 
 
-def trust(conn: redis.Redis, email: str) -> None:
-    """Reputation as an earlier approved comment leaves it."""
-    conn.hincrby(keys.email_reputation(email_hash(email)), "approved", 1)
+# The random key Maria's widget keeps in her browser: trust belongs to it (tests/test_trust.py).
+BROWSER = "maria-browser-key-" + "0" * 16
+
+
+async def trust(client: Client, conn: redis.Redis, settings: Settings) -> None:
+    """Trust as Maria earns it: an earlier comment, from her browser, that a moderator
+    approved (on another article, so this one's thread holds only what the test posts)."""
+    earlier = await submit(client, article="earlier-story", commenter_key=BROWSER)
+    approve(conn, settings, earlier)
 
 
 async def thread_ids(client: Client) -> list[str]:
@@ -56,22 +63,24 @@ async def test_form_token_endpoint(client: Client) -> None:
 async def test_first_comment_is_held_then_trusted_commenter_is_published(
     client: Client, rconn: redis.Redis, settings: Settings
 ) -> None:
-    first = await submit(client)
+    first = await submit(client, commenter_key=BROWSER)
     await drain(settings)
     status, reasons = decision(rconn, first)
     assert status == "held"
     assert rconn.zscore(keys.held(), first) is not None
     assert first not in await thread_ids(client)
 
-    trust(rconn, "maria@example.com")
-    second = await submit(client, comment=TEXT + " Also, the 1960s comparison is overdone.")
+    approve(rconn, settings, first)  # a moderator publishes the first comment
+    second = await submit(
+        client, comment=TEXT + " Also, the 1960s comparison is overdone.", commenter_key=BROWSER
+    )
     await drain(settings)
     status, reasons = decision(rconn, second)
     assert status == "approved", reasons
     assert "trusted" in reasons
-    assert await thread_ids(client) == [second]
+    assert await thread_ids(client) == [first, second]
     rep_key = keys.email_reputation(email_hash("maria@example.com"))
-    assert rconn.hget(rep_key, "approved") == b"2"  # the trust we set, plus this approval
+    assert rconn.hget(rep_key, "approved") == b"2"  # the moderator's approval, plus this one
 
 
 async def test_honeypot_with_valid_token_is_spam_and_marks_its_sources(
@@ -119,8 +128,8 @@ async def test_too_fast_and_forged(client: Client, rconn: redis.Redis, settings:
 async def test_a_second_run_of_the_job_changes_nothing(
     client: Client, rconn: redis.Redis, settings: Settings
 ) -> None:
-    trust(rconn, "maria@example.com")
-    cid = await submit(client)
+    await trust(client, rconn, settings)
+    cid = await submit(client, commenter_key=BROWSER)
     await drain(settings)
     rep_key = keys.email_reputation(email_hash("maria@example.com"))
 

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 from typing import Any
 
 import redis
+from aiosmtpd.controller import Controller
 
 from service.core.settings import Settings
+from service.entry.embedded_redis import free_port
 from tests import helpers
 from tests.helpers import Client, Recorder, approve, drain
 
@@ -84,3 +88,36 @@ async def test_no_email_without_opt_in_or_for_own_replies(
     approve(rconn, settings, own)
     await deliver(settings, port)
     assert recorder.messages == []
+
+
+async def test_a_reply_reaches_an_internationalised_domain(
+    client: Client, rconn: redis.Redis, settings: Settings
+) -> None:
+    """An ASCII local part at an internationalised domain goes as IDNA (`xn--`), which every
+    server takes: no SMTPUTF8 needed, and the message names the recipient exactly."""
+    received: list[tuple[list[str], list[str], bytes]] = []
+
+    class Handler:
+        async def handle_DATA(self, server: object, session: object, envelope: Any) -> str:
+            received.append((envelope.mail_options, envelope.rcpt_tos, envelope.content))
+            return "250 OK"
+
+    port = free_port()
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port, enable_SMTPUTF8=False)
+    controller.start()
+    try:
+        parent = await submit(client, "Leser.7@Bücher.example", notify_replies=True)
+        approve(rconn, settings, parent)
+        reply = await submit(client, REPLIER, name="Rafael", parent_id=parent, comment="Ja.")
+        approve(rconn, settings, reply)
+        await deliver(settings, port)
+    finally:
+        controller.stop()
+    [(options, recipients, content)] = received
+    assert "SMTPUTF8" not in options
+    assert recipients == ["Leser.7@xn--bcher-kva.example"]
+    assert content.isascii()
+    msg = email.message_from_bytes(content, policy=email.policy.default)
+    assert msg["To"] == "Leser.7@xn--bcher-kva.example"
+    assert msg["Message-ID"] == f"<{reply}.reply@127.0.0.1>"
+    assert not msg.defects

@@ -45,7 +45,7 @@ def test_ordinary_comment_is_never_spam_and_approved_for_a_trusted_commenter(
     result = score(GOOD, model, POLICY, CALM)
     assert result.verdict != SPAM, result  # with no history the scorer may hold: when unsure, hold
     assert codes(result) <= {"text_model"}
-    assert score(GOOD, model, POLICY, CALM, Reputation(approved=1)).verdict == APPROVE
+    assert score(GOOD, model, POLICY, CALM, Reputation(approved=1, proven=True)).verdict == APPROVE
 
 
 @pytest.mark.parametrize(
@@ -93,7 +93,7 @@ def test_bad_reputation_holds_or_spams(model: TextModel, reputation: Reputation,
 def test_trusted_commenter_is_approved_despite_links_but_not_despite_a_honeypot(
     model: TextModel,
 ) -> None:
-    trusted, nobody = Reputation(approved=3), Reputation()
+    trusted, nobody = Reputation(approved=3, proven=True), Reputation()
     linky = Candidate(GOOD.name, GOOD.comment + " See https://a.example/x and https://b.example/y")
     assert decide(score(linky, model, POLICY, CALM, nobody), nobody, POLICY).verdict == HOLD
     approved = decide(score(linky, model, POLICY, CALM, trusted), trusted, POLICY)
@@ -166,7 +166,7 @@ def test_first_time_commenter_is_held_once() -> None:
     held = decide(result, Reputation(), POLICY)
     assert held.verdict == HOLD
     assert "first_comment" in codes(held)
-    assert decide(result, Reputation(approved=1), POLICY).verdict == APPROVE
+    assert decide(result, Reputation(approved=1, proven=True), POLICY).verdict == APPROVE
     assert decide(result, Reputation(), Policy(hold_first_time=False)).verdict == APPROVE
 
 
@@ -186,5 +186,19 @@ def test_roc_auc() -> None:
 def test_a_trusted_honeypot_hit_is_spam_whatever_the_text(model: TextModel) -> None:
     trap = Signals(form_token=VALID, token_age_s=60, honeypot=True)
     innocent = Candidate("Maria", "Thank you, lovely article.")
-    result = score(innocent, model, POLICY, trap, Reputation(approved=5))
-    assert decide(result, Reputation(approved=5), POLICY).verdict == SPAM
+    result = score(innocent, model, POLICY, trap, Reputation(approved=5, proven=True))
+    assert decide(result, Reputation(approved=5, proven=True), POLICY).verdict == SPAM
+
+
+def test_a_known_address_without_proof_is_a_new_commenter() -> None:
+    """Approved comments from an address are not trust: the browser or the mailbox is."""
+    model = TextModel.load()
+    unproven = Reputation(approved=7, proven=False)
+    assert "trusted" not in codes(score(GOOD, model, POLICY, CALM, unproven))
+    decided = decide(Result(-3.0, APPROVE, ()), unproven, POLICY)
+    assert decided.verdict == HOLD
+    assert {"unproven_address", "first_comment"} <= codes(decided)
+    # A held comment is not approved on the strength of the address either.
+    held = Result(2.0, HOLD, ())
+    assert decide(held, unproven, POLICY).verdict == HOLD
+    assert decide(held, Reputation(approved=7, proven=True), POLICY).verdict == APPROVE

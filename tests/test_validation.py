@@ -158,3 +158,29 @@ def test_unknown_fields_are_ignored() -> None:
     assert errors == {}
     assert sub is not None
     assert not hasattr(sub, "status")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://evil.example\\@news.example.org/",  # a browser goes to evil.example
+        "https://evil.example\\news.example.org/",
+        "https://user:pass@news.example.org/",  # credentials in a stored link
+        "https://news.example.org@evil.example/",
+        "https://news.example.org/a b",
+        "https://news.example.org:99999/",
+        "https:///no-host",
+        "ftp://news.example.org/",
+    ],
+)
+def test_urls_browsers_would_read_differently_are_refused(url: str) -> None:
+    for name in ("website", "article_url"):
+        sub, errors = validate_submission({**VALID, name: url}, 10_000)
+        assert sub is None
+        assert errors[name].code == "invalid_url"
+
+
+def test_internationalised_hosts_are_fine() -> None:
+    sub, errors = validate_submission({**VALID, "website": "https://bücher.example/über"}, 10_000)
+    assert errors == {}
+    assert sub is not None

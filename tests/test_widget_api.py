@@ -5,14 +5,23 @@ from __future__ import annotations
 
 import gzip
 import re
+from pathlib import Path
 
 import redis
 from aiohttp.test_utils import TestClient, TestServer
 
 from service.core.settings import Settings
+from service.entry.embedded_redis import RedisServer
 from service.store import moderation
 from service.web.app import create_app
-from tests.helpers import ALLOWED_ORIGIN, Client, approve, stored_comments, submit
+from tests.helpers import (
+    ALLOWED_ORIGIN,
+    Client,
+    approve,
+    make_settings,
+    stored_comments,
+    submit,
+)
 
 SIZE_BUDGET = 12 * 1024  # gzipped, CSS included (Isso's widget: 20 KB)
 
@@ -173,6 +182,8 @@ async def test_no_javascript_error_page_keeps_the_text_but_not_the_address(
     assert "<script>" not in html
     assert "ada@example.invalid" not in html
     assert f'href="{ALLOWED_ORIGIN}/story"' in html
+    # Posting again is answered by a redirect back to the article: CSP must allow that hop.
+    assert f"form-action 'self' {ALLOWED_ORIGIN};" in resp.headers["Content-Security-Policy"]
     assert re.search(r'name="form_token" value="[^"]+"', html)
     assert stored_comments(rconn) == {}
     # API clients posting forms still get the JSON error.
@@ -190,3 +201,42 @@ async def test_demo_page_embeds_the_widget_under_a_strict_policy(settings: Setti
     assert "script-src 'self'" in policy
     assert "connect-src 'self'" in policy
     assert "unsafe-eval" not in policy
+
+
+async def test_no_javascript_error_page_says_when_to_retry(redis_server: RedisServer) -> None:
+    """429 and 503 pages carry Retry-After as the JSON answers do."""
+    form = {
+        "article": "a1",
+        "name": "Ada",
+        "email": "ada@example.org",
+        "comment": "Hi",
+        "article_url": ALLOWED_ORIGIN + "/story",
+    }
+    html = {"Accept": "text/html"}
+    limited = make_settings(redis_server.url, limit_ip=(1, 600))
+    async with TestClient(TestServer(create_app(limited))) as client:
+        first = await client.post(
+            "/api/v1/comments", data=form, headers=html, allow_redirects=False
+        )
+        assert first.status == 303
+        again = await client.post("/api/v1/comments", data=form, headers=html)
+        assert again.status == 429
+        assert again.headers["Content-Type"].startswith("text/html")
+        assert 0 < int(again.headers["Retry-After"]) <= 601
+
+
+async def test_no_javascript_error_page_during_an_outage_says_when_to_retry(
+    tmp_path: Path,
+) -> None:
+    server = RedisServer(tmp_path / "redis").start()
+    try:
+        async with TestClient(TestServer(create_app(make_settings(server.url)))) as client:
+            server.stop()
+            form = {"article": "a1", "name": "Ada", "email": "ada@example.org", "comment": "Hi"}
+            resp = await client.post("/api/v1/comments", data=form, headers={"Accept": "text/html"})
+            assert resp.status == 503
+            assert resp.headers["Content-Type"].startswith("text/html")
+            assert "nothing was saved" in await resp.text()
+            assert int(resp.headers["Retry-After"]) > 0
+    finally:
+        server.stop()

@@ -48,6 +48,7 @@ class ContextKeys:
     """Every key the decision reads or writes for one comment."""
 
     email: str
+    browsers: str
     ip: str | None
     domain: str | None
     flood_ip: str | None
@@ -66,6 +67,7 @@ class ContextKeys:
         nonce = record.get("token_nonce") or None
         return cls(
             email=keys.email_reputation(record["email_hash"]),
+            browsers=keys.trusted_browsers(record["email_hash"]),
             ip=keys.ip_reputation(ip) if ip else None,
             domain=keys.domain_reputation(domain) if domain else None,
             flood_ip=keys.flood("ip", ip) if ip else None,
@@ -103,6 +105,8 @@ def process(
             scoring_s = time.perf_counter() - started
             pipe.multi()
             _write(conn, pipe, record, ctx, result, settings, now)
+            if asks_owner(result, reputation, settings):
+                jobs.enqueue(conn, settings, jobs.SEND_CONFIRMATION, [comment_id], pipeline=pipe)
             pipe.hincrby(keys.stats(), f"verdict_{STATUS_BY_VERDICT[result.verdict]}", 1)
             pipe.hincrbyfloat(keys.stats(), "scoring_seconds_sum", scoring_s)
             pipe.execute()
@@ -119,7 +123,8 @@ def _load_context(
         pipe.hmget(ctx.email, ["approved", "spam"])
         pipe.mget([k or "-" for k in optional])  # "-" is never written: reads as None
         pipe.mget([ctx.flood_email, ctx.exact, ctx.near, ctx.site_minute])
-        (approved, email_spam), opt, (flood_email, exact, near, site) = pipe.execute()
+        pipe.sismember(ctx.browsers, record.get("browser") or "-")
+        (approved, email_spam), opt, (flood_email, exact, near, site), known = pipe.execute()
     ip_spam, domain_spam, flood_ip, ip_hour, nonce_owner = (as_text(v) if v else None for v in opt)
 
     def someone_else(owner: object) -> bool:
@@ -139,6 +144,7 @@ def _load_context(
     )
     reputation = Reputation(
         approved=int(approved or 0),
+        proven=bool(known) or bool(record.get("confirmed_at")),
         spam_from_email=int(email_spam or 0),
         spam_from_ip=int(ip_spam or 0),
         spam_from_domain=int(domain_spam or 0),
@@ -181,6 +187,13 @@ def _write(
         jobs.enqueue(conn, settings, kind, [comment_id], pipeline=pipe)
 
 
+def asks_owner(result: Result, reputation: Reputation, settings: Settings) -> bool:
+    """A comment held because its known address came without proof: the address's owner can
+    prove it by email (the job mails at most once an hour per address)."""
+    unproven = reputation.approved > 0 and not reputation.proven
+    return result.verdict == HOLD and unproven and settings.sends_mail
+
+
 def notification_channels(status: Status, settings: Settings) -> list[str]:
     """Where moderators hear about a decision. Spam is never notified one by one."""
     if settings.notify == "none" or status is Status.SPAM:
@@ -188,7 +201,7 @@ def notification_channels(status: Status, settings: Settings) -> list[str]:
     if settings.notify == "held" and status is not Status.HELD:
         return []
     channels = []
-    if settings.moderator_emails and (settings.smtp_url or settings.outbox_dir):
+    if settings.moderator_emails and settings.sends_mail:
         channels.append("email")
     if settings.webhook_url:
         channels.append("webhook")

@@ -147,9 +147,11 @@ def send_privacy_link(request_id: str) -> str:
     link = links.privacy_url(rt.signer, settings, request_id, time.time())
     site = urlsplit(settings.public_url).hostname or "this site"
     hours = settings.privacy_link_max_age_s // 3600
-    delivery.send_email(
-        settings, messages.privacy_email(settings.mail_from, address, link, site, hours)
+    message_id = f"<{request_id}.privacy@{_mail_domain(settings)}>"  # the same on a retry
+    msg = messages.privacy_email(
+        settings.mail_from, address, link, site, hours, message_id=message_id
     )
+    delivery.send_email(settings, msg)
     return "sent"
 
 
@@ -171,3 +173,40 @@ def _notice(conn: redis.Redis, comment_id: str, rt: runtime.Runtime) -> messages
 
 def _mail_domain(settings: Settings) -> str:
     return urlsplit(settings.public_url).hostname or "localhost"
+
+
+# A "was this you?" mail is a nuisance if it can be triggered at will: one per address an hour.
+CONFIRMATION_INTERVAL_S = 3600
+
+
+@jobs.SEND_CONFIRMATION.runs
+def send_confirmation(comment_id: str) -> str:
+    """Ask the owner of a known address whether a held comment posted with it is theirs."""
+    rt = runtime.current()
+    settings = rt.settings
+    conn = _connection()
+    record = decode_record(conn.hgetall(keys.comment(comment_id)))
+    if record.get("status") != "held" or record.get("confirmed_at"):
+        return "not needed"
+    if not record.get("email_sealed"):
+        return "no address"
+    asked = keys.confirmation_asked(record["email_hash"])
+    first = conn.set(asked, comment_id, nx=True, ex=CONFIRMATION_INTERVAL_S)
+    if not first and as_text(conn.get(asked) or b"") != comment_id:  # a retry of ours goes on
+        return "asked recently"
+    address = EmailVault(settings.secret_key).open(record["email_sealed"], comment_id)
+    site = urlsplit(settings.public_url).hostname or "this site"
+    msg = messages.confirmation_email(
+        settings.mail_from,
+        address,
+        name=record["name"],
+        text=record["comment"],
+        article=record.get("title") or record["article"],
+        link=links.confirm_url(rt.signer, settings, comment_id, time.time()),
+        site=site,
+        hours=settings.privacy_link_max_age_s // 3600,
+        message_id=f"<{comment_id}.confirm@{_mail_domain(settings)}>",
+    )
+    delivery.send_email(settings, msg)
+    conn.hincrby(keys.stats(), "notification_confirmation_sent", 1)
+    return "sent"

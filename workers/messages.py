@@ -10,11 +10,14 @@ import functools
 import hashlib
 import hmac
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from email.headerregistry import Address, AddressHeader, HeaderRegistry
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import cast
 
+import idna
 import jinja2
 
 HEADLINES = {"held": "Held for moderation", "approved": "Published", "spam": "Marked as spam"}
@@ -35,6 +38,9 @@ class Notice:
     reasons: tuple[str, ...]
     approved_before: int
     links: tuple[tuple[str, str], ...] = ()  # (action, signed URL)
+    # The address is known but this comment did not prove it is its owner's (see README,
+    # "Trust needs proof"): moderators must not read it as the known commenter's.
+    unproven: bool = False
 
     @classmethod
     def of(
@@ -54,6 +60,7 @@ class Notice:
             reasons=tuple(f"{r['text']} ({r['points']:+g})" for r in reasons),
             approved_before=approved_before,
             links=tuple(links),
+            unproven=any(r["code"] == "unproven_address" for r in reasons),
         )
 
     @property
@@ -62,16 +69,27 @@ class Notice:
 
     @property
     def commenter(self) -> str:
+        if self.approved_before and self.unproven:
+            return (
+                f"not proven to be the known commenter ({self.approved_before} approved "
+                "comments with this address, none from this browser)"
+            )
         if self.approved_before:
             return f"known commenter, {self.approved_before} approved comments"
         return "first-time commenter"
 
-    def lines(self) -> list[str]:
-        author = self.name + (f" ({self.website})" if self.website else "")
-        article = self.title or self.article
+    @property
+    def known(self) -> bool:
+        return self.approved_before > 0 and not self.unproven
+
+    def lines(self, text: Callable[[str], str] = str, url: Callable[[str], str] = str) -> list[str]:
+        """The summary; `text` and `url` escape what the commenter wrote for where the lines
+        go (Slack's format in the webhook; nothing in the plain-text email)."""
+        author = text(self.name) + (f" ({url(self.website)})" if self.website else "")
+        article = text(self.title or self.article)
         return [
             f"{self.headline}: a comment by {author}",
-            f"Article: {article}" + (f" <{self.article_url}>" if self.article_url else ""),
+            f"Article: {article}" + (f" <{url(self.article_url)}>" if self.article_url else ""),
             f"Commenter: {self.commenter}",
             f"Verdict: {self.status}, score {self.score}",
         ]
@@ -80,16 +98,9 @@ class Notice:
 def moderation_email(
     notice: Notice, mail_from: str, recipients: Sequence[str], domain: str
 ) -> EmailMessage:
-    # RFC 5322's 998-character line limit: the default 78 folds even ordinary subjects, and
-    # some clients then show the fold's leading space.
-    msg = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
     subject = f"[Comments] {notice.headline}: {notice.name} on {notice.title or notice.article}"
-    msg["Subject"] = " ".join(subject.split())[:200]
-    msg["From"] = mail_from
-    msg["To"] = ", ".join(recipients)
-    msg["Date"] = formatdate(localtime=False)
-    # Deterministic: a retried delivery carries the same id, which mail clients deduplicate.
-    msg["Message-ID"] = f"<{notice.comment_id}.{notice.status}@{domain}>"
+    message_id = f"<{notice.comment_id}.{notice.status}@{domain}>"
+    msg = _message(subject, mail_from, recipients, message_id)
     context = {"notice": notice, "labels": LINK_LABELS}
     msg.set_content(_render("moderation.txt", context))
     msg.add_alternative(_render("moderation.html", context), subtype="html")
@@ -97,7 +108,11 @@ def moderation_email(
 
 
 def webhook_body(notice: Notice) -> bytes:
-    summary = "\n".join([*notice.lines(), *(f"• {r}" for r in notice.reasons), "", notice.text])
+    # Slack reads "<...>" in `text` as a mention (<!channel>) or a link (<url|label>), so what
+    # the commenter wrote is escaped there; the structured fields below stay as written.
+    reasons = (f"• {slack_text(r)}" for r in notice.reasons)
+    lines = notice.lines(text=slack_text, url=slack_url)
+    summary = "\n".join([*lines, *reasons, "", slack_text(notice.text)])
     payload = {
         "event": f"comment.{notice.status}",
         "text": summary,  # Slack-compatible incoming-webhook field
@@ -113,10 +128,21 @@ def webhook_body(notice: Notice) -> bytes:
             "score": notice.score,
             "reasons": list(notice.reasons),
         },
-        "commenter": {"known": notice.approved_before > 0, "approved": notice.approved_before},
+        "commenter": {"known": notice.known, "approved": notice.approved_before},
         "actions": dict(notice.links),
     }
     return json.dumps(payload, ensure_ascii=False).encode()
+
+
+def slack_text(text: str) -> str:
+    """Text as Slack's message format shows it literally: `&`, `<` and `>` escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def slack_url(url: str) -> str:
+    """A URL inside Slack's `<...>` link syntax: escaped, and with `|` (which would start the
+    link's label) percent-encoded."""
+    return slack_text(url).replace("|", "%7C")
 
 
 def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
@@ -126,13 +152,11 @@ def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
     return "sha256=" + mac.hexdigest()
 
 
-def privacy_email(mail_from: str, to: str, link: str, site: str, hours: int) -> EmailMessage:
+def privacy_email(
+    mail_from: str, to: str, link: str, site: str, hours: int, *, message_id: str
+) -> EmailMessage:
     """The link to a commenter's own data, sent to their own address only."""
-    msg = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
-    msg["Subject"] = f"[Comments] Your comments on {site}"
-    msg["From"] = mail_from
-    msg["To"] = to
-    msg["Date"] = formatdate(localtime=False)
+    msg = _message(f"[Comments] Your comments on {site}", mail_from, [to], message_id)
     msg.set_content(_render("privacy.txt", {"site": site, "hours": hours, "link": link}))
     return msg
 
@@ -149,14 +173,8 @@ def reply_email(
     message_id: str,
 ) -> EmailMessage:
     """Tell a commenter someone replied to them; one-click unsubscribe per RFC 8058."""
-    msg = EmailMessage(policy=email.policy.default.clone(max_line_length=998))
-    msg["Subject"] = " ".join(
-        f"[Comments] {reply_name} replied to your comment on {article}".split()
-    )[:200]
-    msg["From"] = mail_from
-    msg["To"] = to
-    msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = message_id
+    subject = f"[Comments] {reply_name} replied to your comment on {article}"
+    msg = _message(subject, mail_from, [to], message_id)
     msg["List-Unsubscribe"] = f"<{unsubscribe_url}>"
     msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
     context = {
@@ -168,6 +186,57 @@ def reply_email(
     }
     msg.set_content(_render("reply.txt", context))
     return msg
+
+
+def _message(
+    subject: str, mail_from: str, recipients: Sequence[str], message_id: str
+) -> EmailMessage:
+    """The headers every email carries. The Message-ID is the caller's, derived from the job,
+    so a retried delivery carries the same one and receivers drop the copy. An address with
+    a non-ASCII local part needs a UTF-8 message (sent with SMTPUTF8): RFC 2047 encoding,
+    which the default policy would apply, is not allowed inside an address."""
+    sender = _addresses(mail_from)
+    to = tuple(address for value in recipients for address in _addresses(value))
+    utf8 = not all(address.addr_spec.isascii() for address in (*sender, *to))
+    policy = email.policy.SMTPUTF8 if utf8 else email.policy.default
+    # RFC 5322's 998-character line limit: the default 78 folds even ordinary subjects, and
+    # some clients then show the fold's leading space.
+    msg = EmailMessage(policy=policy.clone(max_line_length=998))
+    msg["Subject"] = " ".join(subject.split())[:200]
+    msg["From"] = sender
+    msg["To"] = to
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = message_id
+    return msg
+
+
+def _addresses(value: str) -> tuple[Address, ...]:
+    """The addresses in a header value, each as any server takes it: an internationalised
+    domain in its IDNA (`xn--`) form when the local part is ASCII. A non-ASCII local part
+    keeps the address in Unicode; only an SMTPUTF8 server takes it either way."""
+    out: list[Address] = []
+    header = cast(AddressHeader, _HEADERS("To", value))  # typeshed: a BaseHeader
+    for address in header.addresses:
+        domain = address.domain
+        if address.username.isascii() and not domain.isascii():
+            try:
+                domain = idna.encode(domain, uts46=True).decode("ascii")
+            except idna.IDNAError:  # its message quotes the domain
+                raise ValueError("an address has an invalid internationalised domain") from None
+        out.append(Address(address.display_name, address.username, domain))
+    return tuple(out)
+
+
+def needs_smtputf8(msg: EmailMessage) -> bool:
+    """Whether an address (not a display name, which can be encoded) is non-ASCII."""
+    return any(
+        not address.addr_spec.isascii()
+        for name in ("From", "To", "Cc")
+        for address in getattr(msg[name], "addresses", ())
+    )
+
+
+_HEADERS = HeaderRegistry()
 
 
 @functools.cache
@@ -184,3 +253,30 @@ def _templates() -> jinja2.Environment:
 
 def _render(name: str, context: Mapping[str, object]) -> str:
     return _templates().get_template(name).render(context).rstrip("\n")
+
+
+def confirmation_email(
+    mail_from: str,
+    to: str,
+    *,
+    name: str,
+    text: str,
+    article: str,
+    link: str,
+    site: str,
+    hours: int,
+    message_id: str,
+) -> EmailMessage:
+    """Ask an address's owner whether a comment posted with it is theirs (trust needs proof)."""
+    subject = f"[Comments] Did you write this comment on {site}?"
+    msg = _message(subject, mail_from, [to], message_id)
+    context = {
+        "name": name,
+        "text": text,
+        "article": article,
+        "link": link,
+        "site": site,
+        "hours": hours,
+    }
+    msg.set_content(_render("confirm.txt", context))
+    return msg

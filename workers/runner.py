@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import redis
-from rq import SimpleWorker, Worker
 from rq.serializers import JSONSerializer
 from rq.worker import BaseWorker
 from rq.worker_pool import WorkerPool
@@ -13,7 +12,11 @@ from service.queueing.queues import all_queues
 from workers import runtime
 from workers.sweep import Sweeper
 
-WORKER_CLASSES: dict[str, type[BaseWorker]] = {"simple": SimpleWorker, "fork": Worker}
+# Both store failures redacted (runtime.RedactedFailures), in a pool as well.
+WORKER_CLASSES: dict[str, type[BaseWorker]] = {
+    "simple": runtime.RedactingSimpleWorker,
+    "fork": runtime.RedactingForkWorker,
+}
 
 
 def run_workers(settings: Settings, processes: int, burst: bool, kind: str) -> None:

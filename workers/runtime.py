@@ -14,11 +14,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
-from rq import SimpleWorker
+from rq import SimpleWorker, Worker
 from rq.job import Job
 from rq.queue import Queue
 from rq.timeouts import TimerDeathPenalty
+from rq.worker import BaseWorker
 
+from service.core.redaction import redact
 from service.core.settings import Settings
 from service.core.signing import Signer
 from workers.learning import ModelSource
@@ -63,7 +65,35 @@ def using(runtime: Runtime) -> Iterator[None]:
         _active.reset(token)
 
 
-class EmbeddedWorker(SimpleWorker):
+class RedactedFailures(BaseWorker):
+    """Stores a failed job's exception text redacted, as the logs are.
+
+    RQ keeps that text (compressed, for the failure TTL) in the job, the failed registry and
+    the job's results stream, and `comments status` shows it. Delivery code raises errors
+    that never quote an address; this catches whatever else might. Every way RQ records a
+    failure (a job that raised, a killed work-horse, a stuck job) passes through
+    `handle_job_failure`."""
+
+    def handle_job_failure(
+        self,
+        job: Job,
+        queue: Queue,
+        started_job_registry: Any = None,
+        exc_string: str = "",
+        execution: Any = None,
+    ) -> None:
+        super().handle_job_failure(job, queue, started_job_registry, redact(exc_string), execution)
+
+
+class RedactingSimpleWorker(RedactedFailures, SimpleWorker):
+    """`comments worker --worker-class simple`: jobs run in the worker process."""
+
+
+class RedactingForkWorker(RedactedFailures, Worker):
+    """`comments worker --worker-class fork`: each job runs in a forked work-horse."""
+
+
+class EmbeddedWorker(RedactingSimpleWorker):
     """A worker that runs jobs in the calling thread of a process that owns its signals and
     its settings. Job timeouts use a timer thread instead of SIGALRM."""
 

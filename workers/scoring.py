@@ -56,10 +56,17 @@ class Signals:
 
 @dataclass(frozen=True, slots=True)
 class Reputation:
-    approved: int = 0  # earlier approved comments from this commenter (email HMAC)
+    approved: int = 0  # earlier approved comments from this address (email HMAC)
+    # The comment comes from a browser this commenter had a comment approved from, or they
+    # confirmed the address by email. Without proof, a known address is anyone who knows it.
+    proven: bool = False
     spam_from_email: int = 0
     spam_from_ip: int = 0
     spam_from_domain: int = 0
+
+    @property
+    def trusted(self) -> bool:
+        return self.approved > 0 and self.proven
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,15 +112,18 @@ def score(
 def decide(result: Result, reputation: Reputation, policy: Policy) -> Result:
     """Apply moderation policy on top of the scorer's conclusion."""
     strong = any(r.points >= policy.strong_points for r in result.reasons)
-    if (
-        result.verdict == HOLD
-        and policy.auto_approve_trusted
-        and reputation.approved
-        and not strong
-    ):
+    if reputation.approved and not reputation.proven:
+        unproven = Reason(
+            "unproven_address",
+            0,
+            "Known address, but not from a browser it was approved from, nor confirmed by "
+            "email: treated as a new commenter.",
+        )
+        result = Result(result.score, result.verdict, (*result.reasons, unproven))
+    if result.verdict == HOLD and policy.auto_approve_trusted and reputation.trusted and not strong:
         reason = Reason("trusted_approve", 0, "Trusted commenter, no strong spam signal.")
         return Result(result.score, APPROVE, (*result.reasons, reason))
-    if result.verdict == APPROVE and policy.hold_first_time and reputation.approved == 0:
+    if result.verdict == APPROVE and policy.hold_first_time and not reputation.trusted:
         reason = Reason("first_comment", 0, "First comment from this commenter: held once.")
         return Result(result.score, HOLD, (*result.reasons, reason))
     return result
@@ -146,7 +156,7 @@ def request_reasons(s: Signals, policy: Policy) -> Iterable[Reason]:
 
 
 def reputation_reasons(rep: Reputation) -> Iterable[Reason]:
-    if rep.approved:
+    if rep.trusted:
         yield Reason("trusted", -6, f"Known commenter with {rep.approved} approved comments.")
     if rep.spam_from_email:
         yield Reason("spam_sender", 8, "This commenter has posted spam before.")

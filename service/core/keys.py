@@ -69,6 +69,11 @@ def privacy_link_job(request_id: str) -> str:
     return f"privacy-link-{request_id}"
 
 
+def confirmation_job(comment_id: str) -> str:
+    """The "was this you?" mail to the owner of a known address a comment used."""
+    return f"confirm-{comment_id}"
+
+
 # --- moderation and reputation (site-wide indexes, not per article) ---------------------------
 
 
@@ -85,6 +90,17 @@ def spam_folder() -> str:
 def email_reputation(email_hash: str) -> str:
     """Hash {approved, spam} for one commenter, by the keyed HMAC of their address."""
     return f"{PREFIX}:rep:email:{email_hash}"
+
+
+def trusted_browsers(email_hash: str) -> str:
+    """Set of the browsers (fingerprints of their commenter keys) from which a commenter had
+    a comment approved: the proof their trust needs."""
+    return f"{PREFIX}:rep:browsers:{email_hash}"
+
+
+def confirmation_asked(email_hash: str) -> str:
+    """Set while a "was this you?" mail to a commenter is recent: one an hour, at most."""
+    return f"{PREFIX}:rep:asked:{email_hash}"
 
 
 def ip_reputation(ip: str) -> str:

@@ -2,6 +2,8 @@
 
 - moderation: one comment, one action; expires (COMMENTS_LINK_MAX_AGE) and is single use;
 - privacy: one export/erase request; expires with it (COMMENTS_PRIVACY_LINK_MAX_AGE);
+- confirm: its author says "yes, I wrote this" about one comment, proving the address is
+  theirs; expires with the privacy links (COMMENTS_PRIVACY_LINK_MAX_AGE) and is single use;
 - unsubscribe: stops reply emails to one comment's author (RFC 8058 one-click). It outlives
   the email it came in, as mail providers expect: the worst a leaked one can do is stop mail.
 """
@@ -17,6 +19,7 @@ from service.core.statuses import MODERATOR_ACTIONS
 
 UNSUBSCRIBE_MAX_AGE_S = 5 * 365 * 24 * 3600
 PATHS = {
+    Purpose.CONFIRM: "confirm",
     Purpose.MODERATION: "moderate",
     Purpose.PRIVACY: "privacy",
     Purpose.UNSUBSCRIBE: "unsubscribe",
@@ -60,6 +63,22 @@ def privacy_url(signer: Signer, settings: Settings, request_id: str, now: float)
 def privacy_request_id(signer: Signer, token: str, now: float) -> str:
     (request_id,) = _fields(signer.verify(Purpose.PRIVACY, token, now), 1)
     return request_id
+
+
+def confirm_url(signer: Signer, settings: Settings, comment_id: str, now: float) -> str:
+    token = signer.sign(
+        Purpose.CONFIRM, comment_id, now=now, max_age_s=settings.privacy_link_max_age_s
+    )
+    return _url(settings, Purpose.CONFIRM, token)
+
+
+def confirmed_comment(signer: Signer, token: str, now: float) -> tuple[str, Claims]:
+    """The comment a confirmation link names, and the link's claims (its nonce is spent)."""
+    claims = signer.verify(Purpose.CONFIRM, token, now)
+    (comment_id,) = _fields(claims, 1)
+    if not is_comment_id(comment_id):
+        raise BadToken("fields")
+    return comment_id, claims
 
 
 def unsubscribe_url(signer: Signer, settings: Settings, comment_id: str, now: float) -> str:

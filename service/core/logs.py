@@ -7,7 +7,7 @@ import json
 import logging
 from typing import IO
 
-from service.core.sealing import RedactingFilter
+from service.core.redaction import RedactingFilter
 
 # The request being served (API) or the request that caused the job being run (worker).
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)

@@ -10,6 +10,15 @@ from service.core.settings import IPNetwork
 
 
 def origin_of(url: str) -> str | None:
+    """The `scheme://host[:port]` a browser would go to for an http(s) URL, or None.
+
+    None also for a URL a browser reads differently from Python's urlsplit, so an origin
+    checked here is where a redirect really lands: a backslash (WHATWG URL reads it as "/"),
+    userinfo (`https://allowed.example@evil.example/` disguises), whitespace or control
+    characters (browsers strip or drop them), and a percent sign in the host (browsers
+    decode it)."""
+    if not _plainly_written(url):
+        return None
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -17,9 +26,17 @@ def origin_of(url: str) -> str | None:
         return None
     if parts.scheme not in ("http", "https") or not parts.hostname:
         return None
+    if "@" in parts.netloc or "%" in parts.netloc:
+        return None
     default = {"http": 80, "https": 443}[parts.scheme]
     host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
     return f"{parts.scheme}://{host}" + (f":{port}" if port and port != default else "")
+
+
+def _plainly_written(url: str) -> bool:
+    # isprintable() is False for controls, format characters (U+200B...) and every space
+    # but U+0020, which is refused on its own.
+    return url.isprintable() and " " not in url and "\\" not in url
 
 
 def origin_allowed(origin: str, allowed: Iterable[str]) -> bool:

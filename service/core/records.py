@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from service.core.form_token import TokenCheck
 from service.core.sealing import EmailVault
@@ -48,6 +49,7 @@ def new_record(
     comment_id: str, sub: Submission, meta: RequestMeta, vault: EmailVault
 ) -> dict[str, str]:
     """The Redis hash for a freshly accepted comment. The address only ever leaves sealed."""
+    email_hash = vault.email_hash(sub.email)
     record = {
         "id": comment_id,
         "article": sub.article,
@@ -59,15 +61,18 @@ def new_record(
         "status": Status.PENDING.value,
         "created_at": f"{meta.received_at:.6f}",
         "email_sealed": vault.seal(sub.email, comment_id),
-        "email_hash": vault.email_hash(sub.email),
+        "email_hash": email_hash,
         "ip": meta.ip,
         "user_agent": meta.user_agent[:512],
-        "referrer": meta.referrer[:2048],
+        "referrer": page_url(meta.referrer)[:2048],
         "token_verdict": meta.token.verdict,
         "token_age": "" if meta.token.age_s is None else f"{meta.token.age_s:.1f}",
         "token_nonce": meta.token.nonce or "",
         "honeypot": sub.honeypot or "",
-        "article_url": sub.article_url or "",
+        "browser": (
+            vault.browser_fingerprint(email_hash, sub.commenter_key) if sub.commenter_key else ""
+        ),
+        "article_url": page_url(sub.article_url or ""),
         "title": sub.title or "",
         "fingerprint": fingerprint(sub),
     }
@@ -101,3 +106,25 @@ def build_thread(comments: list[dict[str, object]]) -> list[dict[str, object]]:
         assert isinstance(siblings, list)
         siblings.append(c)
     return roots
+
+
+# The only query parameters kept: they name the page itself on sites without pretty URLs
+# (WordPress's default ?p=123 and ?page_id=7). Everything else in a reader's URL (campaign
+# tags, addresses, login tokens) is theirs, not the page's.
+PAGE_PARAMS = frozenset({"p", "page_id"})
+
+
+def page_url(url: str) -> str:
+    """The page a URL names: scheme, host, port and path, no credentials, no fragment, and
+    only the query parameters in PAGE_PARAMS; "" for anything that is not an http(s) URL."""
+    try:
+        parts = urlsplit(url.strip())
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        return ""
+    if parts.scheme.lower() not in ("http", "https") or not host:
+        return ""
+    netloc = f"[{host}]" if ":" in host else host
+    netloc += f":{port}" if port else ""
+    query = urlencode([(k, v) for k, v in parse_qsl(parts.query) if k in PAGE_PARAMS])
+    return urlunsplit((parts.scheme.lower(), netloc, parts.path or "/", query, ""))

@@ -5,9 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-import logging
 import os
-import re
 
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -35,6 +33,7 @@ class EmailVault:
         self._aead = AESGCM(derive_key(secret, "email-seal"))
         self._hmac_key = derive_key(secret, "email-hmac")
         self._id_key = derive_key(secret, "idempotency")
+        self._browser_key = derive_key(secret, "commenter-browser")
 
     def seal(self, email: str, comment_id: str) -> str:
         nonce = os.urandom(NONCE_BYTES)
@@ -52,28 +51,14 @@ class EmailVault:
         # Case-folded: nearly every mailbox provider treats the local part case-insensitively.
         return hmac.new(self._hmac_key, email.casefold().encode(), hashlib.sha256).hexdigest()
 
+    def browser_fingerprint(self, email_hash: str, commenter_key: str) -> str:
+        """Names the browser a commenter posted from (the random key their widget keeps),
+        bound to their address: the proof that earns and keeps trust. The key itself, a
+        bearer secret, is never stored."""
+        msg = f"{email_hash}\x00{commenter_key}".encode()
+        return hmac.new(self._browser_key, msg, hashlib.sha256).hexdigest()[:32]
+
     def idempotency_suffix(self, scope: str, key: str) -> str:
         """16 hex chars naming the comment a (scope, Idempotency-Key) pair creates."""
         msg = f"{scope}\x00{key}".encode()
         return hmac.new(self._id_key, msg, hashlib.sha256).hexdigest()[:16]
-
-
-# Deliberately broad: over-redacting a log line costs nothing, leaking an address costs trust.
-EMAIL_PATTERN = re.compile(r"[^\s<>\"'(),;:@\[\]]+@[^\s<>\"'(),;:@\[\]]+\.[A-Za-z0-9-]{2,}")
-
-
-def redact(text: str) -> str:
-    return EMAIL_PATTERN.sub("[email]", text)
-
-
-class RedactingFilter(logging.Filter):
-    """Rewrites every record so no email address reaches a log handler."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        record.msg, record.args = redact(message), None
-        if record.exc_text:
-            record.exc_text = redact(record.exc_text)
-        return True

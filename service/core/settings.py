@@ -344,6 +344,11 @@ class Settings:
     def is_dev(self) -> bool:
         return self.mode == "dev"
 
+    @property
+    def sends_mail(self) -> bool:
+        """Mail goes out through SMTP, or into the outbox folder (dev)."""
+        return bool(self.smtp_url or self.outbox_dir)
+
     def with_overrides(self, **changes: object) -> Settings:
         return replace(self, **changes)  # type: ignore[arg-type]
 

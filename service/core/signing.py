@@ -39,6 +39,7 @@ class Purpose(StrEnum):
     MODERATION = "moderation"  # a one-click action on one comment
     PRIVACY = "privacy"  # a commenter's export/erase request
     UNSUBSCRIBE = "unsubscribe"  # stop reply notifications to one comment's author
+    CONFIRM = "confirm"  # "yes, I wrote this": proves a comment's address is its author's
     CSRF = "csrf"  # the hidden value of a form the service rendered
 
 

@@ -23,11 +23,15 @@ MAX_TITLE = 300
 MAX_ARTICLE_URL = 2048
 MAX_TOKEN = 512
 MAX_HONEYPOT = 200
+MAX_COMMENTER_KEY = 128
 
 # C0/C1 controls except tab and newline, plus lone surrogates (JSON can smuggle them in and they
 # cannot be encoded to UTF-8), plus bidi overrides that make text lie about its direction.
 _BAD_IN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
 _BAD_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff\u202a-\u202e\u2066-\u2069]")
+_AMBIGUOUS_IN_URL = re.compile(r"[\\\s\x00-\x1f\x7f]")
+# At least 128 bits of base64url: unguessable, so it proves the browser that holds it.
+_COMMENTER_KEY = re.compile(r"^[A-Za-z0-9_-]{22,128}$")
 _TRUE = frozenset({"1", "true", "on", "yes"})
 _FALSE = frozenset({"", "0", "false", "off", "no"})
 
@@ -50,6 +54,8 @@ class Submission:
     honeypot: str | None = None
     article_url: str | None = None
     title: str | None = None
+    # The random key the widget keeps in the reader's browser: proof of a returning commenter.
+    commenter_key: str | None = None
 
 
 def validate_submission(
@@ -93,6 +99,10 @@ def validate_submission(
     if parent_id is not None and not is_comment_id(parent_id):
         errors["parent_id"] = FieldError("invalid_parent", "parent_id is not a comment id.")
     notify = _boolean(data.get("notify_replies"), errors)
+    commenter_key = text("commenter_key", MAX_COMMENTER_KEY, required=False)
+    if commenter_key is not None and not _COMMENTER_KEY.match(commenter_key):
+        message = "commenter_key must be 22-128 URL-safe characters."
+        errors["commenter_key"] = FieldError("invalid_commenter_key", message)
 
     if errors:
         return None, errors
@@ -113,6 +123,7 @@ def validate_submission(
         honeypot=honeypot,
         article_url=article_url,
         title=title,
+        commenter_key=commenter_key,
     ), {}
 
 
@@ -121,14 +132,25 @@ def field_label(name: str) -> str:
     return name.replace("_", " ").capitalize()
 
 
+def normalize_email(raw: str) -> str:
+    """The one form of an address that every look-up key is made from (intake, privacy
+    requests, the operator's CLI): trimmed, Unicode NFC, domain lowercased and in Unicode even
+    when given as IDNA `xn--`. Raises ValueError (without quoting the address) if invalid.
+    The keyed hash then casefolds, so case in the local part does not matter either."""
+    try:
+        # Syntax only: deliverability means DNS, which has no place on the request path.
+        return validate_email(raw.strip(), check_deliverability=False).normalized
+    except EmailNotValidError:
+        # A fixed message: the library's text can quote parts of the address back.
+        raise ValueError("not a valid email address") from None
+
+
 def _email(value: str | None, errors: dict[str, FieldError]) -> str | None:
     if value is None:
         return None
     try:
-        # Syntax only: deliverability means DNS, which has no place on the request path.
-        return validate_email(value, check_deliverability=False).normalized
-    except EmailNotValidError:
-        # A fixed message: the library's text can quote parts of the address back.
+        return normalize_email(value)
+    except ValueError:
         errors["email"] = FieldError("invalid_email", "Enter a valid email address.")
         return None
 
@@ -138,7 +160,15 @@ def _url(value: str | None, name: str, errors: dict[str, FieldError]) -> str | N
         return None
     try:
         parts = urlsplit(value)
-        valid = parts.scheme in ("http", "https") and bool(parts.hostname) and " " not in value
+        valid = (
+            parts.scheme in ("http", "https")
+            and bool(parts.hostname)
+            # Browsers (WHATWG URL) read "\\" as "/" where Python does not, so such a URL
+            # names another host for a reader than for us; credentials and spaces do not
+            # belong in a link anyone else follows.
+            and not _AMBIGUOUS_IN_URL.search(value)
+            and "@" not in parts.netloc
+        )
         parts.port  # noqa: B018 -- raises ValueError on a malformed port
     except ValueError:
         valid = False

@@ -142,10 +142,16 @@ def _sweep(args: argparse.Namespace, settings: Settings) -> int:
 
 def _privacy(args: argparse.Namespace, settings: Settings) -> int:
     from service.core.sealing import EmailVault
+    from service.core.validation import normalize_email
     from service.store import privacy_data
 
+    try:  # the form intake stored: the same key however the operator typed it
+        address = normalize_email(args.email)
+    except ValueError as exc:
+        print(f"comments: --email: {exc}", file=sys.stderr)
+        return 2
     conn = _connect(settings)
-    email_hash = EmailVault(settings.secret_key).email_hash(args.email)
+    email_hash = EmailVault(settings.secret_key).email_hash(address)
     if args.action == "export":
         print(json.dumps({"comments": privacy_data.export(conn, email_hash)}, indent=2))
     else:

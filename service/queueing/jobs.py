@@ -93,7 +93,15 @@ NOTIFY_EMAIL = JobKind("notify_email", Lane.NOTIFY, partial(keys.notify_job, "em
 NOTIFY_WEBHOOK = JobKind("notify_webhook", Lane.NOTIFY, partial(keys.notify_job, "webhook"))
 NOTIFY_REPLY = JobKind("notify_reply", Lane.NOTIFY, keys.reply_job)
 SEND_PRIVACY_LINK = JobKind("send_privacy_link", Lane.NOTIFY, keys.privacy_link_job)
-ALL = (PROCESS_COMMENT, NOTIFY_EMAIL, NOTIFY_WEBHOOK, NOTIFY_REPLY, SEND_PRIVACY_LINK)
+SEND_CONFIRMATION = JobKind("send_confirmation", Lane.NOTIFY, keys.confirmation_job)
+ALL = (
+    PROCESS_COMMENT,
+    NOTIFY_EMAIL,
+    NOTIFY_WEBHOOK,
+    NOTIFY_REPLY,
+    SEND_PRIVACY_LINK,
+    SEND_CONFIRMATION,
+)
 NOTIFY_BY_CHANNEL = {"email": NOTIFY_EMAIL, "webhook": NOTIFY_WEBHOOK}
 
 

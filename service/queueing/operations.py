@@ -13,6 +13,7 @@ from rq.registry import FailedJobRegistry
 from rq.serializers import JSONSerializer
 
 from service.core import keys
+from service.core.redaction import redact
 from service.core.settings import Settings
 from service.queueing.queues import all_queues
 
@@ -30,8 +31,7 @@ def status(conn: redis.Redis, settings: Settings) -> dict[str, object]:
             failed.get_job_ids(0, 199), connection=conn, serializer=JSONSerializer
         ):
             if job is not None:
-                last = (job.exc_info or "unknown").strip().splitlines() or ["unknown"]
-                reasons[last[-1][:120]] += 1
+                reasons[_failure_reason(job)] += 1
         report["queues"][queue.name] = {  # type: ignore[index]
             "depth": queue.count,
             "oldest_job_age_s": round(now - oldest.enqueued_at.timestamp(), 1)
@@ -51,6 +51,15 @@ def status(conn: redis.Redis, settings: Settings) -> dict[str, object]:
     report["held"] = conn.zcard(keys.held())
     report["spam_folder"] = conn.zcard(keys.spam_folder())
     return report
+
+
+def _failure_reason(job: Job) -> str:
+    """The last line of the job's traceback, redacted: workers store failures redacted, but
+    jobs failed by older code or another process's workers may still quote an address."""
+    result = job.latest_result()
+    text = (result.exc_string if result is not None else None) or "unknown"
+    last = text.strip().splitlines() or ["unknown"]
+    return redact(last[-1])[:120]
 
 
 def requeue_failed(conn: redis.Redis, settings: Settings) -> int:

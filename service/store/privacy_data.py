@@ -26,6 +26,9 @@ PRIVATE_FIELDS = (
     "ip",
     "user_agent",
     "referrer",
+    # The page they commented from: only the page is stored, but it is still where they were.
+    "article_url",
+    "browser",
     "form_token",
     "token_nonce",
     "honeypot",
@@ -104,6 +107,8 @@ def erase(conn: redis.Redis, settings: Settings, email_hash: str) -> int:
         pipe.delete(
             keys.by_email(email_hash),
             keys.email_reputation(email_hash),
+            keys.trusted_browsers(email_hash),
+            keys.confirmation_asked(email_hash),
             keys.flood("email", email_hash),
             keys.privacy_requests_of(email_hash),
             *(keys.privacy_request(r) for r in requests),

@@ -72,10 +72,15 @@ def _enter(
         pipe.zadd(keys.held(), {comment_id: created})
     elif to is Status.SPAM:
         record_spam(pipe, comment_id, record, created)
+        if record.get("browser"):  # a browser that posts spam proves nothing any more
+            pipe.srem(keys.trusted_browsers(record["email_hash"]), record["browser"])
     elif to is Status.APPROVED:
         show(pipe, comment_id, record["article"], created)
-        # The commenter is now known; their next comment may skip the first-time hold.
+        # The commenter is now known; their next comment from this browser (or confirmed by
+        # email) may skip the first-time hold.
         pipe.hincrby(keys.email_reputation(record["email_hash"]), "approved", 1)
+        if record.get("browser"):
+            pipe.sadd(keys.trusted_browsers(record["email_hash"]), record["browser"])
         if record.get("parent_id"):
             # The job itself checks whether the parent's author asked for it.
             jobs.enqueue(conn, settings, jobs.NOTIFY_REPLY, [comment_id], pipeline=pipe)

@@ -36,6 +36,7 @@ from service.web.metrics_registry import Metrics
 from service.web.request_ids import request_id_middleware
 from service.web.routes import (
     comments,
+    confirm,
     demo,
     moderation_links,
     moderator_api,
@@ -64,7 +65,8 @@ def create_app(settings: Settings, *, demo_page: bool = False) -> web.Applicatio
     pages.setup(app)
     app.cleanup_ctx.append(_redis)
     app.on_response_prepare.append(add_security_headers)
-    for area in (comments, widget, moderator_api, moderation_links, privacy, unsubscribe):
+    areas = (comments, widget, moderator_api, moderation_links, privacy, unsubscribe, confirm)
+    for area in areas:
         app.add_routes(area.routes)
     app.add_routes(metrics_routes)
     if demo_page:

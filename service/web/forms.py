@@ -13,6 +13,8 @@ from aiohttp import web
 from service.core import links
 from service.core.origins import origin_of
 from service.web.appkeys import SETTINGS, SIGNER
+from service.web.bodies import FORM, read_form
+from service.web.errors import ApiError
 from service.web.pages import message
 
 
@@ -30,20 +32,30 @@ async def refuse_unconfirmed(
 
 
 async def posted(request: web.Request) -> dict[str, str]:
-    """The text fields of a form post; a body that does not parse counts as an empty form."""
-    try:
-        form = await request.post()
-    except ValueError:  # e.g. multipart without its boundary, undecodable bytes
+    """The fields of the page's form post. Our pages post urlencoded UTF-8; anything else
+    (another type, an unknown charset, bytes that do not decode) counts as an empty form,
+    which the CSRF check then refuses with the page's own message."""
+    if request.content_type != FORM:
         return {}
-    return {name: value for name, value in form.items() if isinstance(value, str)}
+    try:
+        return await read_form(request)
+    except ApiError:
+        return {}
 
 
 def same_origin(request: web.Request) -> bool:
-    """Browsers send Origin on POSTs; a cross-site form post is refused outright."""
+    """Browsers send Origin on POSTs; a cross-site form post is refused outright.
+
+    Our pages' `Referrer-Policy: same-origin` (pages.LINK_PAGE_HEADERS) makes a browser send
+    our real origin with their forms, so `Origin: null` is refused like any other origin: it
+    is what sandboxed frames, data: URLs and cross-origin redirects send, and accepting it
+    only when `Sec-Fetch-Site: same-origin` comes along would leave the browsers that send
+    no Sec-Fetch-Site (Safari before 16.4) with no origin check at all.
+    """
     if request.headers.get("Sec-Fetch-Site", "same-origin") not in ("same-origin", "none"):
         return False
     origin = request.headers.get("Origin")
-    if origin is None:
+    if origin is None:  # not a browser (they all send it on POST): the CSRF value decides
         return True
     ours = origin_of(request.app[SETTINGS].public_url)
     return origin in (ours, origin_of(str(request.url)))

@@ -1,8 +1,36 @@
-"""The Prometheus metrics of one app (its own registry, so several apps never collide)."""
+"""The Prometheus metrics of one app (its own registry, so several apps never collide).
+
+Two kinds: the process's own (requests, latency, submissions), kept in the registry, and
+what Redis holds (queues, jobs, undecided comments, workers, the workers' counters), read
+afresh at each scrape and exposed only from that reading.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+
+@dataclass(frozen=True, slots=True)
+class QueueFigures:
+    name: str
+    depth: int
+    oldest_age_s: float
+    jobs: Mapping[str, int]  # by state: failed, started, scheduled
+
+
+@dataclass(frozen=True, slots=True)
+class StoreFigures:
+    """What Redis said at one scrape."""
+
+    queues: Sequence[QueueFigures]
+    undecided: int
+    workers: int
+    worker_events: Mapping[str, float]
 
 
 class Metrics:
@@ -24,18 +52,51 @@ class Metrics:
         self.submissions = Counter(
             "comments_submissions", "Submissions by outcome", ["outcome"], registry=r
         )
-        self.queue_depth = Gauge("comments_queue_depth", "Jobs waiting", ["queue"], registry=r)
-        self.queue_age = Gauge(
+
+    def exposition(self, store: StoreFigures | None) -> bytes:
+        """The scrape: this process's metrics, then Redis's (None: Redis did not answer)."""
+        scraped = CollectorRegistry()
+        scraped.register(_StoreCollector(store))
+        return generate_latest(self.registry) + generate_latest(scraped)
+
+
+class _StoreCollector(Collector):
+    """`comments_redis_up`, and the Redis-backed gauges only when Redis answered.
+
+    Left out rather than NaN or the last value seen, as Prometheus exporters do (`up`, then
+    nothing they could not read): a missing series goes stale at once and `absent()` alerts
+    on it, a stale value would look healthy, and NaN makes every comparison false, so an
+    alert such as `comments_queue_depth > 100` would silently never fire."""
+
+    def __init__(self, store: StoreFigures | None) -> None:
+        self.store = store
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        store = self.store
+        yield GaugeMetricFamily(
+            "comments_redis_up", "1 if Redis answered this scrape", value=int(store is not None)
+        )
+        if store is None:
+            return
+        depth = GaugeMetricFamily("comments_queue_depth", "Jobs waiting", labels=["queue"])
+        age = GaugeMetricFamily(
             "comments_queue_oldest_job_age_seconds",
             "Age of the oldest waiting job",
-            ["queue"],
-            registry=r,
+            labels=["queue"],
         )
-        self.jobs = Gauge("comments_jobs", "Jobs by state", ["queue", "state"], registry=r)
-        self.undecided = Gauge(
-            "comments_undecided", "Accepted comments not decided yet", registry=r
+        jobs = GaugeMetricFamily("comments_jobs", "Jobs by state", labels=["queue", "state"])
+        for queue in store.queues:
+            depth.add_metric([queue.name], queue.depth)
+            age.add_metric([queue.name], queue.oldest_age_s)
+            for state, jobs_in_state in queue.jobs.items():
+                jobs.add_metric([queue.name, state], jobs_in_state)
+        events = GaugeMetricFamily(
+            "comments_worker_events", "Counters kept by workers in Redis", labels=["event"]
         )
-        self.worker_events = Gauge(
-            "comments_worker_events", "Counters kept by workers in Redis", ["event"], registry=r
+        for event, count in sorted(store.worker_events.items()):
+            events.add_metric([event], count)
+        yield from (depth, age, jobs, events)
+        yield GaugeMetricFamily(
+            "comments_undecided", "Accepted comments not decided yet", value=store.undecided
         )
-        self.workers = Gauge("comments_workers", "RQ workers registered", registry=r)
+        yield GaugeMetricFamily("comments_workers", "RQ workers registered", value=store.workers)

@@ -10,19 +10,47 @@ import time
 from collections.abc import Mapping
 
 from aiohttp import web
+from yarl import URL
 
 from service.core import form_token as tokens
+from service.core.origins import origin_allowed, origin_of
 from service.web.appkeys import SETTINGS, SIGNER
 from service.web.errors import ApiError
-from service.web.pages import render
+from service.web.headers import PAGE_POLICY
+from service.web.pages import LINK_PAGE_HEADERS, render
 
 FIELDS = ("comment", "name", "email", "website")
 KEPT = ("article", "article_url", "parent_id", "title")  # hidden context of the original form
+FORM_ACTION = "form-action 'self'"
 
 
 def wants_html(request: web.Request) -> bool:
     """A browser's plain form post (it asks for HTML) rather than an API client's."""
     return "text/html" in request.headers.get("Accept", "")
+
+
+def return_url(request: web.Request, article_url: object) -> str | None:
+    """Where a no-JavaScript form post goes back to: the article page (`article_url`, else the
+    Referer) if its origin is ours or allowed; never an open redirect.
+
+    The URL comes back as browsers send it (IDNA host, percent-encoded, no fragment) and is
+    checked in that form, so it is a valid Location header and lands where it was checked."""
+    settings = request.app[SETTINGS]
+    ours = origin_of(settings.public_url) or ""
+    allowed = (*settings.allowed_origins, ours)
+    for candidate in (article_url, request.headers.get("Referer")):
+        if not isinstance(candidate, str) or origin_of(candidate) is None:
+            continue
+        try:
+            url = URL(candidate).with_fragment(None)
+        except ValueError:  # yarl refuses what it cannot encode (e.g. an invalid IDN host)
+            continue
+        origin = origin_of(str(url))
+        if origin == ours and url.path.startswith("/api/"):
+            continue  # this service's API is no article (the error page's own Referer)
+        if str(url).isascii() and origin is not None and origin_allowed(origin, allowed):
+            return str(url)
+    return None
 
 
 def error_page(
@@ -35,19 +63,43 @@ def error_page(
         if isinstance(article, str) and article
         else ""
     )
+    # Only text comes back, and never the address.
+    kept = {
+        name: value if isinstance(value := typed.get(name), str) else ""
+        for name in (*KEPT, "comment", "name", "website")
+    }
+    kept["article_url"] = _article_url_to_keep(kept["article_url"], err, back)
     context = {
         "title": "Your comment could not be posted",
         "error": err,
         "fields": err.fields,
         "other_problems": [fe.message for name, fe in err.fields.items() if name not in FIELDS],
         "kept": KEPT,
-        # Only text comes back, and never the address.
-        "typed": {
-            name: value if isinstance(value := typed.get(name), str) else ""
-            for name in (*KEPT, "comment", "name", "website")
-        },
+        "typed": kept,
         "form_token": token,
         "back": back,
         "max_comment": settings.max_comment_chars,
     }
-    return render(request, "reply_error.html", context, status=err.status)
+    headers = {
+        **LINK_PAGE_HEADERS,
+        "Content-Security-Policy": _policy(back),
+        # The error's own headers too: Retry-After tells a browser (and a proxy) when to retry.
+        **err.headers,
+    }
+    return render(request, "reply_error.html", context, status=err.status, headers=headers)
+
+
+def _article_url_to_keep(typed: str, err: ApiError, back: str | None) -> str:
+    """The hidden article_url of the form posted again: as typed, unless it was missing or
+    refused (a field the reader can neither see nor fix would refuse every post again), in
+    which case the return address found (the Referer's), so the post lands on the article."""
+    return typed if typed and "article_url" not in err.fields else back or ""
+
+
+def _policy(back: str | None) -> str:
+    """The page policy, with the article's origin as a form target: CSP's form-action also
+    governs the redirect that answers the form, and that goes back to the article."""
+    back_origin = origin_of(back) if back else None
+    if back_origin is None:
+        return PAGE_POLICY
+    return PAGE_POLICY.replace(FORM_ACTION, f"{FORM_ACTION} {back_origin}")

@@ -14,7 +14,11 @@ from aiohttp import web
 
 LINK_PAGE_HEADERS = {
     "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
+    # `same-origin`, not `no-referrer`: the URL still goes nowhere but back to this service
+    # (which issued it), and the page's own form posts keep their real Origin. Under
+    # `no-referrer` browsers send `Origin: null` with every POST, which forms.same_origin
+    # cannot tell from a sandboxed frame or a data: URL on another site.
+    "Referrer-Policy": "same-origin",
     "X-Robots-Tag": "noindex",
 }
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -15,7 +15,7 @@ import pytest
 import redis
 from aiohttp import web
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright
+from playwright.async_api import Browser, BrowserContext, ConsoleMessage, Page, async_playwright
 
 from service.core.settings import Settings
 from service.entry.embedded_redis import RedisServer, free_port
@@ -108,6 +108,50 @@ async def page(context: BrowserContext) -> AsyncIterator[Page]:
     page.on("dialog", lambda dialog: errors.append(f"dialog: {dialog.message}"))
     yield page
     assert errors == []
+
+
+@dataclass
+class Console:
+    """The errors tabs log: a CSP violation (Chromium reports one even with JavaScript off),
+    a thrown script, a response with an error status."""
+
+    errors: list[str] = field(default_factory=list)
+
+    def watch(self, page: Page) -> Page:
+        page.set_default_timeout(10_000)
+        page.on("console", self._on_message)
+        page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+        return page
+
+    def allow_status(self, status: int) -> None:
+        """Forget the logged responses with this status: a page the test expects to get it."""
+        self.errors = [e for e in self.errors if f"status of {status} " not in e]
+
+    def _on_message(self, message: ConsoleMessage) -> None:
+        if message.type == "error":
+            self.errors.append(f"{message.text} ({message.location.get('url', '')})")
+
+
+@pytest.fixture
+def console() -> Iterator[Console]:
+    """The test fails if a tab it watched logged an error it did not allow."""
+    watched = Console()
+    yield watched
+    assert watched.errors == [], "\n".join(watched.errors)
+
+
+@pytest.fixture
+async def quiet_page(context: BrowserContext, console: Console) -> Page:
+    """A tab for the service's own pages, watched by `console`."""
+    return console.watch(await context.new_page())
+
+
+@pytest.fixture
+async def nojs_page(browser: Browser, console: Console) -> AsyncIterator[Page]:
+    """A tab with JavaScript off, as a reader without scripts has, watched by `console`."""
+    ctx = await browser.new_context(java_script_enabled=False)
+    yield console.watch(await ctx.new_page())
+    await ctx.close()
 
 
 def make_site(redis_server: RedisServer, rconn: redis.Redis, **overrides: object) -> Site:

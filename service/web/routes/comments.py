@@ -10,7 +10,6 @@ from redis.exceptions import RedisError
 
 from service.core import form_token as tokens
 from service.core import keys
-from service.core.origins import client_ip, origin_allowed, origin_of
 from service.core.records import (
     RequestMeta,
     fingerprint,
@@ -30,6 +29,7 @@ from service.store.intake import RateLimited
 from service.web import nojs
 from service.web.appkeys import REDIS, SETTINGS, SIGNER, THREADS, VAULT, WRITER
 from service.web.bodies import FORM, read_fields
+from service.web.clients import client_address
 from service.web.errors import ApiError, storage_unavailable, validation_failed
 
 MAX_IDEMPOTENCY_KEY = 255
@@ -47,25 +47,28 @@ RATE_SCOPES = {
 
 @routes.post("/api/v1/comments")
 async def post_comment(request: web.Request) -> web.Response:
-    data = await read_fields(request)
     is_form = request.content_type == FORM
+    data: Mapping[str, object] = {}
     try:
-        sub, comment_id = await _accept(request, data)
+        data = await read_fields(request)
+        # Worked out before the comment is stored: nothing that can fail may run between
+        # storing and answering, or a retry after the error would store it twice.
+        back = nojs.return_url(request, data.get("article_url")) if is_form else None
+        comment_id = await _accept(request, data)
     except (ApiError, RedisError) as exc:
         if not (is_form and nojs.wants_html(request)):
             raise
         # A reader's plain form post: an HTML page that keeps what they typed.
         err = exc if isinstance(exc, ApiError) else storage_unavailable()
-        back = _redirect_target(request, data.get("article_url"))
-        return nojs.error_page(request, err, data, back)
-    if is_form:
-        target = _redirect_target(request, sub.article_url)
-        if target is not None:
-            raise web.HTTPSeeOther(target + PENDING_FRAGMENT)
+        return nojs.error_page(
+            request, err, data, nojs.return_url(request, data.get("article_url"))
+        )
+    if back is not None:
+        return web.Response(status=303, headers={"Location": back + PENDING_FRAGMENT})
     return web.json_response({"id": comment_id, "status": "pending"}, status=202)
 
 
-async def _accept(request: web.Request, data: Mapping[str, object]) -> tuple[Submission, str]:
+async def _accept(request: web.Request, data: Mapping[str, object]) -> str:
     """Validate and store one submission; its id, or the ApiError saying why not."""
     settings, vault = request.app[SETTINGS], request.app[VAULT]
     sub, errors = validate_submission(data, settings.max_comment_chars)
@@ -92,9 +95,7 @@ async def _accept(request: web.Request, data: Mapping[str, object]) -> tuple[Sub
         now = time.time()
         token = tokens.check(request.app[SIGNER], sub.form_token, sub.article, now)
         meta = RequestMeta(
-            ip=client_ip(
-                request.remote, request.headers.get("X-Forwarded-For"), settings.trusted_proxies
-            ),
+            ip=client_address(request),
             user_agent=request.headers.get("User-Agent", ""),
             referrer=request.headers.get("Referer", ""),
             received_at=now,
@@ -110,7 +111,7 @@ async def _accept(request: web.Request, data: Mapping[str, object]) -> tuple[Sub
                 f"Too many comments ({RATE_SCOPES[limited.scope]}); try again later.",
                 headers={"Retry-After": str(limited.retry_after)},
             ) from None
-    return sub, comment_id
+    return comment_id
 
 
 @routes.get("/api/v1/form-token")
@@ -222,20 +223,6 @@ async def _check_parent(request: web.Request, sub: Submission) -> None:
         raise validation_failed(
             {"parent_id": FieldError("parent_not_found", "No such comment on this article.")}
         )
-
-
-def _redirect_target(request: web.Request, article_url: object) -> str | None:
-    """Where a no-JavaScript form post returns to: the article page, if its origin is ours or
-    allowed (never an open redirect)."""
-    settings = request.app[SETTINGS]
-    allowed = (*settings.allowed_origins, origin_of(settings.public_url) or "")
-    for candidate in (article_url, request.headers.get("Referer")):
-        if not isinstance(candidate, str):
-            continue
-        origin = origin_of(candidate)
-        if origin and origin_allowed(origin, allowed):
-            return candidate.split("#", 1)[0]
-    return None
 
 
 def _etags(header: str) -> set[str]:

@@ -2,7 +2,7 @@
 
 Mail scanners and link previewers follow GET links, so GET only shows what would happen.
 The POST needs the page's CSRF value (signed, bound to the link) and a same-origin request.
-Every page is uncacheable and never sent as a referrer (the link is a credential).
+Every page is uncacheable and its URL never sent to another site (the link is a credential).
 """
 
 from __future__ import annotations

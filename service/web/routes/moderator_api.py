@@ -5,6 +5,9 @@ from __future__ import annotations
 import asyncio
 import hmac
 import json
+import math
+import re
+from collections.abc import Callable
 from typing import cast
 
 from aiohttp import web
@@ -34,6 +37,9 @@ LIST_FIELDS = (
     "original_comment",
 )
 MAX_LIMIT, MAX_IDS = 100, 100
+# The cursors the listings hand out (ASCII digits only: Redis reads no other).
+SCORE_CURSOR = re.compile(r"-?[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?")
+ENTRY_CURSOR = re.compile(r"[0-9]{1,20}(-[0-9]{1,20})?")
 
 
 def moderator(request: web.Request) -> str:
@@ -67,14 +73,10 @@ async def queue(request: web.Request) -> web.Response:
         raise validation_failed({"status": FieldError("invalid_choice", "Use held or spam.")})
     limit = _limit(request)
     article, reason = request.query.get("article"), request.query.get("reason")
-    cursor = request.query.get("cursor", "-inf")
-    try:
-        float(cursor)
-    except ValueError:
-        raise validation_failed({"cursor": FieldError("invalid_cursor", "Bad cursor.")}) from None
+    cursor = _cursor(request, _score_cursor, "the next_cursor of a queue page")
     redis = request.app[REDIS]
     items: list[dict[str, object]] = []
-    start = cursor if cursor == "-inf" else f"({cursor}"
+    start = "-inf" if cursor is None else f"({cursor}"
     # Oldest first; filters apply after reading, so read in pages until the page is full.
     while len(items) < limit:
         page = cast(
@@ -106,10 +108,13 @@ async def queue(request: web.Request) -> web.Response:
 async def decisions(request: web.Request) -> web.Response:
     moderator(request)
     limit = _limit(request)
-    end = request.query.get("cursor")
+    end = _cursor(request, _entry_cursor, "the next_cursor of a decisions page")
+    if end is not None and _entry_id(end) == (0, 0):
+        # Nothing is older than the first possible entry (and Redis refuses "(0-0").
+        return web.json_response({"items": [], "next_cursor": None})
     entries = (
         await request.app[REDIS].xrevrange(
-            keys.audit_log(), max=f"({end}" if end else "+", count=limit
+            keys.audit_log(), max="+" if end is None else f"({end}", count=limit
         )
         or []
     )
@@ -173,6 +178,8 @@ async def _item(request: web.Request, record: dict[str, str]) -> dict[str, objec
     approved = await request.app[REDIS].hget(
         keys.email_reputation(record.pop("email_hash", "")), "approved"
     )
+    reasons = json.loads(record.get("reasons") or "[]")
+    unproven = any(r.get("code") == "unproven_address" for r in reasons)
     return {
         "id": record["id"],
         "article": record["article"],
@@ -184,14 +191,45 @@ async def _item(request: web.Request, record: dict[str, str]) -> dict[str, objec
         "original_text": record.get("original_comment"),
         "status": record.get("status"),
         "score": float(record["score"]) if record.get("score") else None,
-        "reasons": json.loads(record.get("reasons") or "[]"),
+        "reasons": reasons,
         "created_at": float(record.get("created_at") or 0),
-        "commenter": {"known": bool(approved and int(approved) > 0)},
+        # Known means trusted: an address used without proof is not its known commenter.
+        "commenter": {"known": bool(approved and int(approved) > 0) and not unproven},
     }
 
 
 def _limit(request: web.Request) -> int:
     raw = request.query.get("limit", "20")
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_LIMIT:
-        raise validation_failed({"limit": FieldError("invalid_limit", f"1-{MAX_LIMIT}.")})
+    # ASCII digits only: str.isdigit() also says yes to "²", which int() refuses.
+    if not re.fullmatch("[0-9]{1,3}", raw) or not 1 <= int(raw) <= MAX_LIMIT:
+        raise validation_failed(
+            {"limit": FieldError("invalid_limit", f"limit must be a whole number 1-{MAX_LIMIT}.")}
+        )
     return int(raw)
+
+
+def _cursor(request: web.Request, valid: Callable[[str], bool], what: str) -> str | None:
+    """The page cursor as given, if it is one this API hands out; anything else is the
+    client's mistake (422 naming the field), never an error from Redis (503)."""
+    raw = request.query.get("cursor") or None  # empty: the first page, as when absent
+    if raw is None:
+        return None
+    if not valid(raw):
+        raise validation_failed(
+            {"cursor": FieldError("invalid_cursor", f"cursor must be {what}, unchanged.")}
+        )
+    return raw
+
+
+def _score_cursor(raw: str) -> bool:
+    """A held/spam folder score as a float's repr: finite, ASCII digits only."""
+    return bool(SCORE_CURSOR.fullmatch(raw)) and math.isfinite(float(raw))
+
+
+def _entry_cursor(raw: str) -> bool:
+    """An audit log entry id, "<ms>-<seq>" (or "<ms>" as Redis accepts), within 64 bits."""
+    return bool(ENTRY_CURSOR.fullmatch(raw)) and all(n < 2**64 for n in _entry_id(raw))
+
+
+def _entry_id(cursor: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in cursor.split("-"))

@@ -8,18 +8,18 @@ short-lived request, not the address. Following it offers a JSON download or era
 from __future__ import annotations
 
 import asyncio
-import json
 import time
 
 from aiohttp import web
-from email_validator import EmailNotValidError, validate_email
 
 from service.core import keys, links
 from service.core.records import as_text
 from service.core.signing import BadToken
-from service.core.validation import FieldError
+from service.core.validation import FieldError, normalize_email
 from service.store import privacy_data
 from service.web.appkeys import REDIS, SETTINGS, SIGNER, SYNC_REDIS, VAULT
+from service.web.bodies import read_json
+from service.web.clients import client_address
 from service.web.errors import validation_failed
 from service.web.forms import refuse_unconfirmed
 from service.web.limits import limit
@@ -37,17 +37,18 @@ SAME_ANSWER = {
 @routes.post("/api/v1/privacy/requests")
 async def request_link(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
+    typed = (await read_json(request)).get("email")
     try:
-        body = json.loads(await request.read())
-        email = validate_email(str(body["email"]), check_deliverability=False).normalized
-    except (ValueError, KeyError, TypeError, EmailNotValidError):
+        # The same key intake made: case, Unicode form, IDNA and spaces do not matter.
+        email = normalize_email(typed if isinstance(typed, str) else "")
+    except ValueError:
         raise validation_failed(
             {"email": FieldError("invalid_email", "Enter a valid email address.")}
         ) from None
     email_hash = request.app[VAULT].email_hash(email)
     redis = request.app[REDIS]
     window = privacy_data.REQUEST_WINDOW_S
-    await limit(redis, "privacy-ip", request.remote or "unknown", REQUESTS_PER_IP_HOUR, window)
+    await limit(redis, "privacy-ip", client_address(request), REQUESTS_PER_IP_HOUR, window)
     await limit(redis, "privacy-email", email_hash, REQUESTS_PER_ADDRESS_HOUR, window)
     conn = request.app[SYNC_REDIS]
     await asyncio.to_thread(privacy_data.open_request, conn, settings, email_hash)

@@ -18,6 +18,7 @@
   const FIELDS = ["comment", "name", "email", "website"];
   const PENDING_KEY = "comments.pending";
   const AUTHOR_KEY = "comments.author";
+  const COMMENTER_KEY = "comments.commenter";
   const PENDING_DAYS = 30;
 
   // Every string the widget shows; {x} are placeholders. Add a language by adding a table.
@@ -172,6 +173,17 @@
     Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
       b.toString(16).padStart(2, "0"),
     ).join("");
+
+  // This browser's proof of being a returning commenter (never the address): the service
+  // trusts a commenter only from browsers one of their comments was approved from.
+  const commenterKey = () => {
+    let key = store.get(COMMENTER_KEY, null);
+    if (typeof key !== "string" || !/^[0-9a-f]{32}$/.test(key)) {
+      key = randomKey();
+      store.set(COMMENTER_KEY, key);
+    }
+    return key;
+  };
 
   // Plain text to paragraphs, line breaks and links to http(s) URLs.
   const URL_RE = /\bhttps?:\/\/[^\s<>"']+/g;
@@ -593,6 +605,7 @@
         parent_id: this.parent?.id || null,
         notify_replies: el.notify_replies.checked,
         form_token: token,
+        commenter_key: commenterKey(),
         [HONEYPOT]: el[HONEYPOT].value || null,
         article_url: location.href.split("#")[0],
         title: document.title.slice(0, 300) || null,

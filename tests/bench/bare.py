@@ -6,7 +6,7 @@ import argparse
 
 from aiohttp import web
 
-from service.entry.cli import new_event_loop
+from service.entry.commands.processes import new_event_loop
 
 
 async def accept(request: web.Request) -> web.Response:

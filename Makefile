@@ -25,8 +25,12 @@ lint: $(STAMP)
 bench: $(STAMP)
 	@command -v wrk >/dev/null || { echo "installing wrk (load generator)"; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
 	$(BIN)/python -m tests.bench.intake
+	$(BIN)/python -m tests.bench.replicas
+	$(BIN)/python -m tests.bench.memory
 	$(BIN)/python -m tests.bench.workers
 	$(BIN)/python -m tests.bench.mixed
+	$(BIN)/python -m tests.bench.pow
+	$(BIN)/python -m tests.bench.imports
 	$(BIN)/comments spam bench
 
 # After changing dependencies in pyproject.toml: resolve them again, for every platform, with

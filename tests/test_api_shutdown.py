@@ -1,4 +1,5 @@
-"""SIGTERM under load: in-flight requests finish, and every 202 is stored with its job."""
+"""SIGTERM under load: in-flight requests finish, and every 202 is stored with its job, for one
+API process and for a supervised pool of them (`--processes 2`)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import sys
 import time
 
 import aiohttp
+import pytest
 import redis
 
 from service.core import keys
@@ -17,8 +19,9 @@ from service.queueing.queues import queue
 from tests.helpers import stored_comments, worker_env
 
 
+@pytest.mark.parametrize("processes", [1, 2])
 async def test_sigterm_under_load_loses_no_accepted_comment(
-    rconn: redis.Redis, settings: Settings
+    rconn: redis.Redis, settings: Settings, processes: int
 ) -> None:
     port = free_port()
     env = worker_env(settings)  # make_settings lifts the abuse limits: this is one client
@@ -31,6 +34,8 @@ async def test_sigterm_under_load_loses_no_accepted_comment(
         "127.0.0.1",
         "--port",
         str(port),
+        "--processes",
+        str(processes),
         env=env,
         stderr=asyncio.subprocess.DEVNULL,
     )

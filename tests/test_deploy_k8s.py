@@ -91,3 +91,29 @@ def test_redis_is_durable_and_no_secret_is_committed() -> None:
     assert not by_kind("Secret")
     config = by_kind("ConfigMap")["comments-config"]["data"]
     assert not any("SECRET" in key or "TOKEN" in key for key in config)
+
+
+def test_the_backup_job_agrees_with_the_code() -> None:
+    """The scheduled backup runs a valid `comments backup` into its own volume, through a
+    scratch Redis of the primary's own image (so it can load the primary's snapshot) that
+    stops with the job, never two at once."""
+    [cron] = by_kind("CronJob").values()
+    assert cron["spec"]["concurrencyPolicy"] == "Forbid"
+    pod = cron["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+    [backup] = pod["containers"]
+    args = build_parser().parse_args(backup["command"][1:])
+    assert args.command == "backup"
+    assert "{time}" in args.file
+    assert args.keep >= 1
+    assert {"configMapRef": {"name": "comments-config"}} in backup["envFrom"]
+    [scratch] = pod["initContainers"]
+    assert scratch["restartPolicy"] == "Always"  # a native sidecar: it ends with the job
+    [primary] = by_kind("StatefulSet")["comments-redis"]["spec"]["template"]["spec"]["containers"]
+    assert scratch["image"] == primary["image"]
+    port = scratch["args"][scratch["args"].index("--port") + 1]
+    assert args.scratch == f"redis://127.0.0.1:{port}/0"
+    mounts = {m["name"]: m["mountPath"] for m in backup["volumeMounts"]}
+    assert args.file.startswith(mounts["backups"] + "/")
+    volumes = {v["name"]: v for v in pod["volumes"]}
+    claim = volumes["backups"]["persistentVolumeClaim"]["claimName"]
+    assert claim in by_kind("PersistentVolumeClaim")

@@ -26,6 +26,7 @@ def test_the_wheel_carries_templates_model_training_data_and_widget(tmp_path: Pa
         "service/web/templates/base.html",
         "service/web/static/embed.js",
         "service/web/demo/article.md",
+        "service/web/openapi.json",  # served at /api/v1/openapi.json
     ]
     assert [name for name in expected if name not in names] == []
     sources = {p.relative_to(ROOT).as_posix() for p in (ROOT / "service").rglob("*.html")}

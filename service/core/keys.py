@@ -48,6 +48,21 @@ def thread_version(article: str) -> str:
     return f"{PREFIX}:{{{article_tag(article)}}}:ver"
 
 
+# --- import and export (comments import / comments export) ------------------------------------
+
+
+def imported(article: str) -> str:
+    """Set of the ids an import ever wrote for the article: importing the file again skips
+    them even after erasure removed the comment (an erased commenter stays erased)."""
+    return f"{PREFIX}:{{{article_tag(article)}}}:imported"
+
+
+def comment_pattern(article: str | None = None) -> str:
+    """SCAN pattern matching every comment record, or one article's."""
+    tag = article_tag(article) if article is not None else "*"
+    return f"{PREFIX}:{{{tag}}}:c:*"
+
+
 # --- RQ job ids: deterministic, so enqueueing the same work twice is one job ------------------
 
 
@@ -207,3 +222,73 @@ def learn_lock() -> str:
 def stats() -> str:
     """Hash of counters the workers keep for /metrics (verdicts, actions, notifications)."""
     return f"{PREFIX}:stats"
+
+
+# --- upgrades and backups: the stored data's format (comments migrate, comments backup) -------
+
+
+def data_format() -> str:
+    """The format of everything stored here, an integer: written on a fresh start and by
+    `comments migrate`; every process checks it before it starts."""
+    return f"{PREFIX}:format"
+
+
+def migration_cursor(number: int | str) -> str:
+    """Where an interrupted migration stopped (its SCAN cursor), so a re-run resumes there."""
+    return f"{PREFIX}:migration:{number}:cursor"
+
+
+def legacy_form_token_used(nonce: str) -> str:
+    """Format 0's marker of a spent form token (format 1: token_used("form", nonce))."""
+    return f"{PREFIX}:token:{nonce}"
+
+
+def legacy_link_used(nonce: str) -> str:
+    """Format 0's marker of a used one-click link; format 0's links no longer verify."""
+    return f"{PREFIX}:link:used:{nonce}"
+
+
+# --- spam defence: Akismet feedback, notification digests (issue 12) -------------------------
+
+
+def akismet_job(label: str, comment_id: str) -> str:
+    """Telling Akismet a moderator's verdict on one comment (`spam` or `ham`)."""
+    return f"akismet-{label}-{comment_id}"
+
+
+def digest_job(channel: str, batch: str) -> str:
+    """One digest on one channel (email, webhook, or spam-email / spam-webhook): `batch` is
+    when it was cut."""
+    return f"digest-{channel}-{batch}"
+
+
+def notify_count(window: int) -> str:
+    """Moderator notifications sent one by one in a window; beyond the rate, digests."""
+    return f"{PREFIX}:digest:count:{window}"
+
+
+def digest_queue(channel: str) -> str:
+    """Sorted set of comments waiting for the next digest on a channel, by decision time."""
+    return f"{PREFIX}:digest:queue:{channel}"
+
+
+def digest_due(channel: str) -> str:
+    """Set while a channel's last digest is recent: one per interval, at most."""
+    return f"{PREFIX}:digest:due:{channel}"
+
+
+def spam_digest_since() -> str:
+    """Where the next spam-folder digest starts (creation time of the comments it lists)."""
+    return f"{PREFIX}:digest:spam-since"
+
+
+def digest_lock() -> str:
+    return f"{PREFIX}:digest:lock"
+
+
+# --- intake cost per request (issue 16) -------------------------------------------------------
+
+
+def comment_article_tag(comment_id: str) -> str:
+    """The article tag a comment id starts with: article_tag(article) without hashing again."""
+    return comment_id.partition("-")[0]

@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from service.core.form_token import TokenCheck
+from service.core.pow import NOT_CLAIMED, PowCheck
 from service.core.sealing import EmailVault
 from service.core.statuses import Status
 from service.core.validation import Submission
@@ -28,6 +29,7 @@ class RequestMeta:
     referrer: str
     received_at: float
     token: TokenCheck
+    pow: PowCheck = NOT_CLAIMED  # the widget's proof of work
 
 
 def as_text(value: object) -> str:
@@ -57,17 +59,21 @@ def new_record(
         "comment": sub.comment,
         "website": sub.website or "",
         "parent_id": sub.parent_id or "",
-        "notify_replies": "1" if sub.notify_replies else "0",
+        # Stored only when asked for: readers test for "1" (a field costs ~70 bytes a comment).
+        "notify_replies": "1" if sub.notify_replies else "",
         "status": Status.PENDING.value,
         "created_at": f"{meta.received_at:.6f}",
         "email_sealed": vault.seal(sub.email, comment_id),
         "email_hash": email_hash,
         "ip": meta.ip,
-        "user_agent": meta.user_agent[:512],
-        "referrer": page_url(meta.referrer)[:2048],
+        "user_agent": storable(meta.user_agent)[:512],
+        "referrer": storable(page_url(meta.referrer))[:2048],
         "token_verdict": meta.token.verdict,
         "token_age": "" if meta.token.age_s is None else f"{meta.token.age_s:.1f}",
         "token_nonce": meta.token.nonce or "",
+        "pow": meta.pow.verdict or "",
+        "pow_nonce": meta.pow.nonce or "",
+        "pow_expires": str(meta.pow.expires_at or ""),
         "honeypot": sub.honeypot or "",
         "browser": (
             vault.browser_fingerprint(email_hash, sub.commenter_key) if sub.commenter_key else ""
@@ -106,6 +112,12 @@ def build_thread(comments: list[dict[str, object]]) -> list[dict[str, object]]:
         assert isinstance(siblings, list)
         siblings.append(c)
     return roots
+
+
+def storable(header_text: str) -> str:
+    """Header text as UTF-8 can store it. aiohttp keeps bytes that are not UTF-8 as lone
+    surrogates, which cannot be written to Redis: each becomes "?"."""
+    return header_text.encode("utf-8", "replace").decode("utf-8")
 
 
 # The only query parameters kept: they name the page itself on sites without pretty URLs

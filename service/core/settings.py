@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from service.core import redis_urls
+
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
@@ -115,6 +117,16 @@ def _upper(raw: str) -> str:
     return raw.strip().upper()
 
 
+def _one_of(*choices: str) -> Parser:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ValueError(f"one of {', '.join(choices)}, not {raw!r}")
+        return value
+
+    return parse
+
+
 def setting(default: Any, env: str, doc: str, parse: Parser | None = None) -> Any:
     """Declare a setting: its default, its COMMENTS_<env> variable and what it means.
 
@@ -132,9 +144,23 @@ def setting(default: Any, env: str, doc: str, parse: Parser | None = None) -> An
 class Policy:
     """How the scorer's points become a verdict, and which content rules apply."""
 
-    hold_at: float = setting(-1.0, "HOLD_AT", "below this score a comment is approved")
-    spam_at: float = setting(9.0, "SPAM_AT", "from this score a comment is spam; hold between")
+    hold_at: float = setting(
+        -2.1,
+        "HOLD_AT",
+        "below this score a comment is approved (set where at most 3 % of spam would be, "
+        "leave-one-video-out)",
+    )
+    spam_at: float = setting(
+        9.0,
+        "SPAM_AT",
+        "conclusive points from which a comment is spam (soft points never make spam)",
+    )
     links_hold: int = setting(2, "LINKS_HOLD", "links that hold a comment (WordPress's default)")
+    words_per_link: int = setting(
+        100,
+        "WORDS_PER_LINK",
+        "a long comment may cite one link per this many words before `LINKS_HOLD` applies",
+    )
     min_submit_s: float = setting(
         3.0, "MIN_SUBMIT_SECONDS", "faster than this after the form appeared is suspicious"
     )
@@ -178,7 +204,9 @@ class Settings:
     redis_url: str | None = setting(
         None,
         "REDIS_URL",
-        "e.g. `redis://redis:6379/0`; dev starts its own Redis when unset",
+        "e.g. `redis://redis:6379/0`, or the primary Sentinels know: "
+        "`redis+sentinel://[:password@]host:port[,host:port...]/<service>[/db]`; "
+        "dev starts its own Redis when unset",
         _optional,
     )
     secret_key: str = setting(
@@ -273,8 +301,33 @@ class Settings:
     redis_timeout_s: float = setting(
         2.0, "REDIS_TIMEOUT", "seconds for Redis connects, reads and pool waits"
     )
+    redis_min_replicas: int = setting(
+        0,
+        "REDIS_MIN_REPLICAS",
+        "replicas that must acknowledge a batch of comments (`WAIT`) before its `202`s are "
+        "sent; beyond `COMMENTS_REDIS_REPLICA_TIMEOUT` without them: 503",
+    )
+    redis_replica_timeout_s: float = setting(
+        1.0,
+        "REDIS_REPLICA_TIMEOUT",
+        "seconds a batch waits for `COMMENTS_REDIS_MIN_REPLICAS` acknowledgements",
+    )
     form_token_max_age_s: int = setting(
         24 * 3600, "FORM_TOKEN_MAX_AGE", "seconds a rendered form's token stays valid"
+    )
+    # Proof of work (service/core/pow.py): the widget's cost per comment is on average
+    # POW_MAX_NUMBER / 2 * POW_COST PBKDF2 iterations (README, "Proof of work").
+    pow_cost: int = setting(
+        1000, "POW_COST", "PBKDF2-SHA-256 iterations per attempt of the widget's proof of work"
+    )
+    pow_max_number: int = setting(
+        1200,
+        "POW_MAX_NUMBER",
+        "attempts a proof of work may need (on average half; ~0.5 s on a mid-range phone); "
+        "`0` turns proof of work off",
+    )
+    pow_max_age_s: int = setting(
+        7200, "POW_MAX_AGE", "seconds a proof-of-work challenge stays usable (the widget renews it)"
     )
     policy: Policy = field(default_factory=Policy)
     notify: str = setting(
@@ -307,6 +360,64 @@ class Settings:
     webhook_secret: str = setting(
         "", "WEBHOOK_SECRET", "signs the webhook's POSTs (32+ chars, required with a URL)", _secret
     )
+    notify_rate: tuple[int, int] = setting(
+        (10, 600),
+        "NOTIFY_RATE",
+        "moderator notifications sent one by one (count/seconds); beyond, they collapse into "
+        "digests",
+        _rate,
+    )
+    digest_interval_s: int = setting(
+        600, "DIGEST_INTERVAL", "seconds between two digests of collapsed notifications"
+    )
+    spam_digest_interval_s: int = setting(
+        86400,
+        "SPAM_DIGEST_INTERVAL",
+        'seconds between digests of the spam folder, with one-click "not spam" links (`0`: none)',
+    )
+    akismet_key: str | None = setting(
+        None,
+        "AKISMET_KEY",
+        "Akismet API key: turns on the Akismet check (off by default)",
+        _optional,
+    )
+    akismet_blog_url: str | None = setting(
+        None,
+        "AKISMET_BLOG_URL",
+        "the site registered with Akismet (its `blog`); default `COMMENTS_PUBLIC_URL`",
+        _optional,
+    )
+    akismet_url: str = setting(
+        "https://rest.akismet.com/1.1", "AKISMET_URL", "Akismet's API base URL", _base_url
+    )
+    akismet_send_email: bool = setting(
+        False,
+        "AKISMET_SEND_EMAIL",
+        "also send commenters' addresses to Akismet (better verdicts; the address leaves the "
+        "service)",
+    )
+    akismet_send_ip: bool = setting(
+        False, "AKISMET_SEND_IP", "also send commenters' IP addresses to Akismet"
+    )
+    akismet_timeout_s: float = setting(
+        2.0, "AKISMET_TIMEOUT", "seconds Akismet may take; then the comment is held"
+    )
+    moderation_hook_url: str | None = setting(
+        None,
+        "MODERATION_HOOK_URL",
+        "receives each comment (signed POST, never the address or IP) and may answer "
+        "approve, hold or spam",
+        _optional,
+    )
+    moderation_hook_secret: str = setting(
+        "",
+        "MODERATION_HOOK_SECRET",
+        "signs the moderation hook's POSTs (32+ chars, required with a URL)",
+        _secret,
+    )
+    moderation_hook_timeout_s: float = setting(
+        2.0, "MODERATION_HOOK_TIMEOUT", "seconds the moderation hook may take; then held"
+    )
     notify_retry_intervals_s: tuple[int, ...] = setting(
         (10, 30, 60, 300, 900, 1800, 3600, 7200, 14400),
         "NOTIFY_RETRY_INTERVALS",
@@ -320,6 +431,23 @@ class Settings:
     )
     retention_days: int = setting(
         30, "RETENTION_DAYS", "IPs and user agents are deleted from comments after this"
+    )
+    # Imports (comments import; service/core/formats/articles.py says how URLs become ids).
+    import_scheme: str = setting(
+        "https",
+        "IMPORT_SCHEME",
+        "scheme of imported pages' article ids: `https`, `http` or `keep` (as in the file)",
+        _one_of("https", "http", "keep"),
+    )
+    import_trailing_slash: str = setting(
+        "add",
+        "IMPORT_TRAILING_SLASH",
+        "imported pages' article ids end in `/` (`add`; not after a file name like `a.html`), "
+        "never (`strip`) or as in the file (`keep`)",
+        _one_of("add", "strip", "keep"),
+    )
+    import_pingbacks: bool = setting(
+        False, "IMPORT_PINGBACKS", "import WordPress pingbacks and trackbacks as comments"
     )
     privacy_link_max_age_s: int = setting(
         24 * 3600, "PRIVACY_LINK_MAX_AGE", "seconds a commenter's export/erase link works"
@@ -360,6 +488,15 @@ class Settings:
             raise SettingsError("COMMENTS_ERASE_MODE must be 'anonymise' or 'remove'")
         if self.notify not in ("held", "all", "none"):
             raise SettingsError("COMMENTS_NOTIFY must be 'held', 'all' or 'none'")
+        if self.redis_url:
+            try:
+                redis_urls.check(self.redis_url)
+            except redis_urls.RedisUrlError as exc:
+                raise SettingsError(f"COMMENTS_REDIS_URL: {exc}") from None
+        if self.redis_min_replicas < 0 or self.redis_replica_timeout_s <= 0:
+            raise SettingsError(
+                "COMMENTS_REDIS_MIN_REPLICAS must be >= 0 and COMMENTS_REDIS_REPLICA_TIMEOUT > 0"
+            )
         if self.is_dev:
             return self
         if self.secret_key.strip().lower() in PLACEHOLDER_SECRETS:
@@ -372,6 +509,16 @@ class Settings:
             raise SettingsError("COMMENTS_WEBHOOK_URL must be an http(s) URL")
         if self.webhook_url and len(self.webhook_secret) < MIN_SECRET_LENGTH:
             raise SettingsError("COMMENTS_WEBHOOK_SECRET (32+ chars) is required with a webhook")
+        for name, url in (
+            ("AKISMET", self.akismet_url),
+            ("MODERATION_HOOK", self.moderation_hook_url),
+        ):
+            if url and not url.startswith(("https://", "http://")):
+                raise SettingsError(f"COMMENTS_{name}_URL must be an http(s) URL")
+        if self.moderation_hook_url and len(self.moderation_hook_secret) < MIN_SECRET_LENGTH:
+            raise SettingsError(
+                "COMMENTS_MODERATION_HOOK_SECRET (32+ chars) is required with a moderation hook"
+            )
         for name, token in self.moderator_tokens:
             if not name or len(token) < MIN_SECRET_LENGTH:
                 raise SettingsError("COMMENTS_MODERATOR_TOKENS: use name:token, tokens 32+ chars")

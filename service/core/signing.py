@@ -41,6 +41,7 @@ class Purpose(StrEnum):
     UNSUBSCRIBE = "unsubscribe"  # stop reply notifications to one comment's author
     CONFIRM = "confirm"  # "yes, I wrote this": proves a comment's address is its author's
     CSRF = "csrf"  # the hidden value of a form the service rendered
+    POW = "pow"  # an ALTCHA proof-of-work challenge (service/core/pow.py signs those)
 
 
 class BadToken(ValueError):

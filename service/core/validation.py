@@ -15,6 +15,8 @@ from service.core.keys import is_comment_id
 
 # The hidden field bots fill in; a name that looks worth filling.
 HONEYPOT_FIELD = "contact_phone"
+# The widget's proof of work (ALTCHA's field name); its presence says "the widget sent this".
+POW_FIELD = "altcha"
 MAX_ARTICLE = 512
 MAX_NAME = 100
 MAX_EMAIL = 254  # RFC 5321 path limit
@@ -24,6 +26,7 @@ MAX_ARTICLE_URL = 2048
 MAX_TOKEN = 512
 MAX_HONEYPOT = 200
 MAX_COMMENTER_KEY = 128
+MAX_POW = 2048  # a solution is ~800 characters
 
 # C0/C1 controls except tab and newline, plus lone surrogates (JSON can smuggle them in and they
 # cannot be encoded to UTF-8), plus bidi overrides that make text lie about its direction.
@@ -56,6 +59,10 @@ class Submission:
     title: str | None = None
     # The random key the widget keeps in the reader's browser: proof of a returning commenter.
     commenter_key: str | None = None
+    # The proof of work: whether the form sent the field at all (only the widget does), and
+    # the solution in it (service/core/pow.py judges it).
+    pow_claimed: bool = False
+    pow_payload: str | None = None
 
 
 def validate_submission(
@@ -99,6 +106,7 @@ def validate_submission(
     if parent_id is not None and not is_comment_id(parent_id):
         errors["parent_id"] = FieldError("invalid_parent", "parent_id is not a comment id.")
     notify = _boolean(data.get("notify_replies"), errors)
+    pow_payload = text(POW_FIELD, MAX_POW, required=False)
     commenter_key = text("commenter_key", MAX_COMMENTER_KEY, required=False)
     if commenter_key is not None and not _COMMENTER_KEY.match(commenter_key):
         message = "commenter_key must be 22-128 URL-safe characters."
@@ -124,6 +132,8 @@ def validate_submission(
         article_url=article_url,
         title=title,
         commenter_key=commenter_key,
+        pow_claimed=POW_FIELD in data,
+        pow_payload=pow_payload,
     ), {}
 
 

@@ -12,9 +12,17 @@ import redis
 
 from service.core.logs import configure_logging
 from service.core.settings import Settings, SettingsError, markdown_table
-from service.entry.commands import Command, operations, privacy, processes, spam
+from service.entry.commands import (
+    Command,
+    maintenance,
+    operations,
+    privacy,
+    processes,
+    spam,
+    transfer,
+)
 
-AREAS = (processes, operations, privacy, spam)
+AREAS = (processes, operations, maintenance, privacy, spam, transfer)
 
 
 def commands() -> dict[str, Command]:

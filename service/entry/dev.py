@@ -11,10 +11,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import redis
 from aiohttp import web
 
 from service.core.settings import Settings
 from service.entry.embedded_redis import RedisServer
+from service.store import migrations
 from service.web.app import create_app, server_limits
 
 log = logging.getLogger(__name__)
@@ -36,6 +38,11 @@ def run_dev(settings: Settings, host: str, port: int, loop: asyncio.AbstractEven
     if settings.redis_url is None:
         server = RedisServer(data_dir / "redis").start()
         log.info("embedded redis-server %s on %s (AOF in %s)", server.binary, server.url, data_dir)
+        # Its own Redis, kept between runs: bring what an earlier version wrote up to date
+        # (operators run `comments migrate` themselves; a newcomer should not have to).
+        with redis.Redis.from_url(server.url) as conn:
+            for applied in migrations.migrate(conn):
+                log.info("migrated the dev data to format %d: %s", applied.number, applied.summary)
     settings = settings.with_overrides(
         mode="dev",
         redis_url=settings.redis_url or (server.url if server else None),

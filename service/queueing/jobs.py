@@ -27,8 +27,12 @@ from service.queueing.queues import Lane, queue
 JOBS_MODULE = "workers.jobs"
 # A notification is one SMTP or HTTP exchange with 10 s timeouts: a minute is generous.
 NOTIFY_TIMEOUT_S = 60
-# How long RQ keeps a finished job's result, for `comments status` and debugging.
-DECIDE_RESULT_TTL_S = 600
+# How long RQ keeps a finished job and its result. A decision's outcome lives in the comment
+# record (status, score, reasons, decided_at), so a finished decision job is deleted at once:
+# keeping its result (a stream of its own) and hash for 10 minutes cost ~6.6 KB a comment, more
+# than the comment itself. A notification's outcome ("sent", "unknown address") is kept an hour
+# for debugging. Failed jobs of both kinds stay in RQ's failed registry (redacted) for operators.
+DECIDE_RESULT_TTL_S = 0
 NOTIFY_RESULT_TTL_S = 3600
 
 P = ParamSpec("P")
@@ -94,6 +98,19 @@ NOTIFY_WEBHOOK = JobKind("notify_webhook", Lane.NOTIFY, partial(keys.notify_job,
 NOTIFY_REPLY = JobKind("notify_reply", Lane.NOTIFY, keys.reply_job)
 SEND_PRIVACY_LINK = JobKind("send_privacy_link", Lane.NOTIFY, keys.privacy_link_job)
 SEND_CONFIRMATION = JobKind("send_confirmation", Lane.NOTIFY, keys.confirmation_job)
+# A moderator's spam / not-spam verdict, told to Akismet (when it is on).
+AKISMET_SPAM = JobKind("akismet_submit_spam", Lane.NOTIFY, partial(keys.akismet_job, "spam"))
+AKISMET_HAM = JobKind("akismet_submit_ham", Lane.NOTIFY, partial(keys.akismet_job, "ham"))
+# Notifications collapsed in a wave, and the daily spam-folder digest; the argument is the
+# batch (when it was cut).
+DIGEST_EMAIL = JobKind("digest_email", Lane.NOTIFY, partial(keys.digest_job, "email"))
+DIGEST_WEBHOOK = JobKind("digest_webhook", Lane.NOTIFY, partial(keys.digest_job, "webhook"))
+SPAM_DIGEST_EMAIL = JobKind(
+    "spam_digest_email", Lane.NOTIFY, partial(keys.digest_job, "spam-email")
+)
+SPAM_DIGEST_WEBHOOK = JobKind(
+    "spam_digest_webhook", Lane.NOTIFY, partial(keys.digest_job, "spam-webhook")
+)
 ALL = (
     PROCESS_COMMENT,
     NOTIFY_EMAIL,
@@ -101,8 +118,17 @@ ALL = (
     NOTIFY_REPLY,
     SEND_PRIVACY_LINK,
     SEND_CONFIRMATION,
+    AKISMET_SPAM,
+    AKISMET_HAM,
+    DIGEST_EMAIL,
+    DIGEST_WEBHOOK,
+    SPAM_DIGEST_EMAIL,
+    SPAM_DIGEST_WEBHOOK,
 )
 NOTIFY_BY_CHANNEL = {"email": NOTIFY_EMAIL, "webhook": NOTIFY_WEBHOOK}
+AKISMET_BY_LABEL = {"spam": AKISMET_SPAM, "ham": AKISMET_HAM}
+DIGEST_BY_CHANNEL = {"email": DIGEST_EMAIL, "webhook": DIGEST_WEBHOOK}
+SPAM_DIGEST_BY_CHANNEL = {"email": SPAM_DIGEST_EMAIL, "webhook": SPAM_DIGEST_WEBHOOK}
 
 
 def enqueue(

@@ -1,28 +1,38 @@
 """Durable intake: comment records and their RQ jobs written together, in batches.
 
-One enqueue per request costs several Redis round trips and tops out around 2-3k requests/s.
-Instead, requests that arrive while a batch is being written wait in an inbox and go together
-in the next MULTI/EXEC (group commit): batches grow with load, a lone request waits for one
-round trip only, and each request is answered only after its own batch is in Redis. MULTI/EXEC
-means a batch is all-or-nothing: a Redis failure leaves no record without its job or vice versa.
+Requests that arrive while a batch is being written wait in an inbox and go together in the
+next write (group commit): batches grow with load, a lone request waits for one round trip
+only, and each request is answered only after its own batch is in Redis.
+
+A batch is one Lua script, one round trip: it skips comments an earlier attempt already stored
+(Idempotency-Key), counts every comment against every abuse limit, and writes each allowed
+comment with its index entries and its RQ job (service/queueing/job_hashes.py). A script runs
+atomically, and Redis refuses a script for lack of memory only at its first write, so a batch
+is all or nothing: never a record without its job or the reverse.
+
+With COMMENTS_REDIS_MIN_REPLICAS, the batch is answered only after that many replicas have
+acknowledged it (WAIT): a failover to a replica then loses no comment that was answered 202.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
-from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import redis
+import redis.asyncio as aioredis
+from redis.exceptions import RedisError
 
 from service.core import keys
 from service.core.logs import request_id
 from service.core.settings import Settings
 from service.queueing import jobs
+from service.queueing.job_hashes import JobHashes, Value, timestamp
 
 log = logging.getLogger(__name__)
 
@@ -35,15 +45,91 @@ class RateLimited(Exception):
         self.scope, self.retry_after = scope, retry_after
 
 
-# One round trip per batch: count every item against every limit, server-side.
-COUNT_SCRIPT = """
-local counts = {}
-for i, key in ipairs(KEYS) do
-  counts[i] = redis.call('INCR', key)
-  if counts[i] == 1 then redis.call('EXPIRE', key, ARGV[i]) end
+class NotReplicated(RedisError):
+    """Fewer replicas than COMMENTS_REDIS_MIN_REPLICAS acknowledged a batch in time. The batch
+    is on the primary and may survive, or not: the client is told to retry (Idempotency-Key
+    makes that exact), as for a connection lost after the write was sent."""
+
+
+# KEYS: pending, retention, the queue, RQ's set of queues; then per comment its record, its
+# commenter's index, its job, and one counter per limit.
+# ARGV: now, the jobs' time stamp, the number of limits, their allowances, their windows, the
+# number of job fields all jobs share, those fields; then per comment its id, its job id,
+# whether it may exist already, its record (JSON), and its job's data, description and meta.
+# Returns per comment: 0 written, -1 already stored, or the 1-based index of the first limit
+# it is over (nothing written).
+# (Seven arguments a comment rather than ~90, one per field: the client encodes each argument
+# in Python, and that was the largest cost of a batch.)
+INTAKE_SCRIPT = """
+local now, stamp, nlimits = ARGV[1], ARGV[2], tonumber(ARGV[3])
+local allowed, windows = {}, {}
+for s = 1, nlimits do
+  allowed[s] = tonumber(ARGV[3 + s])
+  windows[s] = ARGV[3 + nlimits + s]
 end
-return counts
+local a = 4 + 2 * nlimits
+local shared = {}
+for f = 1, tonumber(ARGV[a]) do shared[f] = ARGV[a + f] end
+a = a + #shared + 1
+local k, i = 5, 0
+local out, queued = {}, {}
+while a <= #ARGV do
+  i = i + 1
+  local id, job_id, may_exist = ARGV[a], ARGV[a + 1], ARGV[a + 2]
+  local record, data, description, meta = ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
+  a = a + 7
+  local record_key, email_key, job_key, counters = KEYS[k], KEYS[k + 1], KEYS[k + 2], k + 3
+  k = k + 3 + nlimits
+  if may_exist == '1' and redis.call('EXISTS', record_key) == 1 then
+    out[i] = -1
+  else
+    local over = 0
+    for s = 1, nlimits do
+      local counter = KEYS[counters + s - 1]
+      local count = redis.call('INCR', counter)
+      if count == 1 then redis.call('EXPIRE', counter, windows[s]) end
+      if over == 0 and count > allowed[s] then over = s end
+    end
+    out[i] = over
+    if over == 0 then
+      local fields = {}
+      for name, value in pairs(cjson.decode(record)) do
+        fields[#fields + 1] = name
+        fields[#fields + 1] = value
+      end
+      redis.call('HSET', record_key, unpack(fields))
+      redis.call('SADD', email_key, id)
+      redis.call('ZADD', KEYS[1], now, id)
+      redis.call('ZADD', KEYS[2], now, id)
+      local job = {unpack(shared)}
+      for _, part in ipairs({'created_at', stamp, 'enqueued_at', stamp, 'data', data,
+                             'description', description}) do
+        job[#job + 1] = part
+      end
+      if meta ~= '' then
+        job[#job + 1] = 'meta'
+        job[#job + 1] = meta
+      end
+      redis.call('HSET', job_key, unpack(job))
+      queued[#queued + 1] = job_id
+    end
+  end
+end
+if #queued > 0 then
+  redis.call('SADD', KEYS[4], KEYS[3])
+  redis.call('RPUSH', KEYS[3], unpack(queued))
+end
+return out
 """
+# RQ's set of every queue's key (rq.Queue.redis_queues_keys).
+RQ_QUEUES_KEY = "rq:queues"
+
+
+@dataclass(frozen=True, slots=True)
+class Limit:
+    scope: str
+    allowed: int
+    window_s: int
 
 
 @dataclass(slots=True)
@@ -52,31 +138,86 @@ class _Pending:
     record: dict[str, str]
     # Idempotent submissions may already be stored by an earlier attempt: check, don't overwrite.
     may_exist: bool
+    # The record as the script takes it, made by the request itself: a record that cannot be
+    # encoded fails its own request, not the batch it would have joined.
+    packed: bytes
     request_id: str | None = None
-    limited: RateLimited | None = None
     done: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
 
 
-class IntakeWriter:
-    """Collects accepted comments and writes them to Redis in batches from one thread."""
+class _Batch:
+    """One run of the intake script: its keys and arguments, and how to read its answer."""
 
-    def __init__(self, connection: redis.Redis, settings: Settings) -> None:
+    def __init__(
+        self, hashes: JobHashes, limits: Sequence[Limit], now: float, min_replicas: int
+    ) -> None:
+        self.hashes, self.limits, self.now = hashes, limits, now
+        self.min_replicas = min_replicas
+        self.keys: list[str] = [keys.pending(), keys.retention(), hashes.queue_key, RQ_QUEUES_KEY]
+        self.args: list[Value] = [f"{now:.6f}", timestamp(now), len(limits)]
+        self.args += [limit.allowed for limit in limits]
+        self.args += [limit.window_s for limit in limits]
+        self.args += [len(hashes.fixed), *hashes.fixed]
+
+    def add(
+        self,
+        comment_id: str,
+        record: Mapping[str, str],
+        packed: bytes,
+        may_exist: bool,
+        request: str | None,
+    ) -> None:
+        job_key = self.hashes.key(comment_id)
+        self.keys += [keys.comment(comment_id), keys.by_email(record["email_hash"]), job_key]
+        self.keys += [self._counter(limit, comment_id, record) for limit in self.limits]
+        data, description, meta = self.hashes.varying(comment_id, request)
+        job_id = self.hashes.job_id(comment_id)
+        self.args += [comment_id, job_id, int(may_exist), packed, data, description, meta]
+
+    def _counter(self, limit: Limit, comment_id: str, record: Mapping[str, str]) -> str:
+        value = {
+            "ip": record.get("ip", "unknown"),
+            "email": record["email_hash"],
+            "article": keys.comment_article_tag(comment_id),
+            "site": "all",
+        }[limit.scope]
+        start = int(self.now // limit.window_s)
+        return keys.rate(f"submit-{limit.scope}", value, start)
+
+    def outcome(self, code: int) -> RateLimited | None:
+        """What the script's answer for one comment means for its request."""
+        if code <= 0:  # written now, or by an earlier attempt with the same key
+            return None
+        limit = self.limits[code - 1]
+        end = (int(self.now // limit.window_s) + 1) * limit.window_s
+        return RateLimited(limit.scope, int(end - self.now) + 1)
+
+    def check_replicas(self, acknowledged: int) -> None:
+        if acknowledged < self.min_replicas:
+            raise NotReplicated(
+                f"{acknowledged} of {self.min_replicas} replicas acknowledged the batch"
+            )
+
+
+class IntakeWriter:
+    """Collects accepted comments and writes them to Redis in batches, one at a time."""
+
+    def __init__(self, connection: aioredis.Redis, settings: Settings) -> None:
         self._conn = connection
         self._settings = settings
-        self._limits = {
-            "ip": settings.limit_ip,
-            "email": settings.limit_email,
-            "article": settings.limit_article,
-            "site": settings.limit_site,
-        }
-        self._count = connection.register_script(COUNT_SCRIPT)
+        self._limits = [
+            Limit("ip", *settings.limit_ip),
+            Limit("email", *settings.limit_email),
+            Limit("article", *settings.limit_article),
+            Limit("site", *settings.limit_site),
+        ]
+        self._script = connection.register_script(INTAKE_SCRIPT)
+        self._hashes = JobHashes.of(jobs.PROCESS_COMMENT, settings)
         self._batch_max = settings.batch_max
         self._inbox: asyncio.Queue[_Pending] = asyncio.Queue()
         self._in_flight: dict[str, _Pending] = {}
-        # redis-py and RQ are synchronous; one thread keeps batches ordered and off the loop.
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="intake")
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -88,85 +229,60 @@ class IntakeWriter:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
-        self._executor.shutdown(wait=True)
 
     async def store(self, comment_id: str, record: dict[str, str], *, may_exist: bool) -> None:
-        """Return once the record and its job are in Redis; raise the Redis error otherwise."""
+        """Return once the record and its job are in Redis; raise RateLimited, or the Redis
+        error, otherwise."""
         pending = self._in_flight.get(comment_id)
         if pending is None:
-            pending = _Pending(comment_id, record, may_exist, request_id.get())
+            pending = _Pending(comment_id, record, may_exist, pack(record), request_id.get())
             self._in_flight[comment_id] = pending
             self._inbox.put_nowait(pending)
         # shield: a client disconnecting must not cancel a write other requests share.
         await asyncio.shield(pending.done)
 
     async def _run(self) -> None:
-        loop = asyncio.get_running_loop()
         while True:
-            batch = [await self._inbox.get()]
-            while len(batch) < self._batch_max and not self._inbox.empty():
-                batch.append(self._inbox.get_nowait())
+            items = [await self._inbox.get()]
+            while len(items) < self._batch_max and not self._inbox.empty():
+                items.append(self._inbox.get_nowait())
             try:
-                await loop.run_in_executor(self._executor, self._write, batch)
+                await self._write(items)
             except Exception as exc:
-                log.warning("intake batch of %d failed: %r", len(batch), exc)
-                for item in batch:
-                    item.done.set_exception(exc)
-                    item.done.exception()  # mark retrieved: a disconnected client may never await
-            else:
-                for item in batch:
-                    if item.limited is not None:
-                        item.done.set_exception(item.limited)
-                        item.done.exception()
-                    else:
-                        item.done.set_result(None)
+                log.warning("intake batch of %d failed: %r", len(items), exc)
+                for item in items:
+                    _settle(item.done, exc)
             finally:
-                for item in batch:
+                for item in items:
                     self._in_flight.pop(item.comment_id, None)
                     self._inbox.task_done()
 
-    def _write(self, batch: Sequence[_Pending]) -> None:
-        maybe = [item for item in batch if item.may_exist]
-        existing: set[str] = set()
-        if maybe:
-            with self._conn.pipeline(transaction=False) as pipe:
-                for item in maybe:
-                    pipe.exists(keys.comment(item.comment_id))
-                found = pipe.execute()
-            existing = {item.comment_id for item, hit in zip(maybe, found, strict=True) if hit}
-        candidates = [i for i in batch if i.comment_id not in existing]
-        allowed = self._within_limits(candidates)
-        fresh = {i.comment_id: i.record for i in allowed}
-        origins = {i.comment_id: i.request_id for i in allowed if i.request_id}
-        store_batch(self._conn, self._settings, fresh, origins)
+    async def _write(self, items: Sequence[_Pending]) -> None:
+        batch = _Batch(self._hashes, self._limits, time.time(), self._settings.redis_min_replicas)
+        for item in items:
+            batch.add(item.comment_id, item.record, item.packed, item.may_exist, item.request_id)
+        codes = await self._script(keys=batch.keys, args=batch.args)
+        if batch.min_replicas:
+            timeout_ms = int(self._settings.redis_replica_timeout_s * 1000)
+            batch.check_replicas(await self._conn.wait(batch.min_replicas, timeout_ms))
+        for item, code in zip(items, codes, strict=True):
+            _settle(item.done, batch.outcome(int(code)))
 
-    def _within_limits(self, items: Sequence[_Pending]) -> list[_Pending]:
-        """Count the items; the ones over a limit are answered with RateLimited."""
-        if not items:
-            return []
-        now = time.time()
-        keys_, windows, checks = [], [], []
-        for item in items:
-            values = {
-                "ip": item.record.get("ip", "unknown"),
-                "email": item.record["email_hash"],
-                "article": keys.article_tag(item.record["article"]),
-                "site": "all",
-            }
-            for scope, (allowed, window) in self._limits.items():
-                start = int(now // window)
-                keys_.append(keys.rate(f"submit-{scope}", values[scope], start))
-                windows.append(window)
-                checks.append((item, scope, allowed, (start + 1) * window - now))
-        counts = self._count(keys=keys_, args=windows)
-        over: dict[str, RateLimited] = {}
-        for (item, scope, allowed, retry), count in zip(checks, counts, strict=True):
-            if int(count) > allowed and item.comment_id not in over:
-                over[item.comment_id] = RateLimited(scope, int(retry) + 1)
-        for item in items:
-            if item.comment_id in over:
-                item.limited = over[item.comment_id]
-        return [i for i in items if i.comment_id not in over]
+
+def pack(record: Mapping[str, str]) -> bytes:
+    """A record as the intake script's one JSON argument (UnicodeEncodeError if a value is not
+    text Redis can store)."""
+    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
+    if done.done():
+        return
+    if error is None:
+        done.set_result(None)
+        return
+    done.set_exception(error)
+    done.exception()  # marked retrieved: a disconnected client may never await it
 
 
 def store_batch(
@@ -175,17 +291,11 @@ def store_batch(
     records: dict[str, dict[str, str]],
     request_ids: dict[str, str] | None = None,
 ) -> None:
-    """Comment records, their pending entries and their jobs: one transaction, all or nothing."""
+    """Comment records, their index entries and their jobs, all or nothing, without limits:
+    what the intake writer does for requests, for code that is not serving one."""
     if not records:
         return
-    with conn.pipeline(transaction=True) as pipe:
-        now = time.time()
-        for comment_id, record in records.items():
-            pipe.hset(keys.comment(comment_id), mapping=record)  # type: ignore[arg-type]
-            pipe.sadd(keys.by_email(record["email_hash"]), comment_id)
-        pipe.zadd(keys.pending(), dict.fromkeys(records, now))
-        pipe.zadd(keys.retention(), dict.fromkeys(records, now))
-        jobs.enqueue(
-            conn, settings, jobs.PROCESS_COMMENT, records, pipeline=pipe, request_ids=request_ids
-        )
-        pipe.execute()
+    batch = _Batch(JobHashes.of(jobs.PROCESS_COMMENT, settings), (), time.time(), 0)
+    for comment_id, record in records.items():
+        batch.add(comment_id, record, pack(record), False, (request_ids or {}).get(comment_id))
+    conn.register_script(INTAKE_SCRIPT)(keys=batch.keys, args=batch.args)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import TypedDict
 
-import redis
-import redis.asyncio as aioredis
 from aiohttp import web
 
 from service.core.sealing import EmailVault
 from service.core.settings import Settings
 from service.core.signing import Signer
+from service.store import connections, migrations
 from service.store.intake import IntakeWriter
 from service.store.threads import ThreadCache
-from service.web import pages
+from service.web import openapi, pages
 from service.web.appkeys import (
     EMBED,
     METRICS,
@@ -64,14 +64,21 @@ def create_app(settings: Settings, *, demo_page: bool = False) -> web.Applicatio
     app[EMBED] = Asset.load()
     pages.setup(app)
     app.cleanup_ctx.append(_redis)
+    app.on_startup.append(_check_data_format)  # after _redis: it uses its client
     app.on_response_prepare.append(add_security_headers)
     areas = (comments, widget, moderator_api, moderation_links, privacy, unsubscribe, confirm)
     for area in areas:
         app.add_routes(area.routes)
     app.add_routes(metrics_routes)
+    app.add_routes(openapi.routes)
     if demo_page:
         app.router.add_get("/", demo.article_page)
     return app
+
+
+async def _check_data_format(app: web.Application) -> None:
+    """Never serve data this release cannot read: refuse to start (service/store/migrations)."""
+    await asyncio.to_thread(migrations.require_readable, app[SYNC_REDIS], "the API")
 
 
 class ServerLimits(TypedDict):
@@ -91,37 +98,21 @@ def server_limits(settings: Settings) -> ServerLimits:
 
 async def _redis(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    assert settings.redis_url
-    common = {
-        "socket_timeout": settings.redis_timeout_s,
-        "socket_connect_timeout": settings.redis_timeout_s,
-        # A burst beyond the pool waits for a free connection instead of failing at once.
-        "timeout": settings.redis_timeout_s,
-    }
-    reader = aioredis.Redis(
-        connection_pool=aioredis.BlockingConnectionPool.from_url(
-            settings.redis_url,
-            max_connections=settings.redis_max_connections,
-            decode_responses=True,
-            **common,
-        )
-    )
-    # RQ needs a synchronous client without decode_responses; the writer's thread owns it.
-    writer_conn = redis.Redis(
-        connection_pool=redis.BlockingConnectionPool.from_url(
-            settings.redis_url, max_connections=2, **common
-        )
+    reader = connections.async_client(settings, max_connections=settings.redis_max_connections)
+    # The intake writer's own: RQ's job data is binary (not decoded), and a batch may wait
+    # for the replicas' acknowledgement (WAIT) on top of its write.
+    writer_conn = connections.async_client(
+        settings,
+        max_connections=2,
+        timeout_s=settings.redis_timeout_s + settings.redis_replica_timeout_s,
+        decode_responses=False,
     )
     writer = IntakeWriter(writer_conn, settings)
     await writer.start()
-    sync = redis.Redis(
-        connection_pool=redis.BlockingConnectionPool.from_url(
-            settings.redis_url, max_connections=8, **common
-        )
-    )
+    sync = connections.sync_client(settings, max_connections=8)
     app[REDIS], app[WRITER], app[SYNC_REDIS] = reader, writer, sync
     yield
     await writer.close()
-    writer_conn.close()
-    sync.close()
-    await reader.aclose()
+    await connections.aclose(writer_conn)
+    connections.close(sync)
+    await connections.aclose(reader)

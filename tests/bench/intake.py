@@ -1,9 +1,14 @@
-"""`make bench`: accepted comment submissions per second, beside the bare-aiohttp ceiling.
+"""`make bench`: accepted comment submissions per second, beside the bare-aiohttp ceiling
+and Isso, all measured in the same run.
 
-Starts a real redis-server (AOF, fsync every second), the API and one worker as separate
-processes, drives concurrent POSTs with wrk from its own process, and prints throughput and
-latency for the service and for a bare handler measured in the same run. Afterwards it checks
-that every 2xx answer left a stored comment (durability under load).
+Starts a real redis-server (AOF, fsync every second) and drives concurrent POSTs with wrk from
+its own process at: a bare aiohttp handler that only reads the body (the ceiling), the
+service with one API process, with one API process while a worker drains the queue beside
+it, with two API processes (`comments api --processes 2`), and Isso 0.14 under gunicorn with
+two workers (installed into its own venv in the temporary folder; skipped with a reason if
+that fails). Beside throughput and latency it prints the CPU time each server spent per
+request, which a busy machine disturbs far less than throughput. Afterwards it checks that
+every 2xx answer left a stored comment (durability under load).
 """
 
 from __future__ import annotations
@@ -17,15 +22,16 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import psutil
 import redis
-from rq import Queue, Retry
-from rq.serializers import JSONSerializer
 
 from service.entry.embedded_redis import RedisServer, free_port
+from tests.bench import isso
 
 HERE = Path(__file__).resolve().parent
 SECRET = "bench-secret-" + "b" * 40
@@ -41,10 +47,15 @@ class Run:
     p50_ms: float
     p99_ms: float
     max_ms: float
+    cpu_us: float = 0.0  # the server's CPU time per request (all its processes)
 
     @property
     def rate(self) -> float:
         return (self.requests - self.non2xx) / self.seconds
+
+    @property
+    def accepted(self) -> int:
+        return self.requests - self.non2xx
 
 
 def bench_env(redis_url: str) -> dict[str, str]:
@@ -75,9 +86,10 @@ def wait_ready(url: str, timeout: float = 20.0) -> None:
             time.sleep(0.1)
 
 
-def wrk(name: str, url: str, seconds: int, connections: int) -> Run:
+def wrk(name: str, url: str, seconds: int, connections: int, *args: str) -> Run:
     script = str(HERE / "post.lua")
     command = ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", script, url]
+    command += ["--", *args] if args else []
     out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     line = next(ln for ln in out.splitlines() if ln.startswith("RESULT "))
     r = json.loads(line.removeprefix("RESULT "))
@@ -91,34 +103,6 @@ def wrk(name: str, url: str, seconds: int, connections: int) -> Run:
         r["p99_us"] / 1000,
         r["max_us"] / 1000,
     )
-
-
-def rq_enqueue_ceiling(url: str, seconds: float = 3.0, batch: int = 32) -> float:
-    """RQ's own batched enqueue rate (Queue.enqueue_many in one pipeline), one thread, same
-    Redis: what the intake writer pays per comment for the job alone."""
-    conn = redis.Redis.from_url(url)
-    queue = Queue("bench-ceiling", connection=conn, serializer=JSONSerializer)
-    retry = Retry(max=5, interval=[5, 30, 120, 600, 1800])
-    done, deadline = 0, time.perf_counter() + seconds
-    start_at = time.perf_counter()
-    while time.perf_counter() < deadline:
-        with conn.pipeline(transaction=True) as pipe:
-            jobs = [
-                Queue.prepare_data(
-                    "workers.jobs.process_comment",
-                    args=(f"c{done + i}",),
-                    job_id=f"ceiling-{done + i}",
-                    timeout=60,
-                    retry=retry,
-                )
-                for i in range(batch)
-            ]
-            queue.enqueue_many(jobs, pipeline=pipe)
-            pipe.execute()
-        done += batch
-    rate = done / (time.perf_counter() - start_at)
-    conn.close()
-    return rate
 
 
 def start(args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
@@ -137,73 +121,170 @@ def rss_mb(proc: subprocess.Popen[bytes]) -> float:
     return float(psutil.Process(proc.pid).memory_info().rss) / 2**20
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time of these processes and their children so far."""
+    total = 0.0
+    for pid in pids:
+        proc = psutil.Process(pid)
+        for p in [proc, *proc.children(recursive=True)]:
+            times = p.cpu_times()
+            total += times.user + times.system
+    return total
+
+
+def measured(name: str, url: str, pids: list[int], opts: argparse.Namespace, *args: str) -> Run:
+    """A warm-up, then the run, with the servers' CPU time per request."""
+    wrk("warm-up", url, 2, opts.connections, *args)
+    before = cpu_seconds(pids)
+    run = wrk(name, url, opts.seconds, opts.connections, *args)
+    run.cpu_us = (cpu_seconds(pids) - before) / max(run.requests, 1) * 1e6
+    return run
+
+
+@contextmanager
+def running(args: list[str], env: dict[str, str], ready: str) -> Iterator[subprocess.Popen[bytes]]:
+    proc = start(args, env)
+    try:
+        wait_ready(ready)
+        yield proc
+    finally:
+        stop(proc)
+
+
+def stored(url: str) -> int:
+    conn = redis.Redis.from_url(url)
+    try:
+        return sum(1 for _ in conn.scan_iter("cm:*:c:*", count=10_000))
+    finally:
+        conn.close()
+
+
+@dataclass
+class Durability:
+    """Comments stored against 2xx answers, over the service's runs."""
+
+    answered: int = 0
+    stored: int = 0
+    runs: int = 0
+
+    def add(self, warm_and_run: int, before: int, after: int) -> None:
+        self.answered += warm_and_run
+        self.stored += after - before
+        self.runs += 1
+
+
+def service_run(
+    name: str,
+    args: list[str],
+    env: dict[str, str],
+    server: RedisServer,
+    opts: argparse.Namespace,
+    durability: Durability,
+    with_worker: bool = False,
+) -> Run:
+    port = free_port()
+    command = ["service.entry.cli", "api", "--host", "127.0.0.1", "--port", str(port), *args]
+    before = stored(server.url)
+    with running(command, env, f"http://127.0.0.1:{port}/readyz") as api:
+        worker = start(["service.entry.cli", "worker"], env) if with_worker else None
+        try:
+            url = f"http://127.0.0.1:{port}/api/v1/comments"
+            warm = wrk("warm-up", url, 2, opts.connections)
+            before_cpu = cpu_seconds([api.pid])
+            run = wrk(name, url, opts.seconds, opts.connections)
+            run.cpu_us = (cpu_seconds([api.pid]) - before_cpu) / max(run.requests, 1) * 1e6
+        finally:
+            if worker is not None:
+                stop(worker)
+    # Without a worker nothing is decided, so every stored comment is still a record.
+    durability.add(warm.accepted + run.accepted, before, stored(server.url))
+    return run
+
+
+def isso_run(tmp: Path, opts: argparse.Namespace) -> Run | str:
+    """Isso's run, or why there is none."""
+    folder = tmp / "isso"
+    try:
+        bin_dir = isso.install(folder)
+    except (isso.IssoUnavailable, OSError, subprocess.SubprocessError) as exc:
+        return f"Isso not measured: {exc}"
+    port = free_port()
+    proc = isso.start(bin_dir, folder, port)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}/info", timeout=60)
+        url = f"http://127.0.0.1:{port}"
+        return measured("Isso 0.14, gunicorn -w 2", url, [proc.pid], opts, "isso")
+    except (OSError, subprocess.SubprocessError) as exc:
+        return f"Isso not measured: {exc}"
+    finally:
+        stop(proc)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--no-isso", action="store_true", help="skip installing Isso")
     opts = parser.parse_args()
 
+    durability = Durability()
     with tempfile.TemporaryDirectory() as tmp, RedisServer(Path(tmp) / "redis") as server:
         env = bench_env(server.url)
-        bare_port, api_port = free_port(), free_port()
         runs: list[Run] = []
-
-        bare = start(["tests.bench.bare", "--port", str(bare_port)], env)
-        try:
+        bare_port = free_port()
+        bare_args = ["tests.bench.bare", "--port", str(bare_port)]
+        with running(bare_args, env, f"http://127.0.0.1:{bare_port}/nothing-here") as bare:
             url = f"http://127.0.0.1:{bare_port}/api/v1/comments"
-            wait_ready(f"http://127.0.0.1:{bare_port}/nothing-here")
-            wrk("warm-up", url, 2, opts.connections)
-            runs.append(wrk("bare aiohttp (ceiling)", url, opts.seconds, opts.connections))
-        finally:
-            stop(bare)
-
-        api = start(
-            ["service.entry.cli", "api", "--host", "127.0.0.1", "--port", str(api_port)], env
+            runs.append(measured("bare aiohttp (ceiling)", url, [bare.pid], opts))
+        one = service_run("service, 1 API process", [], env, server, opts, durability)
+        runs.append(one)
+        runs.append(
+            service_run(
+                "  + a worker beside it", [], env, server, opts, durability, with_worker=True
+            )
         )
-        worker = start(["service.entry.cli", "worker"], env)
-        try:
-            wait_ready(f"http://127.0.0.1:{api_port}/readyz")
-            rss_start = rss_mb(api)
-            url = f"http://127.0.0.1:{api_port}/api/v1/comments"
-            warm = wrk("warm-up", url, 2, opts.connections)
-            runs.append(wrk("comment service", url, opts.seconds, opts.connections))
-            rss_end = rss_mb(api)
-        finally:
-            stop(api)
-            stop(worker)
+        two = service_run(
+            "service, 2 API processes", ["--processes", "2"], env, server, opts, durability
+        )
+        runs.append(two)
+        other = isso_run(Path(tmp), opts) if not opts.no_isso else "Isso not measured (--no-isso)"
+        if isinstance(other, Run):
+            runs.append(other)
 
-        enqueue_rate = rq_enqueue_ceiling(server.url)
-        conn = redis.Redis.from_url(server.url)
-        stored = sum(1 for _ in conn.scan_iter("cm:*:c:*", count=10_000))
-        queued = int(conn.llen("rq:queue:comments"))
-        conn.close()
-
-    bare_run, svc = runs
-    # wrk counts completed responses; requests in flight when it stops may still be stored.
-    accepted = (warm.requests - warm.non2xx) + (svc.requests - svc.non2xx)
+    bare_run = runs[0]
     print(
-        f"\nIntake benchmark: wrk 1 thread, {opts.connections} connections, {opts.seconds} s, "
-        f"{os.cpu_count()} cores, Redis AOF appendfsync everysec\n"
+        f"\nIntake benchmark: wrk 1 thread, {opts.connections} connections, {opts.seconds} s "
+        f"each, {os.cpu_count()} cores, Redis AOF appendfsync everysec\n"
     )
-    print(f"{'':26}{'accepted/s':>12}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'non-2xx':>9}")
+    print(
+        f"{'':28}{'accepted/s':>11}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'non-2xx':>9}"
+        f"{'CPU us/req':>12}"
+    )
     for r in runs:
         print(
-            f"{r.name:26}{r.rate:12,.0f}{r.p50_ms:9.2f}{r.p99_ms:9.2f}{r.max_ms:9.1f}"
-            f"{r.non2xx + r.socket_errors:9d}"
+            f"{r.name:28}{r.rate:11,.0f}{r.p50_ms:9.2f}{r.p99_ms:9.2f}{r.max_ms:9.1f}"
+            f"{r.non2xx + r.socket_errors:9d}{r.cpu_us:12,.0f}"
         )
-    ratio = svc.rate / bare_run.rate
     print(
-        f"\nservice / ceiling: {ratio:.1%} (target >= 20%)   p99: {svc.p99_ms:.1f} ms "
-        f"(target < 50 ms)"
+        f"\n1 API process / ceiling: {one.rate / bare_run.rate:.1%} of the requests "
+        f"(target >= 20%), {bare_run.cpu_us / one.cpu_us:.1%} of the CPU time per request"
     )
+    print(f"p99 of 1 API process: {one.p99_ms:.1f} ms (target <= 50 ms)")
+    print(f"2 API processes / 1: {two.rate / one.rate:.2f}x")
+    if isinstance(other, Run):
+        print(
+            f"1 API process / Isso: {one.rate / other.rate:.1f}x (target >= 10x), "
+            f"{other.cpu_us / one.cpu_us:.1f}x less CPU per request"
+        )
+    else:
+        print(other)
+    slack = 2 * opts.connections * durability.runs
     print(
-        f"reference: RQ enqueue_many alone, one thread, batches of 32: {enqueue_rate:,.0f} jobs/s"
+        f"comments stored: {durability.stored}; answered 202: {durability.answered} "
+        f"(+ up to {slack} in flight when wrk stopped)"
     )
-    print(f"API RSS: {rss_start:.0f} MiB at start, {rss_end:.0f} MiB at end")
-    slack = 2 * opts.connections
-    print(f"comments stored: {stored}; answered 202: {accepted} (+ up to {slack} in flight")
-    print(f"when wrk stopped); still queued when the worker stopped: {queued}")
-    durable = accepted <= stored <= accepted + slack and svc.non2xx == 0
+    durable = durability.answered <= durability.stored <= durability.answered + slack
+    durable = durable and all(r.non2xx == 0 for r in runs[1:4])
     print("every accepted submission stored: " + ("yes" if durable else "NO"))
     return 0 if durable else 1
 

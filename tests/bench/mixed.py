@@ -27,7 +27,7 @@ from service.core.settings import Settings
 from service.core.validation import Submission
 from service.entry.embedded_redis import RedisServer, free_port
 from service.queueing.queues import queue
-from service.store import moderation
+from service.store import migrations, moderation
 from service.store.intake import store_batch
 from tests.bench.intake import SECRET, bench_env, start, stop, wait_ready
 
@@ -75,6 +75,7 @@ def main() -> int:
         settings = Settings(mode="production", redis_url=server.url, secret_key=SECRET)
         env = bench_env(server.url)
         conn = redis.Redis.from_url(server.url)
+        migrations.ensure_readable(conn)  # as a fresh start does, before the seed writes
         seed_thread(conn, settings)
         port = free_port()
         api = start(["service.entry.cli", "api", "--host", "127.0.0.1", "--port", str(port)], env)

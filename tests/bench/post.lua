@@ -1,13 +1,23 @@
 -- wrk script: varied comment submissions, then one machine-readable RESULT line.
+-- `-- isso` after the URL posts Isso's way (POST /new?uri=..., its field names) instead.
 wrk.method = "POST"
 wrk.headers["Content-Type"] = "application/json"
 local n = 0
+local isso = false
+init = function(args) isso = args[1] == "isso" end
 request = function()
   n = n + 1
+  local text = string.format(
+    "Benchmark comment %d: the station at the lunar south pole is a fine idea.", n)
+  if isso then
+    local body = string.format(
+      '{"title":"Bench article","author":"Bench Reader %d","email":"reader%d@example.com",' ..
+      '"text":"%s","website":"https://reader%d.example.net"}', n, n, text, n)
+    return wrk.format(nil, string.format("/new?uri=/bench-article-%d", n % 100), nil, body)
+  end
   local body = string.format(
     '{"article":"bench-article-%d","name":"Bench Reader %d","email":"reader%d@example.com",' ..
-    '"comment":"Benchmark comment %d: the station at the lunar south pole is a fine idea.",' ..
-    '"website":"https://reader%d.example.net"}', n % 100, n, n, n, n)
+    '"comment":"%s","website":"https://reader%d.example.net"}', n % 100, n, n, text, n)
   return wrk.format(nil, nil, nil, body)
 end
 done = function(summary, latency, requests)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import redis
 
 from service.core.settings import Settings
+from service.store import connections
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,6 +27,6 @@ class Command:
 
 
 def connect(settings: Settings) -> redis.Redis:
-    """The synchronous client an operator command uses."""
-    assert settings.redis_url  # Settings.check requires it outside dev
-    return redis.Redis.from_url(settings.redis_url)
+    """The synchronous client an operator command uses (a redis+sentinel:// URL reaches the
+    current primary)."""
+    return connections.sync_client(settings)

@@ -20,9 +20,29 @@ def new_event_loop() -> asyncio.AbstractEventLoop:
 def _api_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--host", default="0.0.0.0")
     parser.add_argument("--port", type=int, default=8080)
+    parser.add_argument(
+        "--processes",
+        type=_positive,
+        default=1,
+        help="API processes on the port (SO_REUSEPORT), supervised: one that dies is restarted",
+    )
+    # How the supervisor starts each of its processes; not for people.
+    parser.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
+
+
+def _positive(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError("at least 1")
+    return value
 
 
 def _api(args: argparse.Namespace, settings: Settings) -> int:
+    if args.processes > 1:
+        from service.entry.api_processes import run_api_processes
+
+        return run_api_processes(args.host, args.port, args.processes)
+
     from aiohttp import web
 
     from service.web.app import create_app, server_limits
@@ -33,6 +53,7 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
         port=args.port,
         loop=new_event_loop(),
         print=None,
+        reuse_port=args.reuse_port or None,
         **server_limits(settings),
     )
     return 0

@@ -129,7 +129,7 @@ async def act(request: web.Request) -> web.Response:
     body = await read_json(request)
     action, ids = body.get("action"), body.get("ids")
     errors = {}
-    if action not in moderation.ACTIONS:
+    if not isinstance(action, str) or action not in moderation.ACTIONS:  # {} is unhashable
         errors["action"] = FieldError("invalid_choice", "Use approve, reject, spam or ham.")
     if not isinstance(ids, list) or not ids or len(ids) > MAX_IDS:
         errors["ids"] = FieldError("invalid_ids", f"Give 1-{MAX_IDS} comment ids.")

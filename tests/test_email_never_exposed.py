@@ -103,6 +103,8 @@ async def test_no_output_contains_a_submitted_email(
                 )
             )
 
+        # The jobs as queued, unpacked: a decided comment's job is deleted once it has run.
+        queued_jobs = redis_values(rconn)
         outbox = tmp_path / "outbox"
         # A real worker process: its own stdout and stderr are scanned too.
         notify = settings.with_overrides(outbox_dir=outbox, moderator_emails=("m@x.example",))
@@ -125,12 +127,13 @@ async def test_no_output_contains_a_submitted_email(
         "logs": captured_logs.getvalue().encode(),
         "redis keys and values": key_dump(rconn),
         "redis values unpacked": redis_values(rconn),
+        "queued jobs unpacked": queued_jobs,
         "redis files on disk": data_files(redis_server),
         "moderator notifications": b"".join(p.read_bytes() for p in outbox.glob("*.eml")),
     }
     assert b"Held for moderation" in sources["moderator notifications"]
     assert b"GET /api/v1/comments?" in sources["logs"], "the access log wrote nothing"
-    assert b"process_comment" in sources["redis values unpacked"]  # job data, unpacked
+    assert b"process_comment" in sources["queued jobs unpacked"]  # job data, unpacked
     needles = {address: forbidden(address) for address in ADDRESSES}
     needles |= {address: forbidden(address, domain=True) for address in IDN_ADDRESSES}
     for address, forms in needles.items():

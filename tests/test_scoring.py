@@ -1,13 +1,17 @@
-"""Each scoring layer with a case that fires and one that does not; long prose is never spam."""
+"""Each scoring layer with a case that fires and one that does not; long prose is never spam.
+
+The verdict policy itself (conclusive and soft signals) is tested in test_spam_policy.py."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from service.core.form_token import EXPIRED, FORGED, MISSING, REPLAYED, VALID
 from service.core.settings import Policy
+from workers import datasets
 from workers.scoring import (
     APPROVE,
     HOLD,
@@ -19,7 +23,7 @@ from workers.scoring import (
     decide,
     score,
 )
-from workers.textmodel import TextModel, features, roc_auc
+from workers.textmodel import TextModel, roc_auc, windows
 
 POLICY = Policy()
 GOOD = Candidate(
@@ -27,7 +31,7 @@ GOOD = Candidate(
     "I think cooperation between the two agencies makes sense, given how expensive landers "
     "are. A shared station at the south pole would let both programmes share data.",
 )
-CALM = Signals(form_token=VALID, token_age_s=120.0)
+CALM = Signals(form_token=VALID, token_age_s=120.0, pow=VALID)
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +58,8 @@ def test_ordinary_comment_is_never_spam_and_approved_for_a_trusted_commenter(
         (Signals(form_token=VALID, token_age_s=60, honeypot=True), "honeypot", SPAM),
         (Signals(form_token=MISSING, honeypot=True), "honeypot_untrusted", HOLD),
         (Signals(form_token=VALID, token_age_s=0.8), "too_fast", HOLD),
-        (Signals(form_token=FORGED), "token_forged", HOLD),
-        (Signals(form_token=REPLAYED), "token_replayed", HOLD),
+        (Signals(form_token=FORGED), "token_forged", SPAM),
+        (Signals(form_token=REPLAYED), "token_replayed", SPAM),
         (Signals(form_token=EXPIRED), "token_expired", None),
         (Signals(form_token=MISSING), "token_missing", None),
         (Signals(form_token=VALID, token_age_s=60, flood=True), "flood", HOLD),
@@ -63,11 +67,15 @@ def test_ordinary_comment_is_never_spam_and_approved_for_a_trusted_commenter(
         (Signals(form_token=VALID, token_age_s=60, duplicate="near"), "near_duplicate", HOLD),
         (Signals(form_token=VALID, token_age_s=60, ip_last_hour=50), "ip_rate", HOLD),
         (Signals(form_token=VALID, token_age_s=60, site_last_minute=500), "site_rate", HOLD),
+        (Signals(form_token=VALID, token_age_s=60, pow=None), "no_proof_of_work", HOLD),
+        (Signals(form_token=VALID, token_age_s=60, pow="invalid"), "pow_invalid", SPAM),
     ],
 )
 def test_request_signals(
     model: TextModel, signals: Signals, code: str, verdict_at_least: str | None
 ) -> None:
+    pow_given = signals.pow is not None or code == "no_proof_of_work"
+    signals = signals if pow_given else replace(signals, pow=VALID)
     result = score(GOOD, model, POLICY, signals)
     assert code in codes(result)
     order = [APPROVE, HOLD, SPAM]
@@ -77,17 +85,22 @@ def test_request_signals(
 
 
 @pytest.mark.parametrize(
-    ("reputation", "code"),
+    ("reputation", "website", "code", "verdict"),
     [
-        (Reputation(spam_from_email=1), "spam_sender"),
-        (Reputation(spam_from_ip=2), "spam_ip"),
-        (Reputation(spam_from_domain=1), "spam_website"),
+        (Reputation(spam_from_email=1), "", "spam_sender", SPAM),
+        (Reputation(approved=2, spam_from_email=1), "", "spam_sender_approved", HOLD),
+        (Reputation(spam_from_ip=2), "", "spam_ip", HOLD),
+        (Reputation(spam_from_domain=1), "https://pills.example/", "spam_website", SPAM),
+        (Reputation(spam_from_domain=1), "https://youtube.com/@maria", "spam_website_shared", HOLD),
     ],
 )
-def test_bad_reputation_holds_or_spams(model: TextModel, reputation: Reputation, code: str) -> None:
-    result = score(GOOD, model, POLICY, CALM, reputation)
+def test_bad_reputation_holds_or_spams(
+    model: TextModel, reputation: Reputation, website: str, code: str, verdict: str
+) -> None:
+    candidate = replace(GOOD, website=website)
+    result = score(candidate, model, POLICY, CALM, reputation)
     assert code in codes(result)
-    assert result.verdict in (HOLD, SPAM)
+    assert result.verdict == verdict
 
 
 def test_trusted_commenter_is_approved_despite_links_but_not_despite_a_honeypot(
@@ -120,7 +133,6 @@ def test_trusted_commenter_is_approved_despite_links_but_not_despite_a_honeypot(
         (Candidate("www.cheap-pills.example.com", GOOD.comment), "name_is_url"),
         (Candidate("Best Cheap Casino Bonus Online", GOOD.comment), "name_keywords"),
         (Candidate("Bo", "THIS IS THE BEST ARTICLE I HAVE EVER READ IN MY LIFE"), "shouting"),
-        (Candidate("Bo", "wowwwwwwwww so good!!!!!!!!"), "repetition"),
     ],
 )
 def test_content_rules(model: TextModel, candidate: Candidate, code: str) -> None:
@@ -148,17 +160,32 @@ def test_text_model_separates_spam_from_ham(model: TextModel) -> None:
 
 def test_text_model_alone_never_calls_spam(model: TextModel) -> None:
     spammy = Candidate("Bo", "WIN FREE CASH NOW!!! txt WIN to 80082 claim your prize call now")
-    points = next(r.points for r in score(spammy, model, POLICY).reasons if r.code == "text_model")
-    assert points < POLICY.spam_at
+    result = score(spammy, model, POLICY)
+    assert model.probability(spammy.comment) > 0.9
+    assert result.verdict == HOLD, result
+    assert {r.kind for r in result.reasons} == {"soft"}
 
 
-def test_long_legitimate_comments_are_never_spam(model: TextModel) -> None:
+def test_long_legitimate_comments_score_like_short_ones(model: TextModel) -> None:
+    """Long prose is as ham-like as its passages: not pushed towards spam by its length."""
     text = (Path(__file__).parent / "fixtures" / "long_comments.txt").read_text()
     paragraphs = [p for p in text.split("\n\n") if p.strip()]
-    for comment in [*paragraphs, " ".join(paragraphs)]:
+    whole = " ".join(paragraphs)
+    for comment in [*paragraphs, whole]:
         result = score(Candidate("Maria K.", comment), model, POLICY, CALM)
-        assert result.verdict != SPAM, result
-        assert result.score < POLICY.spam_at - 3  # not even close
+        assert result.verdict == APPROVE, result
+    each = [model.logit(p) for p in paragraphs]
+    assert min(each) - 0.5 <= model.logit(whole) <= max(each) + 0.5
+    assert model.logit(whole * 3) == pytest.approx(model.logit(whole), abs=0.5)
+
+
+def test_long_ham_training_texts_look_like_ham(model: TextModel) -> None:
+    """The shipped model learned long prose (the hold-out part is for `comments spam eval`)."""
+    train, _ = datasets.long_ham()
+    assert len(train) >= 200
+    probabilities = sorted(model.probability(e.text) for e in train)
+    assert probabilities[len(probabilities) // 2] < 0.1
+    assert probabilities[int(len(probabilities) * 0.95)] < 0.5
 
 
 def test_first_time_commenter_is_held_once() -> None:
@@ -170,11 +197,13 @@ def test_first_time_commenter_is_held_once() -> None:
     assert decide(result, Reputation(), Policy(hold_first_time=False)).verdict == APPROVE
 
 
-def test_features_are_stable_and_bounded() -> None:
-    a, b = features("Hello there, world"), features("Hello there, world")
-    assert sorted(a.tolist()) == sorted(b.tolist())
-    assert len(features("")) == 0
-    assert all(0 <= i < 1 << 18 for i in features("x" * 500).tolist())
+def test_features_are_stable_bounded_and_windowed() -> None:
+    (a,), (b,) = windows("Hello there, world"), windows("Hello there, world")
+    assert a.tolist() == b.tolist() == sorted(set(a.tolist()))
+    assert windows("") == windows("... , ;") == []
+    assert all(0 <= i < 1 << 18 for i in windows("x" * 500)[0].tolist())
+    # Windows of 64 words; a tail shorter than 32 joins the window before.
+    assert [len(windows("word " * n)) for n in (1, 96, 97, 128, 130, 1000)] == [1, 1, 2, 2, 2, 16]
 
 
 def test_roc_auc() -> None:

@@ -2,29 +2,39 @@
 
 Runs inside the job. Reads happen in one round trip; every write (status, publishing,
 reputation, flood and duplicate markers) happens in one transaction guarded by WATCH on the
-comment, so a re-run or a concurrent duplicate run changes nothing a second time.
+comment, so a re-run or a concurrent duplicate run changes nothing a second time. The same
+transaction spends the comment's proof of work (WATCHed too: of two comments with one
+solution, exactly one decides with it; the other finds it "replayed").
+
+When they are on, Akismet and the external moderation hook are asked before scoring, each
+with a deadline (they are the only network calls in a decision), at the same time.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import re
 import time
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 
 import redis
 from redis.exceptions import WatchError
 
 from service.core import form_token as tokens
-from service.core import keys
+from service.core import keys, pow
 from service.core.records import as_text, decode_record
+from service.core.sealing import EmailVault
 from service.core.settings import Settings
 from service.core.signing import Purpose
 from service.core.statuses import Status
 from service.queueing import jobs
 from service.store import transitions
 from service.store.reputation import website_domain
+from workers import akismet, digests, moderation_hook
+from workers.moderation_hook import HookVerdict
 from workers.scoring import (
     APPROVE,
     HOLD,
@@ -40,6 +50,9 @@ from workers.textmodel import TextModel
 
 STATUS_BY_VERDICT = {APPROVE: Status.APPROVED, HOLD: Status.HELD, SPAM: Status.SPAM}
 DUPLICATE_WINDOW_S = 24 * 3600
+# Tries when a watched key changes under a decision (another run, a moderator, a replay).
+ATTEMPTS = 5
+log = logging.getLogger(__name__)
 _NOT_LETTERS = re.compile(r"[\W\d_]+")
 
 
@@ -58,9 +71,11 @@ class ContextKeys:
     ip_hour: str | None
     site_minute: str
     nonce: str | None
+    pow_nonce: str | None  # the proof of work this comment spends, when it has a valid one
+    notified: str  # notifications sent one by one in this window (beyond the rate: digests)
 
     @classmethod
-    def of(cls, record: dict[str, str], now: float) -> ContextKeys:
+    def of(cls, record: dict[str, str], now: float, settings: Settings) -> ContextKeys:
         ip = record.get("ip") or None
         domain = website_domain(record.get("website", ""))
         exact, near = text_digests(record.get("comment", ""))
@@ -77,55 +92,149 @@ class ContextKeys:
             ip_hour=keys.ip_hour(ip, int(now // 3600)) if ip else None,
             site_minute=keys.site_minute(int(now // 60)),
             nonce=keys.token_used(Purpose.FORM, nonce) if nonce else None,
+            pow_nonce=(
+                keys.token_used(Purpose.POW, record["pow_nonce"])
+                if record.get("pow") == pow.VALID and record.get("pow_nonce")
+                else None
+            ),
+            notified=keys.notify_count(int(now // settings.notify_rate[1])),
         )
+
+
+@dataclass(frozen=True, slots=True)
+class Outside:
+    """What the services outside were asked (None: off)."""
+
+    akismet: str | None = None
+    hook: HookVerdict | None = None
 
 
 def process(
     conn: redis.Redis, comment_id: str, model: TextModel, settings: Settings, now: float
 ) -> str:
     """Decide one comment; return its final status (or 'missing'). Safe to run repeatedly."""
+    asked: list[Outside] = []  # the services outside are asked once, whatever the retries
+    for _ in range(ATTEMPTS):
+        try:
+            return _decide(conn, comment_id, model, settings, now, asked)
+        except WatchError:  # changed under us: decided meanwhile, or the solution spent
+            continue
+    # Still changing: the status as it stands (the sweep retries a comment left pending).
+    return as_text(conn.hget(keys.comment(comment_id), "status") or b"")
+
+
+def _decide(
+    conn: redis.Redis,
+    comment_id: str,
+    model: TextModel,
+    settings: Settings,
+    now: float,
+    asked: list[Outside],
+) -> str:
     key = keys.comment(comment_id)
     with conn.pipeline(transaction=True) as pipe:
-        try:
-            pipe.watch(key)  # type: ignore[no-untyped-call]
-            record = decode_record(pipe.hgetall(key))
-            if not record:  # erased since it was accepted: nothing to decide, nothing to sweep
-                conn.zrem(keys.pending(), comment_id)
-                return "missing"
-            if record.get("status") != Status.PENDING:
-                return record.get("status", "")  # decided by an earlier run
-            ctx = ContextKeys.of(record, now)
-            signals, reputation = _load_context(conn, ctx, comment_id, record)
-            policy = settings.policy
-            candidate = Candidate(record["name"], record["comment"], record.get("website", ""))
-            started = time.perf_counter()
-            result = decide(
-                score(candidate, model, policy, signals, reputation), reputation, policy
-            )
-            scoring_s = time.perf_counter() - started
-            pipe.multi()
-            _write(conn, pipe, record, ctx, result, settings, now)
-            if asks_owner(result, reputation, settings):
-                jobs.enqueue(conn, settings, jobs.SEND_CONFIRMATION, [comment_id], pipeline=pipe)
-            pipe.hincrby(keys.stats(), f"verdict_{STATUS_BY_VERDICT[result.verdict]}", 1)
-            pipe.hincrbyfloat(keys.stats(), "scoring_seconds_sum", scoring_s)
-            pipe.execute()
-        except WatchError:  # another run decided it between our read and our write
-            return as_text(conn.hget(key, "status") or b"")
+        pipe.watch(key)  # type: ignore[no-untyped-call]
+        record = decode_record(pipe.hgetall(key))
+        if not record:  # erased since it was accepted: nothing to decide, nothing to sweep
+            conn.zrem(keys.pending(), comment_id)
+            return "missing"
+        if record.get("status") != Status.PENDING:
+            return record.get("status", "")  # decided by an earlier run
+        ctx = ContextKeys.of(record, now, settings)
+        if ctx.pow_nonce:
+            pipe.watch(ctx.pow_nonce)  # type: ignore[no-untyped-call]
+        signals, reputation, notified = _load_context(conn, ctx, comment_id, record)
+        if not asked:
+            asked.append(ask_outside(settings, record, reputation))
+        signals = with_outside(signals, asked[0])
+        policy = settings.policy
+        candidate = Candidate(record["name"], record["comment"], record.get("website", ""))
+        started = time.perf_counter()
+        result = decide(score(candidate, model, policy, signals, reputation), reputation, policy)
+        scoring_s = time.perf_counter() - started
+        pipe.multi()
+        _write(conn, pipe, record, ctx, result, settings, now, notified)
+        if signals.pow == pow.REPLAYED:  # on the record too: moderators see why
+            pipe.hset(key, "pow", signals.pow)
+        _remember_outside(pipe, comment_id, asked[0])
+        if asks_owner(result, reputation, settings):
+            jobs.enqueue(conn, settings, jobs.SEND_CONFIRMATION, [comment_id], pipeline=pipe)
+        pipe.hincrby(keys.stats(), f"verdict_{STATUS_BY_VERDICT[result.verdict]}", 1)
+        pipe.hincrbyfloat(keys.stats(), "scoring_seconds_sum", scoring_s)
+        pipe.execute()
     return STATUS_BY_VERDICT[result.verdict]
+
+
+def ask_outside(settings: Settings, record: dict[str, str], reputation: Reputation) -> Outside:
+    """Akismet's and the moderation hook's verdicts, asked at the same time (each has its
+    own deadline); None for a service that is off."""
+
+    # Advice with a deadline: whatever goes wrong asking (a bug included) is "unavailable",
+    # never a failed decision.
+    def check() -> str | None:
+        if not akismet.enabled(settings):
+            return None
+        try:
+            address = None
+            if settings.akismet_send_email and record.get("email_sealed"):
+                address = EmailVault(settings.secret_key).open(record["email_sealed"], record["id"])
+            return akismet.comment_check(settings, record, address)
+        except Exception:
+            log.exception("asking Akismet failed")
+            return akismet.UNAVAILABLE
+
+    def hook() -> HookVerdict | None:
+        if not moderation_hook.enabled(settings):
+            return None
+        try:
+            return moderation_hook.ask(settings, record, reputation.trusted)
+        except Exception:
+            log.exception("asking the moderation hook failed")
+            return HookVerdict(moderation_hook.UNAVAILABLE)
+
+    if not (akismet.enabled(settings) and moderation_hook.enabled(settings)):
+        return Outside(check(), hook())
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="outside") as pool:
+        checked, hooked = pool.submit(check), pool.submit(hook)
+        return Outside(checked.result(), hooked.result())
+
+
+def with_outside(signals: Signals, outside: Outside) -> Signals:
+    hook = outside.hook
+    return replace(
+        signals,
+        akismet=outside.akismet,
+        hook=hook.verdict if hook else None,
+        hook_reasons=hook.reasons if hook else (),
+    )
+
+
+def _remember_outside(pipe: redis.client.Pipeline, comment_id: str, outside: Outside) -> None:
+    """Kept on the record: Akismet's verdict decides which report a moderator's verdict
+    sends back; both show what the decision rested on."""
+    fields = {"akismet": outside.akismet or ""}
+    if outside.hook is not None:
+        fields |= {"hook": outside.hook.verdict, "hook_reasons": json.dumps(outside.hook.reasons)}
+    fields = {name: value for name, value in fields.items() if value}
+    if fields:
+        pipe.hset(keys.comment(comment_id), mapping=fields)  # type: ignore[arg-type]
 
 
 def _load_context(
     conn: redis.Redis, ctx: ContextKeys, comment_id: str, record: dict[str, str]
-) -> tuple[Signals, Reputation]:
-    optional = [ctx.ip, ctx.domain, ctx.flood_ip, ctx.ip_hour, ctx.nonce]
+) -> tuple[Signals, Reputation, int]:
+    optional = [ctx.ip, ctx.domain, ctx.flood_ip, ctx.ip_hour, ctx.nonce, ctx.pow_nonce]
     with conn.pipeline(transaction=False) as pipe:
         pipe.hmget(ctx.email, ["approved", "spam"])
         pipe.mget([k or "-" for k in optional])  # "-" is never written: reads as None
-        pipe.mget([ctx.flood_email, ctx.exact, ctx.near, ctx.site_minute])
+        pipe.mget([ctx.flood_email, ctx.exact, ctx.near, ctx.site_minute, ctx.notified])
         pipe.sismember(ctx.browsers, record.get("browser") or "-")
-        (approved, email_spam), opt, (flood_email, exact, near, site), known = pipe.execute()
-    ip_spam, domain_spam, flood_ip, ip_hour, nonce_owner = (as_text(v) if v else None for v in opt)
+        (approved, email_spam), opt, (flood_email, exact, near, site, notified), known = (
+            pipe.execute()
+        )
+    ip_spam, domain_spam, flood_ip, ip_hour, nonce_owner, pow_owner = (
+        as_text(v) if v else None for v in opt
+    )
 
     def someone_else(owner: object) -> bool:
         return owner is not None and as_text(owner) != comment_id
@@ -133,6 +242,9 @@ def _load_context(
     token = record.get("token_verdict") or tokens.MISSING
     if token == tokens.VALID and someone_else(nonce_owner):
         token = tokens.REPLAYED
+    proof = record.get("pow") or None
+    if proof == pow.VALID and someone_else(pow_owner):
+        proof = pow.REPLAYED
     signals = Signals(
         form_token=token,
         token_age_s=float(record["token_age"]) if record.get("token_age") else None,
@@ -141,6 +253,7 @@ def _load_context(
         duplicate="exact" if someone_else(exact) else "near" if someone_else(near) else None,
         ip_last_hour=int(ip_hour or 0),
         site_last_minute=int(site or 0),
+        pow=proof,
     )
     reputation = Reputation(
         approved=int(approved or 0),
@@ -149,7 +262,7 @@ def _load_context(
         spam_from_ip=int(ip_spam or 0),
         spam_from_domain=int(domain_spam or 0),
     )
-    return signals, reputation
+    return signals, reputation, int(notified or 0)
 
 
 def _write(
@@ -160,6 +273,7 @@ def _write(
     result: Result,
     settings: Settings,
     now: float,
+    notified: int,
 ) -> None:
     status = STATUS_BY_VERDICT[result.verdict]
     comment_id = record["id"]
@@ -182,9 +296,38 @@ def _write(
             pipe.expire(counter, ttl)
     if ctx.nonce:
         pipe.set(ctx.nonce, comment_id, ex=settings.form_token_max_age_s, nx=True)
-    for channel in notification_channels(status, settings):
-        kind = jobs.NOTIFY_BY_CHANNEL[channel]
-        jobs.enqueue(conn, settings, kind, [comment_id], pipeline=pipe)
+    if ctx.pow_nonce:  # spent until it expires anyway; a replay finds this comment's id
+        left = int(record.get("pow_expires") or now) - int(now)
+        pipe.set(ctx.pow_nonce, comment_id, ex=max(left, 1) + 60, nx=True)
+    notify(conn, pipe, settings, comment_id, status, ctx, notified, now)
+
+
+def notify(
+    conn: redis.Redis,
+    pipe: redis.client.Pipeline,
+    settings: Settings,
+    comment_id: str,
+    status: Status,
+    ctx: ContextKeys,
+    notified: int,
+    now: float,
+) -> None:
+    """One notification job per channel, until COMMENTS_NOTIFY_RATE is reached in the
+    current window; beyond it (a spam wave), the comment waits for the channel's next digest
+    (workers/digests.py). Concurrent decisions may send a few more than the rate: it is a
+    flood guard, not a quota."""
+    channels = notification_channels(status, settings)
+    if not channels:
+        return
+    allowed, window = settings.notify_rate
+    if notified >= allowed:
+        for channel in channels:
+            pipe.zadd(keys.digest_queue(channel), {comment_id: now})
+        return
+    for channel in channels:
+        jobs.enqueue(conn, settings, jobs.NOTIFY_BY_CHANNEL[channel], [comment_id], pipeline=pipe)
+    pipe.incr(ctx.notified)
+    pipe.expire(ctx.notified, window * 2)
 
 
 def asks_owner(result: Result, reputation: Reputation, settings: Settings) -> bool:
@@ -200,12 +343,7 @@ def notification_channels(status: Status, settings: Settings) -> list[str]:
         return []
     if settings.notify == "held" and status is not Status.HELD:
         return []
-    channels = []
-    if settings.moderator_emails and settings.sends_mail:
-        channels.append("email")
-    if settings.webhook_url:
-        channels.append("webhook")
-    return channels
+    return digests.channels(settings)
 
 
 def text_digests(text: str) -> tuple[str, str]:

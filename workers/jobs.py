@@ -21,7 +21,7 @@ from service.core.sealing import EmailVault
 from service.core.settings import Settings
 from service.queueing import jobs
 from service.store import privacy_data
-from workers import decisions, delivery, messages, runtime
+from workers import akismet, decisions, delivery, digests, messages, runtime
 
 SENT_MEMORY_S = 30 * 24 * 3600
 # What a moderator can do from a notification, by the comment's state.
@@ -210,3 +210,68 @@ def send_confirmation(comment_id: str) -> str:
     delivery.send_email(settings, msg)
     conn.hincrby(keys.stats(), "notification_confirmation_sent", 1)
     return "sent"
+
+
+@jobs.AKISMET_SPAM.runs
+def akismet_submit_spam(comment_id: str) -> str:
+    """A moderator marked a comment spam that Akismet had not: tell Akismet (submit-spam)."""
+    return _akismet_feedback("spam", comment_id)
+
+
+@jobs.AKISMET_HAM.runs
+def akismet_submit_ham(comment_id: str) -> str:
+    """A moderator restored a comment Akismet had called spam: tell Akismet (submit-ham)."""
+    return _akismet_feedback("ham", comment_id)
+
+
+# The status a moderator's verdict leaves a comment in: a later, different verdict wins.
+_AFTER_VERDICT = {"spam": "spam", "ham": "approved"}
+
+
+def _akismet_feedback(label: str, comment_id: str) -> str:
+    rt = runtime.current()
+    settings = rt.settings
+    conn = _connection()
+    if not akismet.enabled(settings):
+        return "off"
+    record = decode_record(conn.hgetall(keys.comment(comment_id)))
+    if record.get("status") != _AFTER_VERDICT[label]:
+        return "changed since"  # erased, or the moderator changed their mind
+    # Akismet asks for reports of its mistakes only.
+    said_spam = record.get("akismet") in (akismet.SPAM, akismet.DISCARD)
+    if said_spam == (label == akismet.SPAM):
+        return "Akismet agreed"
+    marker = keys.notified(f"akismet-{label}", comment_id)
+    if conn.exists(marker):
+        return "already sent"
+    address = None
+    if settings.akismet_send_email and record.get("email_sealed"):
+        address = EmailVault(settings.secret_key).open(record["email_sealed"], comment_id)
+    akismet.submit(settings, label, record, address)
+    conn.hincrby(keys.stats(), f"akismet_{label}_submitted", 1)
+    conn.set(marker, f"{time.time():.0f}", ex=SENT_MEMORY_S)
+    return "sent"
+
+
+@jobs.DIGEST_EMAIL.runs
+def digest_email(batch: str) -> str:
+    """Email the moderators one digest of the comments collapsed during a wave."""
+    return digests.wave_digest(_connection(), runtime.current(), "email", batch)
+
+
+@jobs.DIGEST_WEBHOOK.runs
+def digest_webhook(batch: str) -> str:
+    """POST one digest of the comments collapsed during a wave to the webhook."""
+    return digests.wave_digest(_connection(), runtime.current(), "webhook", batch)
+
+
+@jobs.SPAM_DIGEST_EMAIL.runs
+def spam_digest_email(batch: str) -> str:
+    """Email the moderators what the spam folder received, with "Not spam" links."""
+    return digests.spam_digest(_connection(), runtime.current(), "email", batch)
+
+
+@jobs.SPAM_DIGEST_WEBHOOK.runs
+def spam_digest_webhook(batch: str) -> str:
+    """POST what the spam folder received, with "Not spam" links, to the webhook."""
+    return digests.spam_digest(_connection(), runtime.current(), "webhook", batch)

@@ -145,6 +145,70 @@ def slack_url(url: str) -> str:
     return slack_text(url).replace("|", "%7C")
 
 
+@dataclass(frozen=True, slots=True)
+class Digest:
+    """Many comments in one message: those decided while notifications were collapsed (a
+    wave, `kind` "held"), or the spam folder's latest (`kind` "spam", with "Not spam" links)."""
+
+    kind: str
+    batch: str  # when it was cut: part of its Message-ID, the same on a retry
+    items: tuple[Notice, ...]
+    more: int = 0  # beyond those listed
+
+    @property
+    def total(self) -> int:
+        return len(self.items) + self.more
+
+    @property
+    def headline(self) -> str:
+        count = f"{self.total} comment{'s' if self.total != 1 else ''}"
+        if self.kind == "spam":
+            return f"Spam folder: {count} marked as spam"
+        return f"{count} to moderate (notifications collapsed during a wave)"
+
+
+def digest_email(
+    digest: Digest, mail_from: str, recipients: Sequence[str], domain: str
+) -> EmailMessage:
+    message_id = f"<digest-{digest.kind}-{digest.batch}@{domain}>"
+    msg = _message(f"[Comments] {digest.headline}", mail_from, recipients, message_id)
+    context = {"digest": digest, "labels": LINK_LABELS}
+    msg.set_content(_render("digest.txt", context))
+    msg.add_alternative(_render("digest.html", context), subtype="html")
+    return msg
+
+
+def digest_webhook_body(digest: Digest) -> bytes:
+    """The digest as JSON, with a Slack-compatible `text` (escaped as `webhook_body`'s)."""
+    lines = [slack_text(digest.headline)]
+    for notice in digest.items:
+        author, title = slack_text(notice.name), slack_text(notice.title or notice.article)
+        links = " ".join(f"<{slack_url(url)}|{LINK_LABELS[a]}>" for a, url in notice.links)
+        lines.append(f"• {author} on {title}: {notice.status}, score {notice.score} {links}")
+    if digest.more:
+        lines.append(f"…and {digest.more} more")
+    payload = {
+        "event": f"digest.{digest.kind}",
+        "text": "\n".join(lines),
+        "comments": [
+            {
+                "id": n.comment_id,
+                "article": n.article,
+                "title": n.title or None,
+                "author_name": n.name,
+                "text": n.text,
+                "status": n.status,
+                "score": n.score,
+                "reasons": list(n.reasons),
+                "actions": dict(n.links),
+            }
+            for n in digest.items
+        ],
+        "more": digest.more,
+    }
+    return json.dumps(payload, ensure_ascii=False).encode()
+
+
 def webhook_signature(secret: str, timestamp: int, body: bytes) -> str:
     """`sha256=<hex>` over "<timestamp>.<body>": receivers reject forgeries and, by checking
     the timestamp, replays."""

@@ -6,36 +6,77 @@ import json
 import statistics
 import sys
 import time
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO
 
 from service.core.form_token import VALID
 from service.core.settings import Policy
-from workers import datasets
+from workers import datasets, textmodel
+from workers.datasets import Example
 from workers.scoring import APPROVE, HOLD, SPAM, Candidate, Signals, score
-from workers.textmodel import MODEL_PATH, TextModel, roc_auc, train
+from workers.textmodel import MODEL_PATH, Indices, TextModel, roc_auc
 
-EPOCHS, RATE = 8, 1.0
-# Casual SMS ham blurs what comment spam looks like; at a quarter weight the SMS spam still
-# teaches the model (leave-one-video-out AUC 0.978 -> 0.981, SMS held-out 0.988 -> 0.985).
-SMS_WEIGHT = 0.25
+L2 = 0.03
+
+# `comments spam eval` and `bench` print these, met or missed (issue 12).
+TARGET_AUC = 0.985
+TARGET_PUBLISHED = 3.0
+TARGET_HAM_HELD = 8.0
+TARGET_LONG_HAM_HELD = 25.0
+TARGET_P95_MS = 2.0
 
 
-def fit(examples: Sequence[datasets.Example]) -> TextModel:
-    weights = [1.0 if e.source == "youtube" else SMS_WEIGHT for e in examples]
-    texts, labels = [e.text for e in examples], [e.spam for e in examples]
-    return train(texts, labels, weights, epochs=EPOCHS, rate=RATE)
+class Featurizer:
+    """Windows of each text, computed once per run (eval trains 21 models on the same texts)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, list[Indices]] = {}
+
+    def __call__(self, text: str) -> list[Indices]:
+        if text not in self._cache:
+            self._cache[text] = textmodel.windows(text)
+        return self._cache[text]
+
+
+def fit(
+    videos: Sequence[Sequence[Example]],
+    others: Sequence[Example],
+    featurize: Callable[[str], list[Indices]] | None = None,
+) -> TextModel:
+    """Train and calibrate. Calibration groups: one per YouTube video, because a page the
+    model never saw is the shift its probabilities must allow for; the SMS and long-ham
+    examples are dealt among those groups in turn."""
+    featurize = featurize or Featurizer()
+    groups = [(e, g) for g, video in enumerate(videos) for e in video]
+    groups += [(e, i % len(videos)) for i, e in enumerate(others)]
+    examples = [
+        textmodel.Example(parts, e.spam, datasets.WEIGHTS[e.source], group)
+        for e, group in groups
+        if (parts := featurize(e.text))
+    ]
+    return textmodel.fit(examples, l2=L2)
+
+
+def training_data() -> tuple[list[list[Example]], list[Example]]:
+    """Everything the shipped model learns from: every YouTube video, every SMS message and
+    the long-ham training part (never the long-ham hold-out)."""
+    sms_train, sms_test = datasets.sms()
+    long_train, _ = datasets.long_ham()
+    return list(datasets.youtube().values()), sms_train + sms_test + long_train
 
 
 def train_command(output: Path = MODEL_PATH) -> int:
-    """Rebuild the shipped model from every example in the project's data (deterministic)."""
-    sms_train, sms_test = datasets.sms()
-    examples = [e for video in datasets.youtube().values() for e in video] + sms_train + sms_test
-    model = fit(examples)
+    """Rebuild the shipped model (deterministic: the same data give the same file)."""
+    videos, others = training_data()
+    model = fit(videos, others)
     model.save(output)
-    print(f"trained on {len(examples)} examples; wrote {output}")
+    count = sum(len(v) for v in videos) + len(others)
+    print(
+        f"trained on {count} examples; calibration slope {model.slope:.3f}, "
+        f"offset {model.offset:.3f}; wrote {output}"
+    )
     return 0
 
 
@@ -49,19 +90,26 @@ class Report:
     spam_published: int
     ham_spam: int
     ham_held: int
+    # (score, 1 spam / 0 ham) of every example: what another HOLD_AT would have done
+    scores: list[tuple[float, int]] = field(default_factory=list, repr=False)
+
+    @staticmethod
+    def pct(n: int, d: int) -> float:
+        return 100 * n / d if d else 0.0
 
     def row(self) -> str:
         def pct(n: int, d: int) -> str:
-            return f"{100 * n / d:6.2f} %" if d else "    -   "
+            return f"{self.pct(n, d):6.2f} %" if d else "    -   "
 
+        auc = f"{self.auc:7.4f}" if self.auc == self.auc else "      -"  # NaN: one class only
         return (
-            f"{self.name:22}{self.auc:7.4f}{self.spam:6d}{self.ham:6d}  "
+            f"{self.name:22}{auc}{self.spam:6d}{self.ham:6d}  "
             f"{pct(self.spam_caught, self.spam)}  {pct(self.spam_published, self.spam)}  "
             f"{pct(self.ham_spam, self.ham)}  {pct(self.ham_held, self.ham)}"
         )
 
 
-def evaluate(name: str, model: TextModel, examples: Sequence[datasets.Example]) -> Report:
+def evaluate(name: str, model: TextModel, examples: Sequence[Example]) -> Report:
     policy = Policy()
     results = [score(Candidate(e.author or "Reader", e.text), model, policy) for e in examples]
     spam = [r for r, e in zip(results, examples, strict=True) if e.spam]
@@ -75,35 +123,97 @@ def evaluate(name: str, model: TextModel, examples: Sequence[datasets.Example]) 
         sum(r.verdict == APPROVE for r in spam),
         sum(r.verdict == SPAM for r in ham),
         sum(r.verdict == HOLD for r in ham),
+        [(r.score, e.spam) for r, e in zip(results, examples, strict=True)],
     )
 
 
 def eval_command() -> int:
-    """Leave-one-video-out over YouTube, and the held-out fifth of the SMS collection."""
+    """Leave-one-video-out over YouTube (each model calibrated on the other videos only), the
+    held-out fifth of the SMS collection and the long-ham hold-out, then the targets."""
     videos = datasets.youtube()
     sms_train, sms_test = datasets.sms()
+    long_train, long_holdout = datasets.long_ham()
+    featurize = Featurizer()
     reports = []
     for held_out in videos:
-        rest = [e for name, v in videos.items() if name != held_out for e in v]
-        reports.append(evaluate(held_out, fit(rest + sms_train), videos[held_out]))
-    all_videos = [e for v in videos.values() for e in v]
-    reports.append(evaluate("SMS held-out fifth", fit(all_videos + sms_train), sms_test))
+        rest = [v for name, v in videos.items() if name != held_out]
+        model = fit(rest, sms_train + long_train, featurize)
+        reports.append(evaluate(held_out, model, videos[held_out]))
+    model = fit(list(videos.values()), sms_train + long_train, featurize)
+    sms = evaluate("SMS held-out fifth", model, sms_test)
+    long_ham = evaluate("long-ham hold-out", model, long_holdout)
     print(
         f"{'held out':22}{'AUC':>7}{'spam':>6}{'ham':>6}  {'caught':>8}  {'published':>8}  "
         f"{'ham->spam':>8}  {'ham held':>8}"
     )
     for r in reports:
         print(r.row())
-    yt = reports[:-1]
+
+    def total(field_name: str) -> int:
+        return sum(getattr(r, field_name) for r in reports)
+
     pooled = Report(
         "YouTube pooled",
-        statistics.mean(r.auc for r in yt),
-        *(sum(getattr(r, f) for r in yt) for f in
-          ("spam", "ham", "spam_caught", "spam_published", "ham_spam", "ham_held")),
-    )  # fmt: skip
+        statistics.mean(r.auc for r in reports),
+        spam=total("spam"),
+        ham=total("ham"),
+        spam_caught=total("spam_caught"),
+        spam_published=total("spam_published"),
+        ham_spam=total("ham_spam"),
+        ham_held=total("ham_held"),
+        scores=[pair for r in reports for pair in r.scores],
+    )
     print(pooled.row() + "   (AUC: mean over videos)")
-    print("targets: AUC >= 0.98 (leave-one-video-out), spam published <= 5 %, ham->spam <= 0.5 %")
+    print(sms.row())
+    print(long_ham.row())
+    print("HOLD_AT trade-off (spam published / ham held: YouTube pooled; long-ham held):")
+    for hold_at in HOLD_AT_CHOICES:
+        print(f"  {hold_at:5.1f}: {trade_off(pooled, long_ham, hold_at)}")
+    print("targets:")
+    for line in targets(pooled, long_ham):
+        print(f"  {line}")
     return 0
+
+
+HOLD_AT_CHOICES = (-3.0, -2.5, -2.1, -1.5, -1.0, 0.0)
+
+
+def trade_off(youtube: Report, long_ham: Report, hold_at: float) -> str:
+    """What HOLD_AT would give, the other signals as they are (offline none holds alone)."""
+    published = sum(s < hold_at for s, spam in youtube.scores if spam)
+    held = sum(s >= hold_at for s, spam in youtube.scores if not spam)
+    long_held = sum(s >= hold_at for s, _ in long_ham.scores)
+    return (
+        f"{youtube.pct(published, youtube.spam):5.2f} % / {youtube.pct(held, youtube.ham):5.2f} %;"
+        f" {long_ham.pct(long_held, long_ham.ham):5.2f} %"
+    )
+
+
+def targets(youtube: Report, long_ham: Report) -> list[str]:
+    """Each target of issue 12 beside its figure: met, or missed by how much."""
+    published = youtube.pct(youtube.spam_published, youtube.spam)
+    return [
+        _target("YouTube leave-one-video-out AUC", youtube.auc, ">=", TARGET_AUC, "{:.4f}"),
+        _target("YouTube spam published", published, "<=", TARGET_PUBLISHED, "{:.2f} %"),
+        _target("YouTube ham -> spam", youtube.pct(youtube.ham_spam, youtube.ham), "<=", 0.0),
+        _target(
+            "YouTube ham held", youtube.pct(youtube.ham_held, youtube.ham), "<=", TARGET_HAM_HELD
+        ),
+        _target("long-ham ham -> spam", long_ham.pct(long_ham.ham_spam, long_ham.ham), "<=", 0.0),
+        _target(
+            "long-ham ham held",
+            long_ham.pct(long_ham.ham_held, long_ham.ham),
+            "<=",
+            TARGET_LONG_HAM_HELD,
+        ),
+    ]
+
+
+def _target(name: str, value: float, op: str, goal: float, fmt: str = "{:.2f} %") -> str:
+    met = value >= goal if op == ">=" else value <= goal
+    shown = fmt.format(value)
+    verdict = "met" if met else f"MISSED by {fmt.format(abs(value - goal))}"
+    return f"{name:34} {shown:>9}  (target {op} {fmt.format(goal)}): {verdict}"
 
 
 def score_command(lines: Iterable[str], out: IO[str]) -> int:
@@ -129,38 +239,71 @@ def score_command(lines: Iterable[str], out: IO[str]) -> int:
     return 0
 
 
+SIGNAL_KEYS = ("form_token", "token_age_s", "honeypot", "flood", "duplicate", "pow", "akismet")
+
+
 def _signals(record: dict[str, object]) -> Signals | None:
-    keys = ("form_token", "token_age_s", "honeypot", "flood", "duplicate")
-    if not any(k in record for k in keys):
+    """Request signals when the line gives any (then `pow` absent means no proof of work)."""
+    if not any(k in record for k in (*SIGNAL_KEYS, "hook")):
         return None
     age = record.get("token_age_s")
+    reasons = record.get("hook_reasons")
+
+    def text(key: str) -> str | None:
+        return str(record[key]) if record.get(key) else None
+
     return Signals(
-        form_token=str(record["form_token"]) if record.get("form_token") else None,
+        form_token=text("form_token"),
         token_age_s=float(age) if isinstance(age, int | float) else None,
         honeypot=bool(record.get("honeypot")),
         flood=bool(record.get("flood")),
-        duplicate=str(record["duplicate"]) if record.get("duplicate") else None,
+        duplicate=text("duplicate"),
+        pow=text("pow"),
+        akismet=text("akismet"),
+        hook=text("hook"),
+        hook_reasons=tuple(str(r) for r in reasons) if isinstance(reasons, list) else (),
     )
 
 
 def bench_command() -> int:
-    """Time per comment through every layer, model loaded once (as in a worker)."""
+    """Time per comment through every layer, model loaded once (as in a worker): short
+    comments (YouTube, SMS) and long ones (the long-ham corpus), apart and together."""
     model, policy = TextModel.load(), Policy()
-    examples = [e for v in datasets.youtube().values() for e in v] + datasets.sms()[1]
-    long_text = " ".join(e.text for e in examples[:40])
-    inputs = [Candidate(e.author or "Reader", e.text) for e in examples]
-    inputs += [Candidate("Reader", long_text[:n]) for n in (2000, 5000, 10000)] * 20
-    signals = Signals(form_token=VALID, token_age_s=12.0)
-    timings = []
-    for candidate in inputs:
-        start = time.perf_counter()
-        score(candidate, model, policy, signals)
-        timings.append((time.perf_counter() - start) * 1000)
-    timings.sort()
-    p50, p95 = timings[len(timings) // 2], timings[int(len(timings) * 0.95)]
-    print(f"{len(timings)} comments, all layers, one core: p50 {p50:.3f} ms, p95 {p95:.3f} ms, "
-          f"max {timings[-1]:.3f} ms (target p95 <= 2 ms)")  # fmt: skip
+    short = [e for v in datasets.youtube().values() for e in v] + datasets.sms()[1]
+    long_train, long_holdout = datasets.long_ham()
+    signals = Signals(form_token=VALID, token_age_s=12.0, pow=VALID)
+
+    def timed(examples: Sequence[Example]) -> list[float]:
+        timings = []
+        for e in examples:
+            candidate = Candidate(e.author or "Reader", e.text)
+            start = time.perf_counter()
+            score(candidate, model, policy, signals)
+            timings.append((time.perf_counter() - start) * 1000)
+        return sorted(timings)
+
+    timed(short[:200])  # warm the caches, as a running worker has
+    short_ms, long_ms = timed(short), timed(long_train + long_holdout)
+    words = statistics.mean(len(e.text.split()) for e in long_train + long_holdout)
+    every = sorted(short_ms + long_ms)
+    for name, timings in (
+        (f"short comments ({len(short_ms)})", short_ms),
+        (f"long comments ({len(long_ms)}, {words:.0f} words on average)", long_ms),
+        (f"all ({len(every)})", every),
+    ):
+        print(
+            f"{name:42} p50 {_quantile(timings, 0.5):6.3f} ms  p95 "
+            f"{_quantile(timings, 0.95):6.3f} ms  max {timings[-1]:6.3f} ms"
+        )
+    print("targets (all layers, one core; Akismet and the moderation hook excluded):")
+    for name, timings in (("short comments", short_ms), ("long comments", long_ms)):
+        p95 = _quantile(timings, 0.95)
+        print("  " + _target(f"p95 {name}", p95, "<=", TARGET_P95_MS, "{:.3f} ms"))
     return 0
+
+
+def _quantile(sorted_values: Sequence[float], q: float) -> float:
+    return sorted_values[min(len(sorted_values) - 1, int(len(sorted_values) * q))]
 
 
 def main(command: str, output: str | None = None) -> int:

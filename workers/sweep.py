@@ -17,8 +17,9 @@ import redis
 from service.core import keys
 from service.core.settings import Settings
 from service.queueing import jobs
+from service.store import connections
 from service.store.privacy_data import forget_request_metadata
-from workers import learning
+from workers import akismet, digests, learning
 from workers.textmodel import TextModel
 
 log = logging.getLogger(__name__)
@@ -58,14 +59,15 @@ class Sweeper(threading.Thread):
         self.stopped = threading.Event()
 
     def run(self) -> None:
-        assert self.settings.redis_url
-        conn = redis.Redis.from_url(self.settings.redis_url)
+        conn = connections.sync_client(self.settings)
         baseline, replay = TextModel.load(), learning.replay_examples()
+        akismet.announce(self.settings)
         while not self.stopped.wait(self.interval_s):
             try:
                 sweep(conn, self.settings, time.time(), self.settings.sweep_after_s)
                 retention = self.settings.retention_days * 86400
                 forget_request_metadata(conn, time.time() - retention)
                 learning.learn(conn, baseline, replay)
+                digests.schedule(conn, self.settings, time.time())
             except redis.RedisError as exc:  # Redis down: try again next period
                 log.warning("sweep failed: %r", exc)

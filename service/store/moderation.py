@@ -19,6 +19,7 @@ from service.core.records import decode_record
 from service.core.settings import Settings
 from service.core.signing import Purpose
 from service.core.statuses import MODERATOR_ACTIONS, Status, parse
+from service.queueing import jobs
 from service.store import transitions
 
 ACTIONS = MODERATOR_ACTIONS
@@ -77,6 +78,9 @@ def apply(
                     pipe.xadd(
                         keys.labels(), {"comment_id": comment_id, "label": label}, maxlen=AUDIT_MAX
                     )
+                    if settings.akismet_key:  # Akismet learns from its mistakes too
+                        kind = jobs.AKISMET_BY_LABEL[label]
+                        jobs.enqueue(conn, settings, kind, [comment_id], pipeline=pipe)
                 if used_key:
                     pipe.set(used_key, actor, ex=max(link_ttl_s, 1))
                 pipe.execute()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Mapping
 
@@ -9,12 +10,13 @@ from aiohttp import web
 from redis.exceptions import RedisError
 
 from service.core import form_token as tokens
-from service.core import keys
+from service.core import keys, pow
 from service.core.records import (
     RequestMeta,
     fingerprint,
     new_record,
 )
+from service.core.settings import Settings
 from service.core.statuses import AS_SEEN_BY_AUTHOR, Status
 from service.core.validation import (
     MAX_ARTICLE,
@@ -100,6 +102,7 @@ async def _accept(request: web.Request, data: Mapping[str, object]) -> str:
             referrer=request.headers.get("Referer", ""),
             received_at=now,
             token=token,
+            pow=_proof_of_work(settings, sub, now),
         )
         record = new_record(comment_id, sub, meta, vault)
         try:
@@ -119,7 +122,8 @@ async def form_token(request: web.Request) -> web.Response:
     """A signed token the widget puts in the form it renders; proves when the form was shown."""
     article = _article_param(request)
     settings = request.app[SETTINGS]
-    token = tokens.issue(request.app[SIGNER], article, time.time(), settings.form_token_max_age_s)
+    now = time.time()
+    token = tokens.issue(request.app[SIGNER], article, now, settings.form_token_max_age_s)
     # The limits let the widget check fields exactly as validation here will.
     limits = {
         "comment": settings.max_comment_chars,
@@ -127,10 +131,32 @@ async def form_token(request: web.Request) -> web.Response:
         "email": MAX_EMAIL,
         "website": MAX_WEBSITE,
     }
-    return web.json_response(
-        {"token": token, "expires_in": settings.form_token_max_age_s, "limits": limits},
-        headers={"Cache-Control": "no-store"},
-    )
+    body: dict[str, object] = {
+        "token": token,
+        "expires_in": settings.form_token_max_age_s,
+        "limits": limits,
+    }
+    if settings.pow_max_number > 0:
+        # The proof of work the widget solves while the reader types. Issuing it derives one
+        # key (hashlib releases the GIL): off the event loop.
+        issuer = pow.for_secrets(settings.secret_key, settings.old_secret_keys)
+        body["altcha"] = await asyncio.to_thread(
+            issuer.issue,
+            article,
+            now,
+            cost=settings.pow_cost,
+            max_number=settings.pow_max_number,
+            max_age_s=settings.pow_max_age_s,
+        )
+    return web.json_response(body, headers={"Cache-Control": "no-store"})
+
+
+def _proof_of_work(settings: Settings, sub: Submission, now: float) -> pow.PowCheck:
+    """The verdict on the widget's proof of work; the worker spends a valid one."""
+    if settings.pow_max_number <= 0:  # off: nothing was asked of the widget
+        return pow.NOT_CLAIMED
+    checker = pow.for_secrets(settings.secret_key, settings.old_secret_keys)
+    return checker.check(sub.pow_payload, sub.pow_claimed, sub.article, now)
 
 
 @routes.get("/api/v1/counts")

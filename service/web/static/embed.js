@@ -10,6 +10,42 @@
  * User text only ever reaches the page as text nodes and checked attributes, never as HTML. */
 (() => {
   "use strict";
+  // The proof of work (ALTCHA v2, PBKDF2-SHA-256 over the challenge's nonce and a counter,
+  // until the derived key starts with its prefix). Self-contained: it also runs as a Worker's
+  // whole source, from this file or from a Blob made of its text.
+  function pow(scope) {
+    const bytes = (hex) => Uint8Array.from(hex.match(/../g) || [], (b) => Number.parseInt(b, 16));
+    const solve = async ({ parameters: p }) => {
+      const [nonce, salt, prefix] = [bytes(p.nonce), bytes(p.salt), bytes(p.keyPrefix)];
+      const started = Date.now();
+      const attempt = async (counter) => {
+        const password = new Uint8Array(nonce.length + 4);
+        password.set(nonce);
+        new DataView(password.buffer).setUint32(nonce.length, counter);
+        const key = await crypto.subtle.importKey("raw", password, "PBKDF2", false, ["deriveBits"]);
+        const params = { name: "PBKDF2", hash: "SHA-256", salt, iterations: p.cost };
+        const bits = new Uint8Array(await crypto.subtle.deriveBits(params, key, p.keyLength * 8));
+        if (prefix.some((b, i) => bits[i] !== b)) return null;
+        const derivedKey = Array.from(bits, (b) => b.toString(16).padStart(2, "0")).join("");
+        return { counter, derivedKey, time: Date.now() - started };
+      };
+      // A few attempts at once keep WebCrypto's threads busy between round trips.
+      for (let n = 0; Date.now() - started < 60000; n += 4) {
+        const found = (await Promise.all([0, 1, 2, 3].map((i) => attempt(n + i)))).find(Boolean);
+        if (found) return found;
+      }
+      return null;
+    };
+    if (scope) {
+      scope.onmessage = (e) =>
+        solve(e.data).then(
+          (solution) => scope.postMessage(solution),
+          () => scope.postMessage(null), // no WebCrypto (a page not served over https)
+        );
+    }
+    return solve;
+  }
+  if (typeof document === "undefined") return pow(self); // this file, started as a Worker
   const script = document.currentScript;
   if (!script) return;
   const opt = script.dataset;
@@ -169,6 +205,37 @@
     el.append(...kids.filter((kid) => kid != null));
     return el;
   };
+  // Solves a challenge off the main thread: in a Worker from this very file when the page shares
+  // its origin, else from a Blob (a page's CSP needs `worker-src blob:` for that). Where a CSP
+  // refuses both it solves here: WebCrypto works off the main thread even then, so the page
+  // stays responsive. Resolves to the `altcha` field's value, or null (no solution: the
+  // comment goes without one and is held).
+  const solvePow = (challenge) =>
+    new Promise((resolve) => {
+      const done = (solution) => resolve(solution && btoa(JSON.stringify({ challenge, solution })));
+      const here = () => pow()(challenge).then(done, () => done(null));
+      let worker;
+      let blob;
+      try {
+        if (new URL(script.src).origin === location.origin) {
+          worker = new Worker(script.src);
+        } else {
+          blob = URL.createObjectURL(new Blob([`(${pow})(self)`], { type: "text/javascript" }));
+          worker = new Worker(blob);
+        }
+      } catch {
+        return here();
+      }
+      const end = (then) => (e) => {
+        worker.terminate();
+        if (blob) URL.revokeObjectURL(blob);
+        then(e);
+      };
+      worker.onmessage = end((e) => done(e.data));
+      worker.onerror = end(here);
+      worker.postMessage(challenge);
+    });
+
   const randomKey = () =>
     Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) =>
       b.toString(16).padStart(2, "0"),
@@ -530,20 +597,25 @@
       return form;
     }
 
-    // The signed token proves when the form was shown; fetched once, on first focus.
+    // The signed token proves when the form was shown, and brings the proof of work, solved
+    // while the reader types: fetched on first focus, again once a comment has used them.
+    // Resolves to the fields they add to a post.
     token() {
       if (!this.tokenP || Date.now() > this.tokenUntil) {
         this.tokenUntil = Infinity;
         this.tokenP = fetch(`${API}/api/v1/form-token?article=${encodeURIComponent(this.article)}`)
           .then((res) => (res.ok ? res.json() : Promise.reject(res)))
           .then((data) => {
-            this.tokenUntil = Date.now() + (data.expires_in - 60) * 1000;
+            const ends = [Date.now() + data.expires_in * 1000];
+            if (data.altcha) ends.push(data.altcha.parameters.expiresAt * 1000);
+            this.tokenUntil = Math.min(...ends) - 60000;
             Object.assign(this.limits, data.limits);
-            return data.token;
+            const work = data.altcha ? solvePow(data.altcha) : null;
+            return { form_token: data.token, work };
           })
           .catch(() => {
             this.tokenP = null; // the post goes without one (the scorer weighs that); retry later
-            return null;
+            return { form_token: null };
           });
       }
       return this.tokenP;
@@ -596,15 +668,21 @@
       const el = this.form.elements;
       const values = {};
       for (const name of FIELDS) values[name] = el[name].value.replace(/\r\n?/g, "\n").trim();
-      const token = await this.token();
+      const { form_token, work } = await this.token();
       if (this.showErrors(check(values, this.limits))) return;
+      this.busy = this.button.disabled = true;
+      this.say(t("posting"));
+      const altcha = work ? await work : null; // long solved, unless the reader was very quick
       const body = JSON.stringify({
         ...values,
         website: values.website || null,
         article: this.article,
         parent_id: this.parent?.id || null,
         notify_replies: el.notify_replies.checked,
-        form_token: token,
+        form_token,
+        // Only a solution claims the widget's proof of work: without one (no WebCrypto), the
+        // comment goes as a reader's without JavaScript does.
+        ...(altcha ? { altcha } : {}),
         commenter_key: commenterKey(),
         [HONEYPOT]: el[HONEYPOT].value || null,
         article_url: location.href.split("#")[0],
@@ -612,8 +690,6 @@
       });
       // One key per content: a retry after a lost answer can never post twice.
       if (body !== this.lastBody) [this.lastBody, this.idempotencyKey] = [body, randomKey()];
-      this.busy = this.button.disabled = true;
-      this.say(t("posting"));
       let res, data;
       try {
         res = await fetch(`${API}/api/v1/comments`, {
@@ -627,7 +703,10 @@
       } finally {
         this.busy = this.button.disabled = false;
       }
-      if (res && res.status === 202) return this.posted(data.id, values, el.save.checked);
+      if (res && res.status === 202) {
+        this.tokenP = null; // both are used now: the next comment gets its own
+        return this.posted(data.id, values, el.save.checked);
+      }
       const error = data?.error || {};
       if (res && res.status === 422 && error.fields) {
         const known = {};

@@ -235,7 +235,13 @@ async def test_failover_under_load_loses_no_accepted_comment(
                 await asyncio.to_thread(revived.start)
                 sentinel_setup.primary = revived
                 await asyncio.to_thread(sentinel_setup.wait, lambda: in_sync(revived), "no resync")
-                await asyncio.sleep(2.0)
+                # Keep the load on until five answers came after the settling time: a count,
+                # not a sleep, so a slow machine still sees enough of the "after" phase.
+                settled = promoted_at + 2.0
+                deadline = time.monotonic() + 60
+                while sum(at > settled for at, _, _ in results) < 5:
+                    assert time.monotonic() < deadline, "too few answers after the failover"
+                    await asyncio.sleep(0.1)
                 stop.set()
                 await asyncio.gather(*load)
         finally:

@@ -75,6 +75,8 @@ class RedisServer:
             # Losing a queued comment to eviction is exactly what must never happen.
             "--maxmemory-policy", "noeviction",
             "--save", "",
+            # Compact records (deploy/redis.conf; the older name works on 6.2 and 7 alike).
+            "--hash-max-ziplist-value", "1024",
             "--daemonize", "no",
             "--logfile", str((self.data_dir / "redis.log").resolve()),
             *self.extra_args,

@@ -115,6 +115,14 @@ async def test_no_output_contains_a_submitted_email(
                 approve(rconn, settings, cid)
 
         await record(await client.get(api, params={"article": ARTICLE_ID}))
+        # Pages of the thread, and the replies behind a comment's cursor.
+        paged = await record(await client.get(api, params={"article": ARTICLE_ID, "limit": "1"}))
+        body = await paged.json()
+        for cursor in (body["next_cursor"], body["comments"][0]["replies_cursor"]):
+            if cursor:
+                await record(
+                    await client.get(api, params={"article": ARTICLE_ID, "cursor": cursor})
+                )
         await record(await client.get("/"))
         await record(await client.get("/api/v1/counts", params={"article": ARTICLE_ID}))
         ids = [("id", cid) for cid in stored_comments(rconn)]

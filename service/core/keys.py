@@ -48,6 +48,25 @@ def thread_version(article: str) -> str:
     return f"{PREFIX}:{{{article_tag(article)}}}:ver"
 
 
+def thread_roots(article: str) -> str:
+    """Sorted set of the approved comments shown at the top level (no parent, or a parent that
+    is not public), scored by creation time: a page of the thread is a range of it."""
+    return f"{PREFIX}:{{{article_tag(article)}}}:roots"
+
+
+def thread_replies(comment_id: str) -> str:
+    """Sorted set of a comment's approved direct replies, scored by creation time; kept while
+    the comment itself is hidden, so its replies return under it when it is shown again."""
+    tag, _, rest = comment_id.partition("-")
+    return f"{PREFIX}:{{{tag}}}:replies:{rest}"
+
+
+def thread_indexed(article: str) -> str:
+    """Set while roots and replies hold the whole thread. Writers that bypass `transitions`
+    (imports) delete it; the next read builds both again from the thread."""
+    return f"{PREFIX}:{{{article_tag(article)}}}:indexed"
+
+
 # --- import and export (comments import / comments export) ------------------------------------
 
 

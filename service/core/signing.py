@@ -42,6 +42,7 @@ class Purpose(StrEnum):
     CONFIRM = "confirm"  # "yes, I wrote this": proves a comment's address is its author's
     CSRF = "csrf"  # the hidden value of a form the service rendered
     POW = "pow"  # an ALTCHA proof-of-work challenge (service/core/pow.py signs those)
+    CURSOR = "cursor"  # where the next page of a thread starts (service/core/pages.py)
 
 
 class BadToken(ValueError):

@@ -55,7 +55,7 @@ def _leave(pipe: Pipeline, record: dict[str, str], before: Status) -> None:
     elif before in FOLDERS:
         pipe.zrem(FOLDERS[before](), comment_id)
     elif before is Status.APPROVED:
-        hide(pipe, comment_id, record["article"])
+        hide(pipe, record)
         pipe.hincrby(keys.email_reputation(record["email_hash"]), "approved", -1)
 
 
@@ -75,7 +75,7 @@ def _enter(
         if record.get("browser"):  # a browser that posts spam proves nothing any more
             pipe.srem(keys.trusted_browsers(record["email_hash"]), record["browser"])
     elif to is Status.APPROVED:
-        show(pipe, comment_id, record["article"], created)
+        show(pipe, record, created)
         # The commenter is now known; their next comment from this browser (or confirmed by
         # email) may skip the first-time hold.
         pipe.hincrby(keys.email_reputation(record["email_hash"]), "approved", 1)
@@ -89,16 +89,67 @@ def _enter(
         jobs.enqueue(conn, settings, jobs.PROCESS_COMMENT, [comment_id], pipeline=pipe)
 
 
-def show(pipe: Pipeline, comment_id: str, article: str, created_at: float) -> None:
+# The thread's page indexes (keys.thread_roots, keys.thread_replies) change with it, in one
+# script so that they never disagree with the thread. While keys.thread_indexed is unset (an
+# import wrote the thread directly) they are left alone: the next read builds them whole.
+# KEYS: thread, roots, indexed, version, replies of the parent (or of the comment itself if
+# it has none: then unused), replies of the comment. ARGV: id, created_at, parent id or "".
+SHOW = """
+local thread, roots, indexed, version, siblings, children = unpack(KEYS)
+local id, created, parent = ARGV[1], ARGV[2], ARGV[3]
+if redis.call('EXISTS', indexed) == 0 and redis.call('ZCARD', thread) == 0 then
+  redis.call('SET', indexed, '1')  -- a new thread: empty indexes are whole
+end
+redis.call('ZADD', thread, created, id)
+redis.call('INCR', version)
+if redis.call('EXISTS', indexed) == 0 then return 0 end
+if parent ~= '' then redis.call('ZADD', siblings, created, id) end
+if parent == '' or not redis.call('ZSCORE', thread, parent) then
+  redis.call('ZADD', roots, created, id)
+end
+for _, child in ipairs(redis.call('ZRANGE', children, 0, -1)) do
+  redis.call('ZREM', roots, child)  -- replies shown at the top level return under it
+end
+return 1
+"""
+HIDE = """
+local thread, roots, indexed, version, siblings, children = unpack(KEYS)
+local id, parent = ARGV[1], ARGV[3]
+redis.call('ZREM', thread, id)
+redis.call('INCR', version)
+if redis.call('EXISTS', indexed) == 0 then return 0 end
+redis.call('ZREM', roots, id)
+if parent ~= '' then redis.call('ZREM', siblings, id) end
+local orphans = redis.call('ZRANGE', children, 0, -1, 'WITHSCORES')
+for i = 1, #orphans, 2 do
+  redis.call('ZADD', roots, orphans[i + 1], orphans[i])  -- its replies stay readable
+end
+return 1
+"""
+
+
+def _indexed(pipe: Pipeline, script: str, record: dict[str, str], created_at: float) -> None:
+    comment_id, article = record["id"], record["article"]
+    parent = record.get("parent_id") or ""
+    names = (
+        keys.thread(article),
+        keys.thread_roots(article),
+        keys.thread_indexed(article),
+        keys.thread_version(article),
+        keys.thread_replies(parent or comment_id),
+        keys.thread_replies(comment_id),
+    )
+    pipe.eval(script, len(names), *names, comment_id, f"{created_at:.6f}", parent)
+
+
+def show(pipe: Pipeline, record: dict[str, str], created_at: float) -> None:
     """Queue the commands that put a comment into its article's public thread."""
-    pipe.zadd(keys.thread(article), {comment_id: created_at})
-    refresh(pipe, article)
+    _indexed(pipe, SHOW, record, created_at)
 
 
-def hide(pipe: Pipeline, comment_id: str, article: str) -> None:
+def hide(pipe: Pipeline, record: dict[str, str]) -> None:
     """Queue the commands that take a comment out of its article's public thread."""
-    pipe.zrem(keys.thread(article), comment_id)
-    refresh(pipe, article)
+    _indexed(pipe, HIDE, record, 0.0)
 
 
 def refresh(pipe: Pipeline, article: str) -> None:

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Mapping
 
+import redis.asyncio as aioredis
 from aiohttp import web
 from redis.exceptions import RedisError
 
 from service.core import form_token as tokens
-from service.core import keys, pow
+from service.core import keys, pages, pow
 from service.core.records import (
     RequestMeta,
     fingerprint,
@@ -27,7 +29,9 @@ from service.core.validation import (
     Submission,
     validate_submission,
 )
+from service.store import pages as page_store
 from service.store.intake import RateLimited
+from service.store.threads import RenderedThread, view_etag
 from service.web import nojs
 from service.web.appkeys import REDIS, SETTINGS, SIGNER, THREADS, VAULT, WRITER
 from service.web.bodies import FORM, read_fields
@@ -37,6 +41,8 @@ from service.web.errors import ApiError, storage_unavailable, validation_failed
 MAX_IDEMPOTENCY_KEY = 255
 MAX_COUNTS = 100
 MAX_STATUS_IDS = 50
+# Asking for any of these gets a page of the thread instead of all of it.
+PAGE_PARAMS = frozenset({"limit", "cursor", "sort"})
 PENDING_FRAGMENT = "#comment-pending"
 routes = web.RouteTableDef()
 RATE_SCOPES = {
@@ -201,7 +207,12 @@ async def comment_status(request: web.Request) -> web.Response:
 @routes.get("/api/v1/comments")
 async def get_comments(request: web.Request) -> web.Response:
     article = _article_param(request)
-    thread = await request.app[THREADS].get(request.app[REDIS], article)
+    if PAGE_PARAMS.isdisjoint(request.query):
+        # The whole thread, as before pages existed: what widgets pinned to an older
+        # version (/embed.<hash>.js) still ask for.
+        thread = await request.app[THREADS].get(request.app[REDIS], article)
+    else:
+        thread = await _page(request, article)
     headers = {"ETag": thread.etag, "Cache-Control": "no-cache"}
     if thread.etag in _etags(request.headers.get("If-None-Match", "")):
         raise web.HTTPNotModified(headers=headers)
@@ -217,6 +228,39 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     await request.app[REDIS].ping()  # a RedisError becomes the standard 503
     return web.json_response({"status": "ready"})
+
+
+async def _page(request: web.Request, article: str) -> RenderedThread:
+    """One page of the thread: top-level comments, or a comment's replies (the cursor says)."""
+    sort = request.query.get("sort", "oldest")
+    if sort not in pages.SORTS:
+        message = "sort must be " + " or ".join(pages.SORTS) + "."
+        raise validation_failed({"sort": FieldError("invalid", message)})
+    raw_limit = request.query.get("limit", str(pages.DEFAULT_LIMIT))
+    # ASCII digits only: str.isdigit() also says yes to "²", which int() refuses.
+    if not re.fullmatch("[0-9]{1,3}", raw_limit) or not 1 <= int(raw_limit) <= pages.MAX_LIMIT:
+        message = f"limit must be a whole number 1-{pages.MAX_LIMIT}."
+        raise validation_failed({"limit": FieldError("invalid_limit", message)})
+    limit, token = int(raw_limit), request.query.get("cursor")
+    signer = request.app[SIGNER]
+    if token is None:
+        cursor = pages.Cursor("", sort, 0.0, "")
+    else:
+        try:
+            cursor = pages.read_cursor(signer, article, token, time.time())
+        except pages.BadCursor:
+            message = "cursor must be a next_cursor or replies_cursor of this thread, unchanged."
+            raise validation_failed({"cursor": FieldError("invalid_cursor", message)}) from None
+    view = f"{cursor.parent}\x00{cursor.sort}\x00{cursor.score!r}\x00{cursor.after}\x00{limit}"
+
+    async def render(redis: aioredis.Redis, article: str) -> RenderedThread:
+        # The version first: the ETag may name older data than served, never newer.
+        version = int(await redis.get(keys.thread_version(article)) or 0)
+        page = await page_store.read_page(redis, article, cursor, limit)
+        body = page_store.render(page, article, signer, time.time())
+        return RenderedThread(version, view_etag(article, version, view), body)
+
+    return await request.app[THREADS].get(request.app[REDIS], article, view, render)
 
 
 def _article_param(request: web.Request) -> str:

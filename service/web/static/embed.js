@@ -91,6 +91,9 @@
       unavailable: "The comment service could not be reached. Please try again; your text is kept.",
       parent_gone: "The comment you are replying to is no longer available.",
       leave_empty: "Leave this field empty",
+      more: "Load more comments",
+      more_one: "Show {n} more reply",
+      more_other: "Show {n} more replies",
     },
     de: {
       count_one: "{n} Kommentar",
@@ -130,6 +133,9 @@
         " erhalten.",
       parent_gone: "Der Kommentar, auf den du antwortest, ist nicht mehr verfügbar.",
       leave_empty: "Dieses Feld leer lassen",
+      more: "Weitere Kommentare laden",
+      more_one: "{n} weitere Antwort anzeigen",
+      more_other: "{n} weitere Antworten anzeigen",
     },
   };
   const wanted = (opt.lang || document.documentElement.lang || navigator.language || "en")
@@ -140,6 +146,8 @@
     (STRINGS[LANG][key] || STRINGS.en[key] || key).replace(/\{(\w+)\}/g, (_, k) => vars[k]);
   const plural = new Intl.PluralRules(LANG);
   const countText = (n) => t(plural.select(n) === "one" ? "count_one" : "count_other", { n });
+  const moreText = (n) => t(plural.select(n) === "one" ? "more_one" : "more_other", { n });
+  const PAGE = 20; // top-level comments (or replies) a page brings; the server caps it at 50
 
   // Same limits and rules as service/core/validation.py; the server stays the authority.
   const LIMITS = { comment: 10000, name: 100, email: 254, website: 200 };
@@ -415,10 +423,16 @@
       this.load();
     }
 
+    page(query) {
+      return fetch(
+        `${API}/api/v1/comments?article=${encodeURIComponent(this.article)}&limit=${PAGE}&${query}`,
+      );
+    }
+
     async load() {
       let res, data;
       try {
-        res = await fetch(`${API}/api/v1/comments?article=${encodeURIComponent(this.article)}`);
+        res = await this.page(`sort=${opt.sort === "newest" ? "newest" : "oldest"}`);
         data = await res.json();
       } catch {
         return this.failed("load_failed");
@@ -428,11 +442,45 @@
           data?.error?.code === "origin_not_allowed" ? "origin_not_allowed" : "load_failed",
         );
       }
-      const roots = opt.sort === "newest" ? [...data.comments].reverse() : data.comments;
-      this.list.append(...roots.map((c) => this.render(c, 1)));
+      this.more(this.list, data, 1);
       this.heading.textContent = countText(data.count);
       this.loadStatus.textContent = data.count ? "" : t("empty");
       this.showPending();
+    }
+
+    // Appends a page of comments at `depth` to `list`, then a button for the next page, if any:
+    // "Load more comments" at the top level, "Show N more replies" (`left`) under a comment.
+    more(list, data, depth, left) {
+      for (const c of data.comments) {
+        this.root.getElementById(`c-${c.id}`)?.remove(); // shown as pending, published since
+        list.append(this.render(c, depth));
+      }
+      if (!data.next_cursor) return;
+      const item = h(
+        "li",
+        { class: "more" },
+        h(
+          "button",
+          {
+            type: "button",
+            class: "link",
+            onclick: async (e) => {
+              e.target.disabled = true;
+              try {
+                const res = await this.page(`cursor=${encodeURIComponent(data.next_cursor)}`);
+                if (!res.ok) throw res;
+                const next = await res.json();
+                item.remove();
+                this.more(list, next, depth, left && left - next.comments.length);
+              } catch {
+                e.target.disabled = false;
+              }
+            },
+          },
+          left ? moreText(left) : t("more"),
+        ),
+      );
+      list.append(item);
     }
 
     failed(key) {
@@ -472,7 +520,12 @@
         { class: own ? "c pending" : "c", id: `c-${c.id}`, "data-depth": depth },
         body,
       );
-      if (c.replies?.length) li.append(this.replies(depth, c.replies));
+      if (c.replies?.length || c.replies_cursor) {
+        const list = this.replies(depth);
+        const page = { comments: c.replies || [], next_cursor: c.replies_cursor };
+        this.more(list, page, depth + 1, c.reply_count - page.comments.length);
+        li.append(list);
+      }
       return li;
     }
 
@@ -510,7 +563,8 @@
         const res = await fetch(`${API}/api/v1/comment-status?${query}`);
         if (!res.ok) return;
         const { statuses } = await res.json();
-        const gone = new Set(mine.filter((p) => statuses[p.id] === "gone").map((p) => p.id));
+        // Published ones not on the pages shown yet come with their page, like everyone's.
+        const gone = new Set(mine.filter((p) => statuses[p.id] !== "pending").map((p) => p.id));
         for (const id of gone) this.root.getElementById(`c-${id}`)?.remove();
         pendingSave(pendingAll().filter((p) => !gone.has(p.id)));
       } catch {}

@@ -123,6 +123,10 @@ async def test_no_output_contains_a_submitted_email(
                 await record(
                     await client.get(api, params={"article": ARTICLE_ID, "cursor": cursor})
                 )
+        # Votes, and the page that ranks by them.
+        vote = f"{api}/{first_id}/vote"
+        await record(await client.post(vote, json={"reader": "c" * 32}))
+        await record(await client.get(api, params={"article": ARTICLE_ID, "sort": "top"}))
         await record(await client.get("/"))
         await record(await client.get("/api/v1/counts", params={"article": ARTICLE_ID}))
         ids = [("id", cid) for cid in stored_comments(rconn)]

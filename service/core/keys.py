@@ -67,6 +67,25 @@ def thread_indexed(article: str) -> str:
     return f"{PREFIX}:{{{article_tag(article)}}}:indexed"
 
 
+def thread_top(article: str) -> str:
+    """Sorted set of the same comments as thread_roots, scored by their votes (the Wilson lower
+    bound, service/core/votes.py): `sort=top` reads ranges of it."""
+    return f"{PREFIX}:{{{article_tag(article)}}}:top"
+
+
+def votes(comment_id: str) -> str:
+    """Hash of the votes on one comment: a keyed hash of each reader (never their key) to
+    `up` or `down`. The comment's own record keeps the counts."""
+    tag, _, rest = comment_id.partition("-")
+    return f"{PREFIX}:{{{tag}}}:votes:{rest}"
+
+
+def comment_prefix(comment_id: str) -> str:
+    """What comment(other) starts with for any comment of the same article: scripts that move
+    a comment's replies build their record keys from it (same hash tag, same slot)."""
+    return comment(comment_id).rpartition(":")[0] + ":"
+
+
 # --- import and export (comments import / comments export) ------------------------------------
 
 

@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from service.core import keys
 from service.core.signing import BadToken, Purpose, Signer
 
-SORTS = ("oldest", "newest")
+SORTS = ("oldest", "newest", "top")
+# Sorts that read their index from the highest score down.
+DESCENDING = frozenset({"newest", "top"})
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 50
 # The first replies a page shows under each comment; the rest are behind its replies cursor.

@@ -281,6 +281,15 @@ class Settings:
     limit_site: tuple[int, int] = setting(
         (6000, 60), "LIMIT_SITE", "submissions site-wide (count/seconds)", _rate
     )
+    limit_votes: tuple[int, int] = setting(
+        (60, 60),
+        "LIMIT_VOTES",
+        "votes per client IP (count/seconds); beyond: 429 (a reader votes one per comment anyway)",
+        _rate,
+    )
+    votes_down: bool = setting(
+        False, "VOTES_DOWN", "readers may also vote comments down (else up-votes only)"
+    )
     batch_max: int = setting(256, "BATCH_MAX", "most submissions written in one Redis transaction")
     request_timeout_s: float = setting(
         30.0,

@@ -18,11 +18,14 @@ from service.core import keys, pages
 from service.core.pages import Cursor
 from service.core.records import PUBLIC_FIELDS, as_text, public_view
 from service.core.signing import Signer
+from service.core.votes import wilson
 
 # Beside its own fields a comment carries `,"replies":[…]`, a comma, and its replies cursor:
 # signed (about 200 bytes, counted generously) or null.
 CURSOR_ROOM = 280
 NO_CURSOR = 48
+# The public fields and the vote counts.
+FIELDS = (*PUBLIC_FIELDS, "up", "down")
 Ranked = list[tuple[str, float]]  # (comment id, creation time) in page order
 
 
@@ -38,7 +41,12 @@ async def read_page(
 ) -> Page:
     """The page that starts after `cursor`: top-level comments, or one comment's replies."""
     await ensure_indexed(redis, article)
-    index = keys.thread_replies(cursor.parent) if cursor.parent else keys.thread_roots(article)
+    if cursor.parent:
+        index = keys.thread_replies(cursor.parent)
+    elif cursor.sort == "top":
+        index = keys.thread_top(article)
+    else:
+        index = keys.thread_roots(article)
     async with redis.pipeline(transaction=False) as pipe:
         pipe.zcard(keys.thread(article))
         _after(pipe, index, cursor, limit + 1)
@@ -62,15 +70,11 @@ async def read_page(
     everyone = [c for c, _ in shown] + [c for p in previews for c, _ in p]
     async with redis.pipeline(transaction=False) as pipe:
         for comment_id in everyone:
-            pipe.hmget(keys.comment(comment_id), PUBLIC_FIELDS)
+            pipe.hmget(keys.comment(comment_id), FIELDS)
         for comment_id, _ in (r for p in previews for r in p):
             pipe.zcard(keys.thread_replies(comment_id))
         rows = await pipe.execute() if everyone else []
-    views = {
-        as_text(row[0]): public_view(dict(zip(PUBLIC_FIELDS, map(_text, row), strict=True)))
-        for row in rows[: len(everyone)]
-        if row[0]
-    }
+    views = {as_text(row[0]): _view(row) for row in rows[: len(everyone)] if row[0]}
     nested = dict(zip((c for p in previews for c, _ in p), rows[len(everyone) :], strict=True))
 
     def node(comment_id: str, replies: list[dict[str, object]], total: int) -> dict[str, object]:
@@ -135,13 +139,19 @@ def render(page: Page, article: str, signer: Signer, now: float) -> bytes:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+def _view(row: list[object]) -> dict[str, object]:
+    values = dict(zip(FIELDS, map(_text, row), strict=True))
+    votes = {"up": int(values["up"] or 0), "down": int(values["down"] or 0)}
+    return {**public_view(values), "votes": votes}
+
+
 def _after(pipe: aioredis.client.Pipeline, index: str, cursor: Cursor, count: int) -> None:
     if not cursor.after:
-        if cursor.sort == "newest":
+        if cursor.sort in pages.DESCENDING:
             pipe.zrevrange(index, 0, count - 1, withscores=True)
         else:
             pipe.zrange(index, 0, count - 1, withscores=True)
-    elif cursor.sort == "newest":
+    elif cursor.sort in pages.DESCENDING:
         pipe.zrevrangebyscore(index, f"({cursor.score!r}", "-inf", 0, count, withscores=True)
     else:
         pipe.zrangebyscore(index, f"({cursor.score!r}", "+inf", 0, count, withscores=True)
@@ -157,7 +167,7 @@ def _merge(cursor: Cursor, found: Sequence[object]) -> Ranked:
     if not cursor.after:
         return rest
     ties = _ranked(found[1])
-    if cursor.sort == "newest":
+    if cursor.sort in pages.DESCENDING:
         return sorted((t for t in ties if t[0] < cursor.after), reverse=True) + rest
     return [t for t in ties if t[0] > cursor.after] + rest
 
@@ -197,31 +207,44 @@ async def ensure_indexed(redis: aioredis.Redis, article: str) -> None:
                 if members:
                     async with redis.pipeline(transaction=False) as read:
                         for comment_id, _ in members:
-                            read.hget(keys.comment(comment_id), "parent_id")
+                            read.hmget(keys.comment(comment_id), "parent_id", "up", "down")
                         parents = await read.execute()
                 pipe.multi()  # type: ignore[no-untyped-call]
-                _rebuild(pipe, article, members, [_text(p) or "" for p in parents])
+                _rebuild(pipe, article, members, [_facts(row) for row in parents])
                 await pipe.execute()
                 return
             except WatchError:
                 continue
 
 
+def _facts(row: object) -> tuple[str, float]:
+    """A comment's parent and its score for `sort=top`, from HMGET parent_id up down."""
+    assert isinstance(row, list)
+    parent, up, down = (_text(v) for v in row)
+    return parent or "", wilson(int(up or 0), int(down or 0))
+
+
 def _rebuild(
-    pipe: aioredis.client.Pipeline, article: str, members: Ranked, parents: list[str]
+    pipe: aioredis.client.Pipeline,
+    article: str,
+    members: Ranked,
+    facts: list[tuple[str, float]],
 ) -> None:
     public = {c for c, _ in members}
     roots: dict[str, float] = {}
+    top: dict[str, float] = {}
     replies: dict[str, dict[str, float]] = {}
-    for (comment_id, score), parent in zip(members, parents, strict=True):
+    for (comment_id, score), (parent, rank) in zip(members, facts, strict=True):
         if parent:
             replies.setdefault(parent, {})[comment_id] = score
         if not parent or parent not in public:
             roots[comment_id] = score
+            top[comment_id] = rank
     stale = {keys.thread_replies(c) for c in public | set(replies)}
-    pipe.delete(keys.thread_roots(article), *stale)
+    pipe.delete(keys.thread_roots(article), keys.thread_top(article), *stale)
     if roots:
         pipe.zadd(keys.thread_roots(article), roots)
+        pipe.zadd(keys.thread_top(article), top)
     for parent, children in replies.items():
         pipe.zadd(keys.thread_replies(parent), children)
     pipe.set(keys.thread_indexed(article), "1")

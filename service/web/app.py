@@ -42,6 +42,7 @@ from service.web.routes import (
     moderator_api,
     privacy,
     unsubscribe,
+    votes,
     widget,
 )
 
@@ -66,7 +67,16 @@ def create_app(settings: Settings, *, demo_page: bool = False) -> web.Applicatio
     app.cleanup_ctx.append(_redis)
     app.on_startup.append(_check_data_format)  # after _redis: it uses its client
     app.on_response_prepare.append(add_security_headers)
-    areas = (comments, widget, moderator_api, moderation_links, privacy, unsubscribe, confirm)
+    areas = (
+        comments,
+        votes,
+        widget,
+        moderator_api,
+        moderation_links,
+        privacy,
+        unsubscribe,
+        confirm,
+    )
     for area in areas:
         app.add_routes(area.routes)
     app.add_routes(metrics_routes)

@@ -3,7 +3,7 @@
  *   <script src="https://comments.example.org/embed.js" data-article="my-article" async></script>
  * Options (data-* on the script tag): article (default: the canonical URL), target (element id,
  * default "comments"), api (default: this script's origin), lang (en, de), theme (light, dark,
- * auto), sort (oldest, newest), max-depth (levels of reply indentation, default 3).
+ * auto), sort (oldest, newest, top), max-depth (levels of reply indentation, default 3).
  * Links with data-count="<article>" get "N comments" without loading any thread.
  * Vanilla JavaScript, no dependencies. Everything renders inside a Shadow DOM, so the page's CSS
  * and ours never meet; theme it with the --comments-* custom properties listed in CSS below.
@@ -55,6 +55,8 @@
   const PENDING_KEY = "comments.pending";
   const AUTHOR_KEY = "comments.author";
   const COMMENTER_KEY = "comments.commenter";
+  const READER_KEY = "comments.reader"; // votes: another key, so votes say nothing of trust
+  const VOTED_KEY = "comments.voted";
   const PENDING_DAYS = 30;
 
   // Every string the widget shows; {x} are placeholders. Add a language by adding a table.
@@ -94,6 +96,7 @@
       more: "Load more comments",
       more_one: "Show {n} more reply",
       more_other: "Show {n} more replies",
+      vote: "Vote up ({n})",
     },
     de: {
       count_one: "{n} Kommentar",
@@ -136,6 +139,7 @@
       more: "Weitere Kommentare laden",
       more_one: "{n} weitere Antwort anzeigen",
       more_other: "{n} weitere Antworten anzeigen",
+      vote: "Positiv bewerten ({n})",
     },
   };
   const wanted = (opt.lang || document.documentElement.lang || navigator.language || "en")
@@ -249,13 +253,14 @@
       b.toString(16).padStart(2, "0"),
     ).join("");
 
-  // This browser's proof of being a returning commenter (never the address): the service
-  // trusts a commenter only from browsers one of their comments was approved from.
-  const commenterKey = () => {
-    let key = store.get(COMMENTER_KEY, null);
+  // This browser's random keys. COMMENTER_KEY proves a returning commenter (never the
+  // address): the service trusts a commenter only from browsers one of their comments was
+  // approved from. READER_KEY makes one vote per comment; the service stores neither key.
+  const ownKey = (name) => {
+    let key = store.get(name, null);
     if (typeof key !== "string" || !/^[0-9a-f]{32}$/.test(key)) {
       key = randomKey();
-      store.set(COMMENTER_KEY, key);
+      store.set(name, key);
     }
     return key;
   };
@@ -348,10 +353,12 @@
     .pending > .own { background: var(--pend); padding: .4em .75em; border-radius: 4px }
     .notice { font-style: italic; margin: .2em 0 }
     button { font: inherit; cursor: pointer }
-    .link {
+    .link, .vote {
       background: none; border: 0; padding: 0; color: var(--acc); text-decoration: underline;
       font-size: .9em;
     }
+    .vote { text-decoration: none; margin-right: 1em }
+    .vote[aria-pressed=true] { font-weight: 600 }
     .submit {
       background: var(--acc); color: var(--on-acc); border: 0; border-radius: 4px;
       padding: .55em 1.2em; font-weight: 600;
@@ -432,7 +439,7 @@
     async load() {
       let res, data;
       try {
-        res = await this.page(`sort=${opt.sort === "newest" ? "newest" : "oldest"}`);
+        res = await this.page(`sort=${["newest", "top"].includes(opt.sort) ? opt.sort : "oldest"}`);
         data = await res.json();
       } catch {
         return this.failed("load_failed");
@@ -483,6 +490,37 @@
       list.append(item);
     }
 
+    // One up-vote a comment from this browser; the service keeps only a keyed hash of its key.
+    voteButton(c) {
+      const show = (n, done) => {
+        button.textContent = `▲ ${n}`;
+        button.setAttribute("aria-label", t("vote", { n }));
+        button.setAttribute("aria-pressed", done);
+      };
+      const button = h("button", {
+        type: "button",
+        class: "vote",
+        onclick: async () => {
+          if (button.getAttribute("aria-pressed") === "true") return;
+          button.disabled = true;
+          try {
+            const res = await fetch(`${API}/api/v1/comments/${c.id}/vote`, {
+              method: "POST",
+              headers: { "Content-Type": "application/json" },
+              body: JSON.stringify({ reader: ownKey(READER_KEY) }),
+            });
+            if (res.ok) {
+              show((await res.json()).votes.up, true);
+              store.set(VOTED_KEY, [c.id, ...store.get(VOTED_KEY, [])].slice(0, 500));
+            }
+          } catch {}
+          button.disabled = false;
+        },
+      });
+      show(c.votes?.up || 0, store.get(VOTED_KEY, []).includes(c.id));
+      return button;
+    }
+
     failed(key) {
       this.loadStatus.textContent = t(key);
       this.loadStatus.classList.add("bad");
@@ -513,6 +551,7 @@
         ),
         h("div", { class: "text" }, ...paragraphs(c.text)),
         own ? h("p", { class: "notice" }, t("pending")) : null,
+        own ? null : this.voteButton(c),
         replyButton,
       );
       const li = h(
@@ -737,7 +776,7 @@
         // Only a solution claims the widget's proof of work: without one (no WebCrypto), the
         // comment goes as a reader's without JavaScript does.
         ...(altcha ? { altcha } : {}),
-        commenter_key: commenterKey(),
+        commenter_key: ownKey(COMMENTER_KEY),
         [HONEYPOT]: el[HONEYPOT].value || null,
         article_url: location.href.split("#")[0],
         title: document.title.slice(0, 300) || null,

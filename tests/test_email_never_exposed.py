@@ -65,6 +65,12 @@ async def test_no_output_contains_a_submitted_email(
         api = "/api/v1/comments"
         first = await record(await client.post(api, json={**base, "email": ADDRESSES[0]}))
         first_id = (await first.json())["id"]
+        # The author's own edit and deletion, with the edit token of a 202.
+        own = await (await client.post(api, json={**base, "email": ADDRESSES[0]})).json()
+        bearer = {"Authorization": f"Bearer {own['edit_token']}"}
+        edit = {"comment": "Edited by its author."}
+        await record(await client.patch(f"{api}/{own['id']}", json=edit, headers=bearer))
+        await record(await client.delete(f"{api}/{own['id']}", headers=bearer))
         await record(
             await client.post(
                 api,

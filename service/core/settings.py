@@ -287,6 +287,12 @@ class Settings:
         "votes per client IP (count/seconds); beyond: 429 (a reader votes one per comment anyway)",
         _rate,
     )
+    edit_window_s: int = setting(
+        900,
+        "EDIT_WINDOW",
+        "seconds after posting during which commenters may edit or delete their comment "
+        "(with the edit token the 202 carried)",
+    )
     votes_down: bool = setting(
         False, "VOTES_DOWN", "readers may also vote comments down (else up-votes only)"
     )

@@ -24,8 +24,8 @@ from service.core.votes import wilson
 # signed (about 200 bytes, counted generously) or null.
 CURSOR_ROOM = 280
 NO_CURSOR = 48
-# The public fields and the vote counts.
-FIELDS = (*PUBLIC_FIELDS, "up", "down")
+# The public fields, the vote counts and whether the text was edited.
+FIELDS = (*PUBLIC_FIELDS, "up", "down", "edited_at")
 Ranked = list[tuple[str, float]]  # (comment id, creation time) in page order
 
 
@@ -142,7 +142,7 @@ def render(page: Page, article: str, signer: Signer, now: float) -> bytes:
 def _view(row: list[object]) -> dict[str, object]:
     values = dict(zip(FIELDS, map(_text, row), strict=True))
     votes = {"up": int(values["up"] or 0), "down": int(values["down"] or 0)}
-    return {**public_view(values), "votes": votes}
+    return {**public_view(values), "votes": votes, "edited": bool(values["edited_at"])}
 
 
 def _after(pipe: aioredis.client.Pipeline, index: str, cursor: Cursor, count: int) -> None:

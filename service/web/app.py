@@ -40,6 +40,7 @@ from service.web.routes import (
     demo,
     moderation_links,
     moderator_api,
+    own_comments,
     privacy,
     unsubscribe,
     votes,
@@ -69,6 +70,7 @@ def create_app(settings: Settings, *, demo_page: bool = False) -> web.Applicatio
     app.on_response_prepare.append(add_security_headers)
     areas = (
         comments,
+        own_comments,
         votes,
         widget,
         moderator_api,

@@ -24,11 +24,11 @@ WIDGET_PATHS = frozenset(
         "/api/v1/privacy/requests",
     }
 )
-# A reader's actions on one comment: /api/v1/comments/<id>/vote and the like.
+# A reader's actions on one comment: PATCH/DELETE /api/v1/comments/<id>, its /vote and the like.
 COMMENT_PATHS = "/api/v1/comments/"
 PREFLIGHT = {
-    "Access-Control-Allow-Methods": "GET, POST",
-    "Access-Control-Allow-Headers": "Content-Type, Idempotency-Key",
+    "Access-Control-Allow-Methods": "GET, POST, PATCH, DELETE",
+    "Access-Control-Allow-Headers": "Content-Type, Idempotency-Key, Authorization",
     "Access-Control-Max-Age": "86400",
 }
 

@@ -37,6 +37,7 @@ from service.web.appkeys import REDIS, SETTINGS, SIGNER, THREADS, VAULT, WRITER
 from service.web.bodies import FORM, read_fields
 from service.web.clients import client_address
 from service.web.errors import ApiError, storage_unavailable, validation_failed
+from service.web.routes import own_comments
 
 MAX_IDEMPOTENCY_KEY = 255
 MAX_COUNTS = 100
@@ -62,7 +63,7 @@ async def post_comment(request: web.Request) -> web.Response:
         # Worked out before the comment is stored: nothing that can fail may run between
         # storing and answering, or a retry after the error would store it twice.
         back = nojs.return_url(request, data.get("article_url")) if is_form else None
-        comment_id = await _accept(request, data)
+        comment_id, created_at = await _accept(request, data)
     except (ApiError, RedisError) as exc:
         if not (is_form and nojs.wants_html(request)):
             raise
@@ -73,11 +74,16 @@ async def post_comment(request: web.Request) -> web.Response:
         )
     if back is not None:
         return web.Response(status=303, headers={"Location": back + PENDING_FRAGMENT})
-    return web.json_response({"id": comment_id, "status": "pending"}, status=202)
+    # The author's key to edit or delete it for a while; never stored, never logged.
+    window = request.app[SETTINGS].edit_window_s
+    token = own_comments.issue(request.app[SIGNER], comment_id, created_at, window)
+    body = {"id": comment_id, "status": "pending", "edit_token": token, "edit_expires_in": window}
+    return web.json_response(body, status=202)
 
 
-async def _accept(request: web.Request, data: Mapping[str, object]) -> str:
-    """Validate and store one submission; its id, or the ApiError saying why not."""
+async def _accept(request: web.Request, data: Mapping[str, object]) -> tuple[str, float]:
+    """Validate and store one submission; its id and creation time, or the ApiError saying
+    why not."""
     settings, vault = request.app[SETTINGS], request.app[VAULT]
     sub, errors = validate_submission(data, settings.max_comment_chars)
     if sub is None:
@@ -87,20 +93,24 @@ async def _accept(request: web.Request, data: Mapping[str, object]) -> str:
         await _check_parent(request, sub)
 
     stored: str | bytes | None = None
+    created_at = time.time()
     if idem_key is None:
         comment_id = keys.new_comment_id(sub.article)
     else:
         # The same key from the same commenter on the same article names the same comment.
         scope = f"{sub.article}\x00{vault.email_hash(sub.email)}"
         comment_id = keys.new_comment_id(sub.article, vault.idempotency_suffix(scope, idem_key))
-        stored = await request.app[REDIS].hget(keys.comment(comment_id), "fingerprint")
+        stored, created = await request.app[REDIS].hmget(
+            keys.comment(comment_id), ["fingerprint", "created_at"]
+        )
+        created_at = float(created) if created else created_at
         if stored is not None and stored != fingerprint(sub):
             raise ApiError(
                 422, "idempotency_key_reused", "This Idempotency-Key was used for other content."
             )
 
     if stored is None:  # a first attempt: an identical retry just gets the first answer
-        now = time.time()
+        now = created_at
         token = tokens.check(request.app[SIGNER], sub.form_token, sub.article, now)
         meta = RequestMeta(
             ip=client_address(request),
@@ -120,7 +130,7 @@ async def _accept(request: web.Request, data: Mapping[str, object]) -> str:
                 f"Too many comments ({RATE_SCOPES[limited.scope]}); try again later.",
                 headers={"Retry-After": str(limited.retry_after)},
             ) from None
-    return comment_id
+    return comment_id, created_at
 
 
 @routes.get("/api/v1/form-token")

@@ -57,6 +57,7 @@
   const COMMENTER_KEY = "comments.commenter";
   const READER_KEY = "comments.reader"; // votes: another key, so votes say nothing of trust
   const VOTED_KEY = "comments.voted";
+  const EDITS_KEY = "comments.edits"; // edit tokens of this browser's comments, until they expire
   const PENDING_DAYS = 30;
 
   // Every string the widget shows; {x} are placeholders. Add a language by adding a table.
@@ -97,6 +98,13 @@
       more_one: "Show {n} more reply",
       more_other: "Show {n} more replies",
       vote: "Vote up ({n})",
+      edit: "Edit",
+      save_edit: "Save",
+      cancel_edit: "Cancel",
+      delete: "Delete",
+      confirm_delete: "Really delete?",
+      edited: "edited",
+      edit_closed: "The time to edit or delete this comment has passed.",
     },
     de: {
       count_one: "{n} Kommentar",
@@ -140,6 +148,13 @@
       more_one: "{n} weitere Antwort anzeigen",
       more_other: "{n} weitere Antworten anzeigen",
       vote: "Positiv bewerten ({n})",
+      edit: "Bearbeiten",
+      save_edit: "Speichern",
+      cancel_edit: "Abbrechen",
+      delete: "Löschen",
+      confirm_delete: "Wirklich löschen?",
+      edited: "bearbeitet",
+      edit_closed: "Die Zeit zum Bearbeiten oder Löschen ist abgelaufen.",
     },
   };
   const wanted = (opt.lang || document.documentElement.lang || navigator.language || "en")
@@ -353,11 +368,11 @@
     .pending > .own { background: var(--pend); padding: .4em .75em; border-radius: 4px }
     .notice { font-style: italic; margin: .2em 0 }
     button { font: inherit; cursor: pointer }
-    .link, .vote {
+    .link, .vote, .act {
       background: none; border: 0; padding: 0; color: var(--acc); text-decoration: underline;
       font-size: .9em;
     }
-    .vote { text-decoration: none; margin-right: 1em }
+    .vote, .act { text-decoration: none; margin-right: 1em }
     .vote[aria-pressed=true] { font-weight: 600 }
     .submit {
       background: var(--acc); color: var(--on-acc); border: 0; border-radius: 4px;
@@ -387,6 +402,12 @@
       .filter((p) => Date.now() - Date.parse(p.created_at) < PENDING_DAYS * 864e5);
   const pendingSave = (list) =>
     list.length ? store.set(PENDING_KEY, list) : store.remove(PENDING_KEY);
+  const editsAll = () => store.get(EDITS_KEY, []).filter((e) => e.until > Date.now());
+  const forget = (key, id) =>
+    store.set(
+      key,
+      store.get(key, []).filter((e) => e.id !== id),
+    );
 
   class Thread {
     constructor(host, article) {
@@ -521,6 +542,69 @@
       return button;
     }
 
+    // Edit and Delete on this browser's own comments while their edit token lasts.
+    ownButtons(c, item) {
+      const mine = editsAll().find((e) => e.id === c.id);
+      if (!mine) return [];
+      const call = (method, body) =>
+        fetch(`${API}/api/v1/comments/${c.id}`, {
+          method,
+          headers: { "Content-Type": "application/json", Authorization: `Bearer ${mine.token}` },
+          body: body && JSON.stringify(body),
+        }).catch(() => null);
+      const done = (li, res, key) => {
+        if (res?.status !== 403) return false;
+        forget(EDITS_KEY, c.id);
+        for (const b of li.querySelectorAll(":scope > article .act")) b.remove();
+        li.firstChild.append(h("p", { class: "notice" }, t(key)));
+        return true;
+      };
+      const act = (key, onclick) => h("button", { type: "button", class: "act", onclick }, t(key));
+      const edit = act("edit", () => {
+        const li = item();
+        const text = li.querySelector(":scope > article .text");
+        const area = h("textarea", { "aria-label": t("comment"), rows: 4 });
+        area.value = c.text;
+        const box = h(
+          "div",
+          null,
+          area,
+          act("save_edit", async () => {
+            const res = await call("PATCH", { comment: area.value });
+            if (done(li, res, "edit_closed") || res?.status !== 202) return;
+            c.text = area.value;
+            box.replaceWith(h("div", { class: "text" }, ...paragraphs(c.text)));
+            // Scored again: awaiting moderation, here and after a reload, until published.
+            li.classList.add("pending");
+            li.firstChild.append(h("p", { class: "notice" }, t("pending")));
+            const { id, parent_id, name, website, text, created_at } = c;
+            forget(PENDING_KEY, id);
+            pendingSave([
+              ...pendingAll(),
+              { id, parent_id, name, website, text, created_at, api: API, article: this.article },
+            ]);
+          }),
+          act("cancel_edit", () => box.replaceWith(text)),
+        );
+        text.replaceWith(box);
+        area.focus();
+      });
+      const del = act("delete", async () => {
+        if (!del.dataset.sure) {
+          del.dataset.sure = 1;
+          del.textContent = t("confirm_delete");
+          return;
+        }
+        const li = item();
+        const res = await call("DELETE");
+        if (done(li, res, "edit_closed") || ![204, 404].includes(res?.status)) return;
+        forget(EDITS_KEY, c.id);
+        forget(PENDING_KEY, c.id);
+        li.remove();
+      });
+      return [edit, del];
+    }
+
     failed(key) {
       this.loadStatus.textContent = t(key);
       this.loadStatus.classList.add("bad");
@@ -548,11 +632,13 @@
           name,
           " · ",
           h("time", { datetime: c.created_at, title: exact(c.created_at) }, ago(c.created_at)),
+          c.edited ? ` · ${t("edited")}` : null,
         ),
         h("div", { class: "text" }, ...paragraphs(c.text)),
         own ? h("p", { class: "notice" }, t("pending")) : null,
         own ? null : this.voteButton(c),
         replyButton,
+        ...this.ownButtons(c, () => li),
       );
       const li = h(
         "li",
@@ -798,6 +884,10 @@
       }
       if (res && res.status === 202) {
         this.tokenP = null; // both are used now: the next comment gets its own
+        if (data.edit_token) {
+          const until = Date.now() + data.edit_expires_in * 1000;
+          store.set(EDITS_KEY, [...editsAll(), { id: data.id, token: data.edit_token, until }]);
+        }
         return this.posted(data.id, values, el.save.checked);
       }
       const error = data?.error || {};

@@ -132,6 +132,8 @@ async def test_no_output_contains_a_submitted_email(
         # Votes, and the page that ranks by them.
         vote = f"{api}/{first_id}/vote"
         await record(await client.post(vote, json={"reader": "c" * 32}))
+        report = {"reader": "c" * 32, "reason": "illegal", "statement": "Doxxing."}
+        await record(await client.post(f"{api}/{first_id}/reports", json=report))
         await record(await client.get(api, params={"article": ARTICLE_ID, "sort": "top"}))
         await record(await client.get("/"))
         await record(await client.get("/api/v1/counts", params={"article": ARTICLE_ID}))

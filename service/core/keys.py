@@ -80,6 +80,13 @@ def votes(comment_id: str) -> str:
     return f"{PREFIX}:{{{tag}}}:votes:{rest}"
 
 
+def reports(comment_id: str) -> str:
+    """Hash of the reports on one comment: a keyed hash of each reader (never their key) to
+    the report (reason, statement, when). The comment's record keeps the count."""
+    tag, _, rest = comment_id.partition("-")
+    return f"{PREFIX}:{{{tag}}}:reports:{rest}"
+
+
 def comment_prefix(comment_id: str) -> str:
     """What comment(other) starts with for any comment of the same article: scripts that move
     a comment's replies build their record keys from it (same hash tag, same slot)."""
@@ -133,6 +140,12 @@ def confirmation_job(comment_id: str) -> str:
 def held() -> str:
     """Sorted set of comments waiting for a moderator, by creation time."""
     return f"{PREFIX}:moderation:held"
+
+
+def reported() -> str:
+    """Sorted set of comments readers reported past the flagging threshold, by when they
+    crossed it: the moderators' Reported queue. Any moderator decision takes them out."""
+    return f"{PREFIX}:moderation:reported"
 
 
 def spam_folder() -> str:

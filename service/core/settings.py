@@ -293,6 +293,17 @@ class Settings:
         "seconds after posting during which commenters may edit or delete their comment "
         "(with the edit token the 202 carried)",
     )
+    limit_reports: tuple[int, int] = setting(
+        (10, 600), "LIMIT_REPORTS", "reports per client IP (count/seconds); beyond: 429", _rate
+    )
+    reports_flag: int = setting(
+        3, "REPORTS_FLAG", "distinct readers' reports that put a comment in the Reported queue"
+    )
+    reports_hide: int = setting(
+        10,
+        "REPORTS_HIDE",
+        "distinct readers' reports that hide a published comment (held) until a moderator decides",
+    )
     votes_down: bool = setting(
         False, "VOTES_DOWN", "readers may also vote comments down (else up-votes only)"
     )

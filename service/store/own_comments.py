@@ -72,7 +72,7 @@ def delete(conn: redis.Redis, settings: Settings, comment_id: str, now: float) -
                     return Result.CLOSED
                 pipe.multi()
                 transitions.move(conn, pipe, settings, record, Status.DELETED, by="author", now=now)
-                pipe.delete(key, keys.votes(comment_id))
+                pipe.delete(key, keys.votes(comment_id), keys.reports(comment_id))
                 pipe.srem(keys.by_email(record["email_hash"]), comment_id)
                 pipe.zrem(keys.retention(), comment_id)
                 pipe.execute()

@@ -41,6 +41,7 @@ def move(
         raise TransitionError(f"{before} -> {to}")
     comment_id = record["id"]
     _leave(pipe, record, before)
+    pipe.zrem(keys.reported(), comment_id)  # a decision answers readers' reports
     _enter(conn, pipe, settings, record, to, now)
     pipe.hset(
         keys.comment(comment_id),

@@ -105,6 +105,15 @@
       confirm_delete: "Really delete?",
       edited: "edited",
       edit_closed: "The time to edit or delete this comment has passed.",
+      report: "Report",
+      reason: "Reason",
+      spam: "Spam",
+      abuse: "Abuse or harassment",
+      "off-topic": "Off topic",
+      illegal: "Illegal content",
+      statement: "Why is it illegal? (required for illegal content)",
+      send_report: "Send report",
+      reported: "Thank you. The moderators will look at it.",
     },
     de: {
       count_one: "{n} Kommentar",
@@ -155,6 +164,15 @@
       confirm_delete: "Wirklich löschen?",
       edited: "bearbeitet",
       edit_closed: "Die Zeit zum Bearbeiten oder Löschen ist abgelaufen.",
+      report: "Melden",
+      reason: "Grund",
+      spam: "Spam",
+      abuse: "Beleidigung oder Belästigung",
+      "off-topic": "Nicht zum Thema",
+      illegal: "Rechtswidriger Inhalt",
+      statement: "Warum ist er rechtswidrig? (für rechtswidrige Inhalte erforderlich)",
+      send_report: "Meldung senden",
+      reported: "Danke. Die Moderation sieht sich das an.",
     },
   };
   const wanted = (opt.lang || document.documentElement.lang || navigator.language || "en")
@@ -368,11 +386,12 @@
     .pending > .own { background: var(--pend); padding: .4em .75em; border-radius: 4px }
     .notice { font-style: italic; margin: .2em 0 }
     button { font: inherit; cursor: pointer }
-    .link, .vote, .act {
+    .link, .vote, .act, .rep {
       background: none; border: 0; padding: 0; color: var(--acc); text-decoration: underline;
       font-size: .9em;
     }
-    .vote, .act { text-decoration: none; margin-right: 1em }
+    .vote, .act, .rep { text-decoration: none; margin-right: 1em }
+    .report { border-left: 2px solid var(--line); padding-left: .75em }
     .vote[aria-pressed=true] { font-weight: 600 }
     .submit {
       background: var(--acc); color: var(--on-acc); border: 0; border-radius: 4px;
@@ -542,6 +561,62 @@
       return button;
     }
 
+    // "Report": a reason, and for illegal content the statement the service requires.
+    reportButton(c) {
+      const button = h(
+        "button",
+        {
+          type: "button",
+          class: "rep",
+          onclick: () => {
+            const reason = h(
+              "select",
+              { "aria-label": t("reason") },
+              ...["spam", "abuse", "off-topic", "illegal"].map((r) =>
+                h("option", { value: r }, t(r)),
+              ),
+            );
+            const statement = h("textarea", { "aria-label": t("statement"), rows: 3 });
+            const note = h("p", { class: "err", role: "status" });
+            const box = h(
+              "div",
+              { class: "report" },
+              h("label", null, t("reason"), reason),
+              h("label", null, t("statement"), statement),
+              note,
+              h(
+                "button",
+                {
+                  type: "button",
+                  class: "act",
+                  onclick: async () => {
+                    const body = { reader: ownKey(READER_KEY), reason: reason.value };
+                    if (statement.value.trim()) body.statement = statement.value;
+                    const res = await fetch(`${API}/api/v1/comments/${c.id}/reports`, {
+                      method: "POST",
+                      headers: { "Content-Type": "application/json" },
+                      body: JSON.stringify(body),
+                    }).catch(() => null);
+                    if (res?.status === 202) {
+                      box.replaceWith(h("p", { class: "notice" }, t("reported")));
+                    } else {
+                      const error = (await res?.json().catch(() => null))?.error;
+                      note.textContent = error?.fields?.statement?.message || t("unavailable");
+                    }
+                  },
+                },
+                t("send_report"),
+              ),
+            );
+            button.replaceWith(box);
+            reason.focus();
+          },
+        },
+        t("report"),
+      );
+      return button;
+    }
+
     // Edit and Delete on this browser's own comments while their edit token lasts.
     ownButtons(c, item) {
       const mine = editsAll().find((e) => e.id === c.id);
@@ -639,6 +714,7 @@
         own ? null : this.voteButton(c),
         replyButton,
         ...this.ownButtons(c, () => li),
+        own ? null : this.reportButton(c),
       );
       const li = h(
         "li",

@@ -14,9 +14,18 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from service.core import keys
 from service.core.settings import Settings
-from service.store import moderation
+from service.store import moderation, privacy_data
 from service.web.app import create_app
-from tests.helpers import ARTICLE, Client, redis_values, seed_thread, stored_comments
+from tests.helpers import (
+    ARTICLE,
+    Client,
+    approve,
+    email_hash,
+    redis_values,
+    seed_thread,
+    stored_comments,
+    submit,
+)
 
 MODERATOR = "mod-token-" + "m" * 32
 
@@ -157,6 +166,20 @@ async def test_reports_are_rate_limited_per_ip(reporting: Client, rconn: redis.R
     assert resp.status == 429
     assert int(resp.headers["Retry-After"]) > 0
     assert not rconn.exists(keys.reports(comments[3]))
+
+
+async def test_erasing_a_commenter_removes_the_votes_and_reports_on_their_words(
+    reporting: Client, rconn: redis.Redis, thresholds: Settings
+) -> None:
+    comment_id = await submit(reporting)
+    approve(rconn, thresholds, comment_id)
+    await report(reporting, comment_id)
+    vote = {"reader": reader(1)}
+    assert (await reporting.post(f"/api/v1/comments/{comment_id}/vote", json=vote)).status == 200
+    removing = thresholds.with_overrides(erase_mode="remove")
+    assert privacy_data.erase(rconn, removing, email_hash("maria@example.com")) == 1
+    for key in (keys.comment(comment_id), keys.votes(comment_id), keys.reports(comment_id)):
+        assert not rconn.exists(key)
 
 
 async def test_reports_never_name_their_reader(reporting: Client, rconn: redis.Redis) -> None:

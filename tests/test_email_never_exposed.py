@@ -65,6 +65,12 @@ async def test_no_output_contains_a_submitted_email(
         api = "/api/v1/comments"
         first = await record(await client.post(api, json={**base, "email": ADDRESSES[0]}))
         first_id = (await first.json())["id"]
+        # The author's own edit and deletion, with the edit token of a 202.
+        own = await (await client.post(api, json={**base, "email": ADDRESSES[0]})).json()
+        bearer = {"Authorization": f"Bearer {own['edit_token']}"}
+        edit = {"comment": "Edited by its author."}
+        await record(await client.patch(f"{api}/{own['id']}", json=edit, headers=bearer))
+        await record(await client.delete(f"{api}/{own['id']}", headers=bearer))
         await record(
             await client.post(
                 api,
@@ -115,6 +121,20 @@ async def test_no_output_contains_a_submitted_email(
                 approve(rconn, settings, cid)
 
         await record(await client.get(api, params={"article": ARTICLE_ID}))
+        # Pages of the thread, and the replies behind a comment's cursor.
+        paged = await record(await client.get(api, params={"article": ARTICLE_ID, "limit": "1"}))
+        body = await paged.json()
+        for cursor in (body["next_cursor"], body["comments"][0]["replies_cursor"]):
+            if cursor:
+                await record(
+                    await client.get(api, params={"article": ARTICLE_ID, "cursor": cursor})
+                )
+        # Votes, and the page that ranks by them.
+        vote = f"{api}/{first_id}/vote"
+        await record(await client.post(vote, json={"reader": "c" * 32}))
+        report = {"reader": "c" * 32, "reason": "illegal", "statement": "Doxxing."}
+        await record(await client.post(f"{api}/{first_id}/reports", json=report))
+        await record(await client.get(api, params={"article": ARTICLE_ID, "sort": "top"}))
         await record(await client.get("/"))
         await record(await client.get("/api/v1/counts", params={"article": ARTICLE_ID}))
         ids = [("id", cid) for cid in stored_comments(rconn)]

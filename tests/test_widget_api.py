@@ -23,7 +23,7 @@ from tests.helpers import (
     submit,
 )
 
-SIZE_BUDGET = 12 * 1024  # gzipped, CSS included (Isso's widget: 20 KB)
+SIZE_BUDGET = 15 * 1024  # gzipped, CSS included (issue 14: ≤ 15 KB; Isso's widget: 20 KB)
 
 
 async def test_embed_js_is_cacheable_embeddable_and_small(client: Client) -> None:

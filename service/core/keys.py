@@ -48,6 +48,51 @@ def thread_version(article: str) -> str:
     return f"{PREFIX}:{{{article_tag(article)}}}:ver"
 
 
+def thread_roots(article: str) -> str:
+    """Sorted set of the approved comments shown at the top level (no parent, or a parent that
+    is not public), scored by creation time: a page of the thread is a range of it."""
+    return f"{PREFIX}:{{{article_tag(article)}}}:roots"
+
+
+def thread_replies(comment_id: str) -> str:
+    """Sorted set of a comment's approved direct replies, scored by creation time; kept while
+    the comment itself is hidden, so its replies return under it when it is shown again."""
+    tag, _, rest = comment_id.partition("-")
+    return f"{PREFIX}:{{{tag}}}:replies:{rest}"
+
+
+def thread_indexed(article: str) -> str:
+    """Set while roots and replies hold the whole thread. Writers that bypass `transitions`
+    (imports) delete it; the next read builds both again from the thread."""
+    return f"{PREFIX}:{{{article_tag(article)}}}:indexed"
+
+
+def thread_top(article: str) -> str:
+    """Sorted set of the same comments as thread_roots, scored by their votes (the Wilson lower
+    bound, service/core/votes.py): `sort=top` reads ranges of it."""
+    return f"{PREFIX}:{{{article_tag(article)}}}:top"
+
+
+def votes(comment_id: str) -> str:
+    """Hash of the votes on one comment: a keyed hash of each reader (never their key) to
+    `up` or `down`. The comment's own record keeps the counts."""
+    tag, _, rest = comment_id.partition("-")
+    return f"{PREFIX}:{{{tag}}}:votes:{rest}"
+
+
+def reports(comment_id: str) -> str:
+    """Hash of the reports on one comment: a keyed hash of each reader (never their key) to
+    the report (reason, statement, when). The comment's record keeps the count."""
+    tag, _, rest = comment_id.partition("-")
+    return f"{PREFIX}:{{{tag}}}:reports:{rest}"
+
+
+def comment_prefix(comment_id: str) -> str:
+    """What comment(other) starts with for any comment of the same article: scripts that move
+    a comment's replies build their record keys from it (same hash tag, same slot)."""
+    return comment(comment_id).rpartition(":")[0] + ":"
+
+
 # --- import and export (comments import / comments export) ------------------------------------
 
 
@@ -95,6 +140,12 @@ def confirmation_job(comment_id: str) -> str:
 def held() -> str:
     """Sorted set of comments waiting for a moderator, by creation time."""
     return f"{PREFIX}:moderation:held"
+
+
+def reported() -> str:
+    """Sorted set of comments readers reported past the flagging threshold, by when they
+    crossed it: the moderators' Reported queue. Any moderator decision takes them out."""
+    return f"{PREFIX}:moderation:reported"
 
 
 def spam_folder() -> str:

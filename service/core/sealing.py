@@ -34,6 +34,7 @@ class EmailVault:
         self._hmac_key = derive_key(secret, "email-hmac")
         self._id_key = derive_key(secret, "idempotency")
         self._browser_key = derive_key(secret, "commenter-browser")
+        self._voter_key = derive_key(secret, "voter")
 
     def seal(self, email: str, comment_id: str) -> str:
         nonce = os.urandom(NONCE_BYTES)
@@ -57,6 +58,12 @@ class EmailVault:
         bearer secret, is never stored."""
         msg = f"{email_hash}\x00{commenter_key}".encode()
         return hmac.new(self._browser_key, msg, hashlib.sha256).hexdigest()[:32]
+
+    def voter(self, comment_id: str, reader_key: str) -> str:
+        """Names one reader's vote on one comment. Bound to the comment, so one reader's votes
+        on two comments cannot be linked; the reader key itself is never stored."""
+        msg = f"{comment_id}\x00{reader_key}".encode()
+        return hmac.new(self._voter_key, msg, hashlib.sha256).hexdigest()[:32]
 
     def idempotency_suffix(self, scope: str, key: str) -> str:
         """16 hex chars naming the comment a (scope, Idempotency-Key) pair creates."""

@@ -281,6 +281,32 @@ class Settings:
     limit_site: tuple[int, int] = setting(
         (6000, 60), "LIMIT_SITE", "submissions site-wide (count/seconds)", _rate
     )
+    limit_votes: tuple[int, int] = setting(
+        (60, 60),
+        "LIMIT_VOTES",
+        "votes per client IP (count/seconds); beyond: 429 (a reader votes one per comment anyway)",
+        _rate,
+    )
+    edit_window_s: int = setting(
+        900,
+        "EDIT_WINDOW",
+        "seconds after posting during which commenters may edit or delete their comment "
+        "(with the edit token the 202 carried)",
+    )
+    limit_reports: tuple[int, int] = setting(
+        (10, 600), "LIMIT_REPORTS", "reports per client IP (count/seconds); beyond: 429", _rate
+    )
+    reports_flag: int = setting(
+        3, "REPORTS_FLAG", "distinct readers' reports that put a comment in the Reported queue"
+    )
+    reports_hide: int = setting(
+        10,
+        "REPORTS_HIDE",
+        "distinct readers' reports that hide a published comment (held) until a moderator decides",
+    )
+    votes_down: bool = setting(
+        False, "VOTES_DOWN", "readers may also vote comments down (else up-votes only)"
+    )
     batch_max: int = setting(256, "BATCH_MAX", "most submissions written in one Redis transaction")
     request_timeout_s: float = setting(
         30.0,

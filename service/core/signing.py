@@ -42,6 +42,8 @@ class Purpose(StrEnum):
     CONFIRM = "confirm"  # "yes, I wrote this": proves a comment's address is its author's
     CSRF = "csrf"  # the hidden value of a form the service rendered
     POW = "pow"  # an ALTCHA proof-of-work challenge (service/core/pow.py signs those)
+    CURSOR = "cursor"  # where the next page of a thread starts (service/core/pages.py)
+    EDIT = "edit"  # the author may edit or delete one comment, within the edit window
 
 
 class BadToken(ValueError):
@@ -81,10 +83,14 @@ class Signer:
         now: float,
         max_age_s: int | None,
         bind: str = "",
+        nonce: str | None = None,
     ) -> str:
+        """A token for `purpose`; with `nonce`, the same arguments give the same token (for
+        tokens that are not spent, so an answer repeated for a retry is the same answer)."""
         issued = int(now)
         expires = issued + max_age_s if max_age_s is not None else 0
-        payload = _b64encode(json.dumps([issued, expires, secrets.token_urlsafe(9), *fields]))
+        nonce = secrets.token_urlsafe(9) if nonce is None else nonce
+        payload = _b64encode(json.dumps([issued, expires, nonce, *fields]))
         body = f"{VERSION}.{self._current}.{payload}"
         return f"{body}.{self._mac(self._current, purpose, body, bind)}"
 

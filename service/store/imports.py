@@ -283,6 +283,8 @@ def _write(
     pipe.sadd(keys.imported(thread.article), *(c.comment_id for c in fresh))
     if folders[Status.APPROVED]:
         transitions.refresh(pipe, thread.article)  # public thread, counts and caches
+        # Written beside transitions: the next read builds the thread's page indexes whole.
+        pipe.delete(keys.thread_indexed(thread.article))
 
 
 def imported_record(

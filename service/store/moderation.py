@@ -62,6 +62,9 @@ def apply(
                     return Outcome(comment_id, action, MISSING)
                 before, after = parse(record.get("status")), rule.target
                 if before == after:
+                    # Approving a published comment that readers reported keeps it as it
+                    # is: the decision dismisses their reports.
+                    conn.zrem(keys.reported(), comment_id)
                     return Outcome(comment_id, action, ALREADY, before, before)
                 if not rule.allowed_from(before):
                     return Outcome(comment_id, action, NOT_ALLOWED, before, before)

@@ -93,7 +93,8 @@ def erase(conn: redis.Redis, settings: Settings, email_hash: str) -> int:
                 transitions.move(
                     conn, pipe, settings, record, Status.DELETED, by="erasure", now=now
                 )
-                pipe.delete(keys.comment(cid))
+                # Readers' votes and reports went with the words they were about.
+                pipe.delete(keys.comment(cid), keys.votes(cid), keys.reports(cid))
             else:
                 pipe.hdel(keys.comment(cid), *PRIVATE_FIELDS, "website", "original_comment")
                 pipe.hset(keys.comment(cid), mapping={"name": ANONYMOUS, "erased_at": f"{now:.0f}"})

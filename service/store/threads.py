@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 import redis.asyncio as aioredis
@@ -21,6 +23,10 @@ class RenderedThread:
     checked: float = 0.0  # monotonic time the version was last confirmed
 
 
+# Renders one view of an article's thread (the whole thread, or one page of it).
+Renderer = Callable[[aioredis.Redis, str], Awaitable["RenderedThread"]]
+
+
 class ThreadCache:
     """Rendered threads by article. A version bump in Redis makes an entry stale. Within
     `fresh_s` of the last check an entry is served without asking Redis at all: readers may
@@ -30,20 +36,25 @@ class ThreadCache:
         self._entries: OrderedDict[str, RenderedThread] = OrderedDict()
         self._fresh_s, self._max = fresh_s, max_entries
 
-    async def get(self, redis: aioredis.Redis, article: str) -> RenderedThread:
-        cached = self._entries.get(article)
+    async def get(
+        self, redis: aioredis.Redis, article: str, view: str = "", render: Renderer | None = None
+    ) -> RenderedThread:
+        """The article's whole thread, or with `view` and `render` another view of it (a
+        page), cached under the same version."""
+        entry = f"{article}\x00{view}"
+        cached = self._entries.get(entry)
         now = time.monotonic()
         if cached is not None and now - cached.checked < self._fresh_s:
             return cached
         version = int(await redis.get(keys.thread_version(article)) or 0)
         if cached is not None and cached.version == version:
             cached.checked = now
-            self._entries.move_to_end(article)
+            self._entries.move_to_end(entry)
             return cached
-        rendered = await _render(redis, article)
+        rendered = await (render or _render)(redis, article)
         rendered.checked = now
-        self._entries[article] = rendered
-        self._entries.move_to_end(article)
+        self._entries[entry] = rendered
+        self._entries.move_to_end(entry)
         if len(self._entries) > self._max:
             self._entries.popitem(last=False)
         return rendered
@@ -68,3 +79,9 @@ async def _render(redis: aioredis.Redis, article: str) -> RenderedThread:
     ).encode()
     etag = f'"{keys.article_tag(article)}-{version}"'
     return RenderedThread(version, etag, body)
+
+
+def view_etag(article: str, version: int, view: str) -> str:
+    """The ETag of one view (a page) of the thread at `version`."""
+    digest = hashlib.sha256(view.encode()).hexdigest()[:12]
+    return f'"{keys.article_tag(article)}-{version}-{digest}"'

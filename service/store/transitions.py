@@ -15,6 +15,7 @@ from service.core import keys
 from service.core.settings import Settings
 from service.core.statuses import Status, TransitionError, can_move, parse
 from service.queueing import jobs
+from service.store import votes
 from service.store.reputation import record_spam
 
 # Which sorted set lists the comments in a status (scored by creation time).
@@ -40,6 +41,7 @@ def move(
         raise TransitionError(f"{before} -> {to}")
     comment_id = record["id"]
     _leave(pipe, record, before)
+    pipe.zrem(keys.reported(), comment_id)  # a decision answers readers' reports
     _enter(conn, pipe, settings, record, to, now)
     pipe.hset(
         keys.comment(comment_id),
@@ -55,7 +57,7 @@ def _leave(pipe: Pipeline, record: dict[str, str], before: Status) -> None:
     elif before in FOLDERS:
         pipe.zrem(FOLDERS[before](), comment_id)
     elif before is Status.APPROVED:
-        hide(pipe, comment_id, record["article"])
+        hide(pipe, record)
         pipe.hincrby(keys.email_reputation(record["email_hash"]), "approved", -1)
 
 
@@ -75,7 +77,7 @@ def _enter(
         if record.get("browser"):  # a browser that posts spam proves nothing any more
             pipe.srem(keys.trusted_browsers(record["email_hash"]), record["browser"])
     elif to is Status.APPROVED:
-        show(pipe, comment_id, record["article"], created)
+        show(pipe, record, created)
         # The commenter is now known; their next comment from this browser (or confirmed by
         # email) may skip the first-time hold.
         pipe.hincrby(keys.email_reputation(record["email_hash"]), "approved", 1)
@@ -89,16 +91,84 @@ def _enter(
         jobs.enqueue(conn, settings, jobs.PROCESS_COMMENT, [comment_id], pipeline=pipe)
 
 
-def show(pipe: Pipeline, comment_id: str, article: str, created_at: float) -> None:
+# The thread's page indexes (keys.thread_roots, keys.thread_top, keys.thread_replies) change
+# with it, in one script so that they never disagree with the thread. While
+# keys.thread_indexed is unset (an import wrote the thread directly) they are left alone: the
+# next read builds them whole. KEYS: thread, roots, indexed, version, replies of the parent
+# (or of the comment itself if it has none: then unused), replies of the comment, the comment,
+# top. ARGV: id, created_at, parent id or "", the prefix of the article's comment keys.
+SHOW = (
+    votes.WILSON_LUA
+    + """
+local thread, roots, indexed, version, siblings, children, comment, top = unpack(KEYS)
+local id, created, parent = ARGV[1], ARGV[2], ARGV[3]
+if redis.call('EXISTS', indexed) == 0 and redis.call('ZCARD', thread) == 0 then
+  redis.call('SET', indexed, '1')  -- a new thread: empty indexes are whole
+end
+redis.call('ZADD', thread, created, id)
+redis.call('INCR', version)
+if redis.call('EXISTS', indexed) == 0 then return 0 end
+if parent ~= '' then redis.call('ZADD', siblings, created, id) end
+if parent == '' or not redis.call('ZSCORE', thread, parent) then
+  redis.call('ZADD', roots, created, id)
+  redis.call('ZADD', top, score_of(comment), id)
+end
+for _, child in ipairs(redis.call('ZRANGE', children, 0, -1)) do
+  redis.call('ZREM', roots, child)  -- replies shown at the top level return under it
+  redis.call('ZREM', top, child)
+end
+return 1
+"""
+)
+HIDE = (
+    votes.WILSON_LUA
+    + """
+local thread, roots, indexed, version, siblings, children, comment, top = unpack(KEYS)
+local id, parent, prefix = ARGV[1], ARGV[3], ARGV[4]
+redis.call('ZREM', thread, id)
+redis.call('INCR', version)
+if redis.call('EXISTS', indexed) == 0 then return 0 end
+redis.call('ZREM', roots, id)
+redis.call('ZREM', top, id)
+if parent ~= '' then redis.call('ZREM', siblings, id) end
+local orphans = redis.call('ZRANGE', children, 0, -1, 'WITHSCORES')
+for i = 1, #orphans, 2 do
+  local child = orphans[i]
+  redis.call('ZADD', roots, orphans[i + 1], child)  -- its replies stay readable
+  -- The reply's record: same article, same hash tag, so the same slot as KEYS.
+  local record = prefix .. string.sub(child, string.find(child, '-', 1, true) + 1)
+  redis.call('ZADD', top, score_of(record), child)
+end
+return 1
+"""
+)
+
+
+def _indexed(pipe: Pipeline, script: str, record: dict[str, str], created_at: float) -> None:
+    comment_id, article = record["id"], record["article"]
+    parent = record.get("parent_id") or ""
+    names = (
+        keys.thread(article),
+        keys.thread_roots(article),
+        keys.thread_indexed(article),
+        keys.thread_version(article),
+        keys.thread_replies(parent or comment_id),
+        keys.thread_replies(comment_id),
+        keys.comment(comment_id),
+        keys.thread_top(article),
+    )
+    prefix = keys.comment_prefix(comment_id)
+    pipe.eval(script, len(names), *names, comment_id, f"{created_at:.6f}", parent, prefix)
+
+
+def show(pipe: Pipeline, record: dict[str, str], created_at: float) -> None:
     """Queue the commands that put a comment into its article's public thread."""
-    pipe.zadd(keys.thread(article), {comment_id: created_at})
-    refresh(pipe, article)
+    _indexed(pipe, SHOW, record, created_at)
 
 
-def hide(pipe: Pipeline, comment_id: str, article: str) -> None:
+def hide(pipe: Pipeline, record: dict[str, str]) -> None:
     """Queue the commands that take a comment out of its article's public thread."""
-    pipe.zrem(keys.thread(article), comment_id)
-    refresh(pipe, article)
+    _indexed(pipe, HIDE, record, 0.0)
 
 
 def refresh(pipe: Pipeline, article: str) -> None:

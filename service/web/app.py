@@ -40,8 +40,11 @@ from service.web.routes import (
     demo,
     moderation_links,
     moderator_api,
+    own_comments,
     privacy,
+    reports,
     unsubscribe,
+    votes,
     widget,
 )
 
@@ -66,7 +69,18 @@ def create_app(settings: Settings, *, demo_page: bool = False) -> web.Applicatio
     app.cleanup_ctx.append(_redis)
     app.on_startup.append(_check_data_format)  # after _redis: it uses its client
     app.on_response_prepare.append(add_security_headers)
-    areas = (comments, widget, moderator_api, moderation_links, privacy, unsubscribe, confirm)
+    areas = (
+        comments,
+        own_comments,
+        votes,
+        reports,
+        widget,
+        moderator_api,
+        moderation_links,
+        privacy,
+        unsubscribe,
+        confirm,
+    )
     for area in areas:
         app.add_routes(area.routes)
     app.add_routes(metrics_routes)

@@ -24,9 +24,11 @@ WIDGET_PATHS = frozenset(
         "/api/v1/privacy/requests",
     }
 )
+# A reader's actions on one comment: PATCH/DELETE /api/v1/comments/<id>, its /vote and the like.
+COMMENT_PATHS = "/api/v1/comments/"
 PREFLIGHT = {
-    "Access-Control-Allow-Methods": "GET, POST",
-    "Access-Control-Allow-Headers": "Content-Type, Idempotency-Key",
+    "Access-Control-Allow-Methods": "GET, POST, PATCH, DELETE",
+    "Access-Control-Allow-Headers": "Content-Type, Idempotency-Key, Authorization",
     "Access-Control-Max-Age": "86400",
 }
 
@@ -48,7 +50,7 @@ def allowed(request: web.Request, origin: str) -> bool:
 
 @web.middleware
 async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path not in WIDGET_PATHS:
+    if request.path not in WIDGET_PATHS and not request.path.startswith(COMMENT_PATHS):
         return await handler(request)
     origin = request.headers.get("Origin")
     if origin is None:

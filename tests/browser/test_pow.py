@@ -89,6 +89,8 @@ async def test_solved_in_a_blob_worker_posted_and_a_replay_refused(site: Site, p
 
     # The widget's next comment brings a fresh challenge and solution of its own.
     await post_comment(page, "And a second thought.")
+    # The status already said "Thank you" after the first: wait for the second's own comment.
+    await expect(widget(page).locator("li.pending")).to_have_count(2)
     assert posts[1][POW_FIELD] != body[POW_FIELD]
     third = next(c for c, r in stored_comments(site.conn).items() if c not in (first, second))
     assert stored_comments(site.conn)[third]["pow"] == pow.VALID

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import Mapping
 
+import redis.asyncio as aioredis
 from aiohttp import web
 from redis.exceptions import RedisError
 
 from service.core import form_token as tokens
-from service.core import keys, pow
+from service.core import keys, pages, pow
 from service.core.records import (
     RequestMeta,
     fingerprint,
@@ -27,16 +29,21 @@ from service.core.validation import (
     Submission,
     validate_submission,
 )
+from service.store import pages as page_store
 from service.store.intake import RateLimited
+from service.store.threads import RenderedThread, view_etag
 from service.web import nojs
 from service.web.appkeys import REDIS, SETTINGS, SIGNER, THREADS, VAULT, WRITER
 from service.web.bodies import FORM, read_fields
 from service.web.clients import client_address
 from service.web.errors import ApiError, storage_unavailable, validation_failed
+from service.web.routes import own_comments
 
 MAX_IDEMPOTENCY_KEY = 255
 MAX_COUNTS = 100
 MAX_STATUS_IDS = 50
+# Asking for any of these gets a page of the thread instead of all of it.
+PAGE_PARAMS = frozenset({"limit", "cursor", "sort"})
 PENDING_FRAGMENT = "#comment-pending"
 routes = web.RouteTableDef()
 RATE_SCOPES = {
@@ -56,7 +63,7 @@ async def post_comment(request: web.Request) -> web.Response:
         # Worked out before the comment is stored: nothing that can fail may run between
         # storing and answering, or a retry after the error would store it twice.
         back = nojs.return_url(request, data.get("article_url")) if is_form else None
-        comment_id = await _accept(request, data)
+        comment_id, created_at = await _accept(request, data)
     except (ApiError, RedisError) as exc:
         if not (is_form and nojs.wants_html(request)):
             raise
@@ -67,11 +74,16 @@ async def post_comment(request: web.Request) -> web.Response:
         )
     if back is not None:
         return web.Response(status=303, headers={"Location": back + PENDING_FRAGMENT})
-    return web.json_response({"id": comment_id, "status": "pending"}, status=202)
+    # The author's key to edit or delete it for a while; never stored, never logged.
+    window = request.app[SETTINGS].edit_window_s
+    token = own_comments.issue(request.app[SIGNER], comment_id, created_at, window)
+    body = {"id": comment_id, "status": "pending", "edit_token": token, "edit_expires_in": window}
+    return web.json_response(body, status=202)
 
 
-async def _accept(request: web.Request, data: Mapping[str, object]) -> str:
-    """Validate and store one submission; its id, or the ApiError saying why not."""
+async def _accept(request: web.Request, data: Mapping[str, object]) -> tuple[str, float]:
+    """Validate and store one submission; its id and creation time, or the ApiError saying
+    why not."""
     settings, vault = request.app[SETTINGS], request.app[VAULT]
     sub, errors = validate_submission(data, settings.max_comment_chars)
     if sub is None:
@@ -81,20 +93,24 @@ async def _accept(request: web.Request, data: Mapping[str, object]) -> str:
         await _check_parent(request, sub)
 
     stored: str | bytes | None = None
+    created_at = time.time()
     if idem_key is None:
         comment_id = keys.new_comment_id(sub.article)
     else:
         # The same key from the same commenter on the same article names the same comment.
         scope = f"{sub.article}\x00{vault.email_hash(sub.email)}"
         comment_id = keys.new_comment_id(sub.article, vault.idempotency_suffix(scope, idem_key))
-        stored = await request.app[REDIS].hget(keys.comment(comment_id), "fingerprint")
+        stored, created = await request.app[REDIS].hmget(
+            keys.comment(comment_id), ["fingerprint", "created_at"]
+        )
+        created_at = float(created) if created else created_at
         if stored is not None and stored != fingerprint(sub):
             raise ApiError(
                 422, "idempotency_key_reused", "This Idempotency-Key was used for other content."
             )
 
     if stored is None:  # a first attempt: an identical retry just gets the first answer
-        now = time.time()
+        now = created_at
         token = tokens.check(request.app[SIGNER], sub.form_token, sub.article, now)
         meta = RequestMeta(
             ip=client_address(request),
@@ -114,7 +130,7 @@ async def _accept(request: web.Request, data: Mapping[str, object]) -> str:
                 f"Too many comments ({RATE_SCOPES[limited.scope]}); try again later.",
                 headers={"Retry-After": str(limited.retry_after)},
             ) from None
-    return comment_id
+    return comment_id, created_at
 
 
 @routes.get("/api/v1/form-token")
@@ -201,7 +217,12 @@ async def comment_status(request: web.Request) -> web.Response:
 @routes.get("/api/v1/comments")
 async def get_comments(request: web.Request) -> web.Response:
     article = _article_param(request)
-    thread = await request.app[THREADS].get(request.app[REDIS], article)
+    if PAGE_PARAMS.isdisjoint(request.query):
+        # The whole thread, as before pages existed: what widgets pinned to an older
+        # version (/embed.<hash>.js) still ask for.
+        thread = await request.app[THREADS].get(request.app[REDIS], article)
+    else:
+        thread = await _page(request, article)
     headers = {"ETag": thread.etag, "Cache-Control": "no-cache"}
     if thread.etag in _etags(request.headers.get("If-None-Match", "")):
         raise web.HTTPNotModified(headers=headers)
@@ -217,6 +238,39 @@ async def healthz(request: web.Request) -> web.Response:
 async def readyz(request: web.Request) -> web.Response:
     await request.app[REDIS].ping()  # a RedisError becomes the standard 503
     return web.json_response({"status": "ready"})
+
+
+async def _page(request: web.Request, article: str) -> RenderedThread:
+    """One page of the thread: top-level comments, or a comment's replies (the cursor says)."""
+    sort = request.query.get("sort", "oldest")
+    if sort not in pages.SORTS:
+        message = "sort must be " + " or ".join(pages.SORTS) + "."
+        raise validation_failed({"sort": FieldError("invalid", message)})
+    raw_limit = request.query.get("limit", str(pages.DEFAULT_LIMIT))
+    # ASCII digits only: str.isdigit() also says yes to "²", which int() refuses.
+    if not re.fullmatch("[0-9]{1,3}", raw_limit) or not 1 <= int(raw_limit) <= pages.MAX_LIMIT:
+        message = f"limit must be a whole number 1-{pages.MAX_LIMIT}."
+        raise validation_failed({"limit": FieldError("invalid_limit", message)})
+    limit, token = int(raw_limit), request.query.get("cursor")
+    signer = request.app[SIGNER]
+    if token is None:
+        cursor = pages.Cursor("", sort, 0.0, "")
+    else:
+        try:
+            cursor = pages.read_cursor(signer, article, token, time.time())
+        except pages.BadCursor:
+            message = "cursor must be a next_cursor or replies_cursor of this thread, unchanged."
+            raise validation_failed({"cursor": FieldError("invalid_cursor", message)}) from None
+    view = f"{cursor.parent}\x00{cursor.sort}\x00{cursor.score!r}\x00{cursor.after}\x00{limit}"
+
+    async def render(redis: aioredis.Redis, article: str) -> RenderedThread:
+        # The version first: the ETag may name older data than served, never newer.
+        version = int(await redis.get(keys.thread_version(article)) or 0)
+        page = await page_store.read_page(redis, article, cursor, limit)
+        body = page_store.render(page, article, signer, time.time())
+        return RenderedThread(version, view_etag(article, version, view), body)
+
+    return await request.app[THREADS].get(request.app[REDIS], article, view, render)
 
 
 def _article_param(request: web.Request) -> str:

@@ -20,7 +20,7 @@ from service.web.appkeys import REDIS, SETTINGS, SYNC_REDIS
 from service.web.bodies import read_json
 from service.web.errors import ApiError, validation_failed
 
-FOLDERS = {"held": keys.held, "spam": keys.spam_folder}
+FOLDERS = {"held": keys.held, "spam": keys.spam_folder, "reported": keys.reported}
 LIST_FIELDS = (
     "id",
     "article",
@@ -35,6 +35,7 @@ LIST_FIELDS = (
     "created_at",
     "email_hash",
     "original_comment",
+    "reports",
 )
 MAX_LIMIT, MAX_IDS = 100, 100
 # The cursors the listings hand out (ASCII digits only: Redis reads no other).
@@ -70,7 +71,8 @@ async def queue(request: web.Request) -> web.Response:
     moderator(request)
     folder = request.query.get("status", "held")
     if folder not in FOLDERS:
-        raise validation_failed({"status": FieldError("invalid_choice", "Use held or spam.")})
+        message = "Use held, spam or reported."
+        raise validation_failed({"status": FieldError("invalid_choice", message)})
     limit = _limit(request)
     article, reason = request.query.get("article"), request.query.get("reason")
     cursor = _cursor(request, _score_cursor, "the next_cursor of a queue page")
@@ -195,7 +197,16 @@ async def _item(request: web.Request, record: dict[str, str]) -> dict[str, objec
         "created_at": float(record.get("created_at") or 0),
         # Known means trusted: an address used without proof is not its known commenter.
         "commenter": {"known": bool(approved and int(approved) > 0) and not unproven},
+        "reports": await _reports(request, record),
     }
+
+
+async def _reports(request: web.Request, record: dict[str, str]) -> list[dict[str, object]]:
+    """What readers reported (reason, statement, when), oldest first; never who."""
+    if not int(record.get("reports") or 0):
+        return []
+    found = await request.app[REDIS].hvals(keys.reports(record["id"]))
+    return sorted((json.loads(v) for v in found), key=lambda r: r.get("at", 0))
 
 
 def _limit(request: web.Request) -> int:

@@ -3,7 +3,7 @@
  *   <script src="https://comments.example.org/embed.js" data-article="my-article" async></script>
  * Options (data-* on the script tag): article (default: the canonical URL), target (element id,
  * default "comments"), api (default: this script's origin), lang (en, de), theme (light, dark,
- * auto), sort (oldest, newest), max-depth (levels of reply indentation, default 3).
+ * auto), sort (oldest, newest, top), max-depth (levels of reply indentation, default 3).
  * Links with data-count="<article>" get "N comments" without loading any thread.
  * Vanilla JavaScript, no dependencies. Everything renders inside a Shadow DOM, so the page's CSS
  * and ours never meet; theme it with the --comments-* custom properties listed in CSS below.
@@ -55,6 +55,9 @@
   const PENDING_KEY = "comments.pending";
   const AUTHOR_KEY = "comments.author";
   const COMMENTER_KEY = "comments.commenter";
+  const READER_KEY = "comments.reader"; // votes: another key, so votes say nothing of trust
+  const VOTED_KEY = "comments.voted";
+  const EDITS_KEY = "comments.edits"; // edit tokens of this browser's comments, until they expire
   const PENDING_DAYS = 30;
 
   // Every string the widget shows; {x} are placeholders. Add a language by adding a table.
@@ -91,6 +94,26 @@
       unavailable: "The comment service could not be reached. Please try again; your text is kept.",
       parent_gone: "The comment you are replying to is no longer available.",
       leave_empty: "Leave this field empty",
+      more: "Load more comments",
+      more_one: "Show {n} more reply",
+      more_other: "Show {n} more replies",
+      vote: "Vote up ({n})",
+      edit: "Edit",
+      save_edit: "Save",
+      cancel_edit: "Cancel",
+      delete: "Delete",
+      confirm_delete: "Really delete?",
+      edited: "edited",
+      edit_closed: "The time to edit or delete this comment has passed.",
+      report: "Report",
+      reason: "Reason",
+      spam: "Spam",
+      abuse: "Abuse or harassment",
+      "off-topic": "Off topic",
+      illegal: "Illegal content",
+      statement: "Why is it illegal? (required for illegal content)",
+      send_report: "Send report",
+      reported: "Thank you. The moderators will look at it.",
     },
     de: {
       count_one: "{n} Kommentar",
@@ -130,6 +153,26 @@
         " erhalten.",
       parent_gone: "Der Kommentar, auf den du antwortest, ist nicht mehr verfügbar.",
       leave_empty: "Dieses Feld leer lassen",
+      more: "Weitere Kommentare laden",
+      more_one: "{n} weitere Antwort anzeigen",
+      more_other: "{n} weitere Antworten anzeigen",
+      vote: "Positiv bewerten ({n})",
+      edit: "Bearbeiten",
+      save_edit: "Speichern",
+      cancel_edit: "Abbrechen",
+      delete: "Löschen",
+      confirm_delete: "Wirklich löschen?",
+      edited: "bearbeitet",
+      edit_closed: "Die Zeit zum Bearbeiten oder Löschen ist abgelaufen.",
+      report: "Melden",
+      reason: "Grund",
+      spam: "Spam",
+      abuse: "Beleidigung oder Belästigung",
+      "off-topic": "Nicht zum Thema",
+      illegal: "Rechtswidriger Inhalt",
+      statement: "Warum ist er rechtswidrig? (für rechtswidrige Inhalte erforderlich)",
+      send_report: "Meldung senden",
+      reported: "Danke. Die Moderation sieht sich das an.",
     },
   };
   const wanted = (opt.lang || document.documentElement.lang || navigator.language || "en")
@@ -140,6 +183,8 @@
     (STRINGS[LANG][key] || STRINGS.en[key] || key).replace(/\{(\w+)\}/g, (_, k) => vars[k]);
   const plural = new Intl.PluralRules(LANG);
   const countText = (n) => t(plural.select(n) === "one" ? "count_one" : "count_other", { n });
+  const moreText = (n) => t(plural.select(n) === "one" ? "more_one" : "more_other", { n });
+  const PAGE = 20; // top-level comments (or replies) a page brings; the server caps it at 50
 
   // Same limits and rules as service/core/validation.py; the server stays the authority.
   const LIMITS = { comment: 10000, name: 100, email: 254, website: 200 };
@@ -241,13 +286,14 @@
       b.toString(16).padStart(2, "0"),
     ).join("");
 
-  // This browser's proof of being a returning commenter (never the address): the service
-  // trusts a commenter only from browsers one of their comments was approved from.
-  const commenterKey = () => {
-    let key = store.get(COMMENTER_KEY, null);
+  // This browser's random keys. COMMENTER_KEY proves a returning commenter (never the
+  // address): the service trusts a commenter only from browsers one of their comments was
+  // approved from. READER_KEY makes one vote per comment; the service stores neither key.
+  const ownKey = (name) => {
+    let key = store.get(name, null);
     if (typeof key !== "string" || !/^[0-9a-f]{32}$/.test(key)) {
       key = randomKey();
-      store.set(COMMENTER_KEY, key);
+      store.set(name, key);
     }
     return key;
   };
@@ -340,10 +386,13 @@
     .pending > .own { background: var(--pend); padding: .4em .75em; border-radius: 4px }
     .notice { font-style: italic; margin: .2em 0 }
     button { font: inherit; cursor: pointer }
-    .link {
+    .link, .vote, .act, .rep {
       background: none; border: 0; padding: 0; color: var(--acc); text-decoration: underline;
       font-size: .9em;
     }
+    .vote, .act, .rep { text-decoration: none; margin-right: 1em }
+    .report { border-left: 2px solid var(--line); padding-left: .75em }
+    .vote[aria-pressed=true] { font-weight: 600 }
     .submit {
       background: var(--acc); color: var(--on-acc); border: 0; border-radius: 4px;
       padding: .55em 1.2em; font-weight: 600;
@@ -372,6 +421,12 @@
       .filter((p) => Date.now() - Date.parse(p.created_at) < PENDING_DAYS * 864e5);
   const pendingSave = (list) =>
     list.length ? store.set(PENDING_KEY, list) : store.remove(PENDING_KEY);
+  const editsAll = () => store.get(EDITS_KEY, []).filter((e) => e.until > Date.now());
+  const forget = (key, id) =>
+    store.set(
+      key,
+      store.get(key, []).filter((e) => e.id !== id),
+    );
 
   class Thread {
     constructor(host, article) {
@@ -415,10 +470,16 @@
       this.load();
     }
 
+    page(query) {
+      return fetch(
+        `${API}/api/v1/comments?article=${encodeURIComponent(this.article)}&limit=${PAGE}&${query}`,
+      );
+    }
+
     async load() {
       let res, data;
       try {
-        res = await fetch(`${API}/api/v1/comments?article=${encodeURIComponent(this.article)}`);
+        res = await this.page(`sort=${["newest", "top"].includes(opt.sort) ? opt.sort : "oldest"}`);
         data = await res.json();
       } catch {
         return this.failed("load_failed");
@@ -428,11 +489,195 @@
           data?.error?.code === "origin_not_allowed" ? "origin_not_allowed" : "load_failed",
         );
       }
-      const roots = opt.sort === "newest" ? [...data.comments].reverse() : data.comments;
-      this.list.append(...roots.map((c) => this.render(c, 1)));
+      this.more(this.list, data, 1);
       this.heading.textContent = countText(data.count);
       this.loadStatus.textContent = data.count ? "" : t("empty");
       this.showPending();
+    }
+
+    // Appends a page of comments at `depth` to `list`, then a button for the next page, if any:
+    // "Load more comments" at the top level, "Show N more replies" (`left`) under a comment.
+    more(list, data, depth, left) {
+      for (const c of data.comments) {
+        this.root.getElementById(`c-${c.id}`)?.remove(); // shown as pending, published since
+        list.append(this.render(c, depth));
+      }
+      if (!data.next_cursor) return;
+      const item = h(
+        "li",
+        { class: "more" },
+        h(
+          "button",
+          {
+            type: "button",
+            class: "link",
+            onclick: async (e) => {
+              e.target.disabled = true;
+              try {
+                const res = await this.page(`cursor=${encodeURIComponent(data.next_cursor)}`);
+                if (!res.ok) throw res;
+                const next = await res.json();
+                item.remove();
+                this.more(list, next, depth, left && left - next.comments.length);
+              } catch {
+                e.target.disabled = false;
+              }
+            },
+          },
+          left ? moreText(left) : t("more"),
+        ),
+      );
+      list.append(item);
+    }
+
+    // One up-vote a comment from this browser; the service keeps only a keyed hash of its key.
+    voteButton(c) {
+      const show = (n, done) => {
+        button.textContent = `▲ ${n}`;
+        button.setAttribute("aria-label", t("vote", { n }));
+        button.setAttribute("aria-pressed", done);
+      };
+      const button = h("button", {
+        type: "button",
+        class: "vote",
+        onclick: async () => {
+          if (button.getAttribute("aria-pressed") === "true") return;
+          button.disabled = true;
+          try {
+            const res = await fetch(`${API}/api/v1/comments/${c.id}/vote`, {
+              method: "POST",
+              headers: { "Content-Type": "application/json" },
+              body: JSON.stringify({ reader: ownKey(READER_KEY) }),
+            });
+            if (res.ok) {
+              show((await res.json()).votes.up, true);
+              store.set(VOTED_KEY, [c.id, ...store.get(VOTED_KEY, [])].slice(0, 500));
+            }
+          } catch {}
+          button.disabled = false;
+        },
+      });
+      show(c.votes?.up || 0, store.get(VOTED_KEY, []).includes(c.id));
+      return button;
+    }
+
+    // "Report": a reason, and for illegal content the statement the service requires.
+    reportButton(c) {
+      const button = h(
+        "button",
+        {
+          type: "button",
+          class: "rep",
+          onclick: () => {
+            const reason = h(
+              "select",
+              { "aria-label": t("reason") },
+              ...["spam", "abuse", "off-topic", "illegal"].map((r) =>
+                h("option", { value: r }, t(r)),
+              ),
+            );
+            const statement = h("textarea", { "aria-label": t("statement"), rows: 3 });
+            const note = h("p", { class: "err", role: "status" });
+            const box = h(
+              "div",
+              { class: "report" },
+              h("label", null, t("reason"), reason),
+              h("label", null, t("statement"), statement),
+              note,
+              h(
+                "button",
+                {
+                  type: "button",
+                  class: "act",
+                  onclick: async () => {
+                    const body = { reader: ownKey(READER_KEY), reason: reason.value };
+                    if (statement.value.trim()) body.statement = statement.value;
+                    const res = await fetch(`${API}/api/v1/comments/${c.id}/reports`, {
+                      method: "POST",
+                      headers: { "Content-Type": "application/json" },
+                      body: JSON.stringify(body),
+                    }).catch(() => null);
+                    if (res?.status === 202) {
+                      box.replaceWith(h("p", { class: "notice" }, t("reported")));
+                    } else {
+                      const error = (await res?.json().catch(() => null))?.error;
+                      note.textContent = error?.fields?.statement?.message || t("unavailable");
+                    }
+                  },
+                },
+                t("send_report"),
+              ),
+            );
+            button.replaceWith(box);
+            reason.focus();
+          },
+        },
+        t("report"),
+      );
+      return button;
+    }
+
+    // Edit and Delete on this browser's own comments while their edit token lasts.
+    ownButtons(c, item) {
+      const mine = editsAll().find((e) => e.id === c.id);
+      if (!mine) return [];
+      const call = (method, body) =>
+        fetch(`${API}/api/v1/comments/${c.id}`, {
+          method,
+          headers: { "Content-Type": "application/json", Authorization: `Bearer ${mine.token}` },
+          body: body && JSON.stringify(body),
+        }).catch(() => null);
+      const done = (li, res, key) => {
+        if (res?.status !== 403) return false;
+        forget(EDITS_KEY, c.id);
+        for (const b of li.querySelectorAll(":scope > article .act")) b.remove();
+        li.firstChild.append(h("p", { class: "notice" }, t(key)));
+        return true;
+      };
+      const act = (key, onclick) => h("button", { type: "button", class: "act", onclick }, t(key));
+      const edit = act("edit", () => {
+        const li = item();
+        const text = li.querySelector(":scope > article .text");
+        const area = h("textarea", { "aria-label": t("comment"), rows: 4 });
+        area.value = c.text;
+        const box = h(
+          "div",
+          null,
+          area,
+          act("save_edit", async () => {
+            const res = await call("PATCH", { comment: area.value });
+            if (done(li, res, "edit_closed") || res?.status !== 202) return;
+            c.text = area.value;
+            box.replaceWith(h("div", { class: "text" }, ...paragraphs(c.text)));
+            // Scored again: awaiting moderation, here and after a reload, until published.
+            li.classList.add("pending");
+            li.firstChild.append(h("p", { class: "notice" }, t("pending")));
+            const { id, parent_id, name, website, text, created_at } = c;
+            forget(PENDING_KEY, id);
+            pendingSave([
+              ...pendingAll(),
+              { id, parent_id, name, website, text, created_at, api: API, article: this.article },
+            ]);
+          }),
+          act("cancel_edit", () => box.replaceWith(text)),
+        );
+        text.replaceWith(box);
+        area.focus();
+      });
+      const del = act("delete", async () => {
+        if (!del.dataset.sure) {
+          del.dataset.sure = 1;
+          del.textContent = t("confirm_delete");
+          return;
+        }
+        const li = item();
+        const res = await call("DELETE");
+        if (done(li, res, "edit_closed") || ![204, 404].includes(res?.status)) return;
+        forget(EDITS_KEY, c.id);
+        forget(PENDING_KEY, c.id);
+        li.remove();
+      });
+      return [edit, del];
     }
 
     failed(key) {
@@ -462,17 +707,26 @@
           name,
           " · ",
           h("time", { datetime: c.created_at, title: exact(c.created_at) }, ago(c.created_at)),
+          c.edited ? ` · ${t("edited")}` : null,
         ),
         h("div", { class: "text" }, ...paragraphs(c.text)),
         own ? h("p", { class: "notice" }, t("pending")) : null,
+        own ? null : this.voteButton(c),
         replyButton,
+        ...this.ownButtons(c, () => li),
+        own ? null : this.reportButton(c),
       );
       const li = h(
         "li",
         { class: own ? "c pending" : "c", id: `c-${c.id}`, "data-depth": depth },
         body,
       );
-      if (c.replies?.length) li.append(this.replies(depth, c.replies));
+      if (c.replies?.length || c.replies_cursor) {
+        const list = this.replies(depth);
+        const page = { comments: c.replies || [], next_cursor: c.replies_cursor };
+        this.more(list, page, depth + 1, c.reply_count - page.comments.length);
+        li.append(list);
+      }
       return li;
     }
 
@@ -510,7 +764,8 @@
         const res = await fetch(`${API}/api/v1/comment-status?${query}`);
         if (!res.ok) return;
         const { statuses } = await res.json();
-        const gone = new Set(mine.filter((p) => statuses[p.id] === "gone").map((p) => p.id));
+        // Published ones not on the pages shown yet come with their page, like everyone's.
+        const gone = new Set(mine.filter((p) => statuses[p.id] !== "pending").map((p) => p.id));
         for (const id of gone) this.root.getElementById(`c-${id}`)?.remove();
         pendingSave(pendingAll().filter((p) => !gone.has(p.id)));
       } catch {}
@@ -683,7 +938,7 @@
         // Only a solution claims the widget's proof of work: without one (no WebCrypto), the
         // comment goes as a reader's without JavaScript does.
         ...(altcha ? { altcha } : {}),
-        commenter_key: commenterKey(),
+        commenter_key: ownKey(COMMENTER_KEY),
         [HONEYPOT]: el[HONEYPOT].value || null,
         article_url: location.href.split("#")[0],
         title: document.title.slice(0, 300) || null,
@@ -705,6 +960,10 @@
       }
       if (res && res.status === 202) {
         this.tokenP = null; // both are used now: the next comment gets its own
+        if (data.edit_token) {
+          const until = Date.now() + data.edit_expires_in * 1000;
+          store.set(EDITS_KEY, [...editsAll(), { id: data.id, token: data.edit_token, until }]);
+        }
         return this.posted(data.id, values, el.save.checked);
       }
       const error = data?.error || {};

@@ -225,6 +225,15 @@ def privacy_email(
     return msg
 
 
+def signin_email(
+    mail_from: str, to: str, link: str, site: str, minutes: int, *, message_id: str
+) -> EmailMessage:
+    """A moderator's one-time sign-in link, sent to their own address only."""
+    msg = _message(f"[Comments] Sign in to moderate {site}", mail_from, [to], message_id)
+    msg.set_content(_render("signin.txt", {"site": site, "minutes": minutes, "link": link}))
+    return msg
+
+
 def reply_email(
     mail_from: str,
     to: str,

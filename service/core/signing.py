@@ -42,6 +42,7 @@ class Purpose(StrEnum):
     CONFIRM = "confirm"  # "yes, I wrote this": proves a comment's address is its author's
     CSRF = "csrf"  # the hidden value of a form the service rendered
     POW = "pow"  # an ALTCHA proof-of-work challenge (service/core/pow.py signs those)
+    SIGNIN = "signin"  # a moderator's one-time sign-in link to the workspace
 
 
 class BadToken(ValueError):

@@ -24,6 +24,7 @@ from service.web.appkeys import (
     SYNC_REDIS,
     THREADS,
     VAULT,
+    WORKSPACE_JS,
     WRITER,
 )
 from service.web.assets import Asset
@@ -43,6 +44,8 @@ from service.web.routes import (
     privacy,
     unsubscribe,
     widget,
+    workspace,
+    workspace_signin,
 )
 
 
@@ -62,11 +65,22 @@ def create_app(settings: Settings, *, demo_page: bool = False) -> web.Applicatio
     app[THREADS] = ThreadCache(settings.thread_cache_s)
     app[METRICS] = Metrics()
     app[EMBED] = Asset.load()
+    app[WORKSPACE_JS] = Asset.load("workspace.js")
     pages.setup(app)
     app.cleanup_ctx.append(_redis)
     app.on_startup.append(_check_data_format)  # after _redis: it uses its client
     app.on_response_prepare.append(add_security_headers)
-    areas = (comments, widget, moderator_api, moderation_links, privacy, unsubscribe, confirm)
+    areas = (
+        comments,
+        widget,
+        moderator_api,
+        moderation_links,
+        privacy,
+        unsubscribe,
+        confirm,
+        workspace_signin,
+        workspace,
+    )
     for area in areas:
         app.add_routes(area.routes)
     app.add_routes(metrics_routes)

@@ -31,7 +31,12 @@ TOKEN_ALICE = "a" * 40  # an admin (COMMENTS_MODERATOR_ADMINS names her)
 TOKEN_BOB = "b" * 40  # a moderator
 MODERATOR = "desk-7731@news.example.org"
 ADMIN = "chief-7732@news.example.org"
-PAGES = ("/moderation/queue/held", "/moderation/queue/spam", "/moderation/audit")
+PAGES = (
+    "/moderation/queue/held",
+    "/moderation/queue/spam",
+    "/moderation/audit",
+    "/moderation/overview",
+)
 ACTIONS = ("/moderation/act", "/moderation/signout", "/moderation/sessions/end-all")
 
 
@@ -444,6 +449,24 @@ async def test_audit_page_lists_and_filters(
     only = await (await ws.get("/moderation/audit", params={"actor": "tests"})).text()
     assert "<td>tests</td><td>approve</td>" in only
     assert "<td>alice</td>" not in only
+
+
+async def test_overview_counts_the_desk(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    ids = await held(ws, ws_settings, 3)
+    approve(rconn, ws_settings, ids[0])  # by "tests"
+    csrf = await sign_in_with_token(ws, TOKEN_BOB)
+    await act(ws, csrf, ("action", "spam"), ("ids", ids[1]), ("ids", ids[2]))
+    await held(ws, ws_settings, 1)
+    html = await (await ws.get("/moderation/overview")).text()
+    rows = dict(re.findall(r'<th scope="row">([^<]+)</th><td>([^<]+)</td>', html))
+    assert rows["Held now"] == "1"
+    assert rows["In the spam folder"] == "2"
+    assert rows["Decisions today (UTC)"] == "3"
+    assert rows["Oldest held comment waiting"].endswith("min")
+    assert '<a href="/moderation/audit?actor=bob">bob</a></td><td>2</td>' in html
+    assert '<a href="/moderation/audit?actor=tests">tests</a></td><td>1</td>' in html
 
 
 # --- privacy: the workspace never shows an address, and its secrets never reach a log --------

@@ -17,7 +17,7 @@ from yarl import URL
 
 from service.core import keys
 from service.core.records import as_text, decode_record
-from service.store import moderation, queues
+from service.store import moderation, overview, queues
 from service.web.appkeys import REDIS, SETTINGS, SYNC_REDIS, WORKSPACE_JS
 from service.web.routes.moderator_api import MAX_IDS, entry_cursor, score_cursor
 from service.web.workspace import form_post, page_session, see_other, workspace_page
@@ -147,6 +147,18 @@ async def audit(request: web.Request) -> web.Response:
     return await workspace_page(request, signed, "workspace/audit.html", context)
 
 
+@routes.get("/moderation/overview")
+async def overview_page(request: web.Request) -> web.Response:
+    """Held now, the oldest held comment's wait, today's decisions and who made them."""
+    signed = await page_session(request)
+    if isinstance(signed, web.Response):
+        return signed
+    now = time.time()
+    found = await overview.read(request.app[REDIS], now)
+    context = {"title": "Overview", "overview": found, "waited": _waited(found.oldest_held_s)}
+    return await workspace_page(request, signed, "workspace/overview.html", context)
+
+
 @routes.get("/moderation/workspace.js")
 async def script(request: web.Request) -> web.Response:
     asset = request.app[WORKSPACE_JS]
@@ -173,6 +185,16 @@ def _notice(query: Mapping[str, str]) -> str:
     if skipped not in ("", "0"):
         text += f" {skipped} could not be (already decided, or gone)."
     return text
+
+
+def _waited(seconds: float | None) -> str:
+    if seconds is None:
+        return "nothing is held"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    hours = minutes // 60
+    return f"{hours} h {minutes % 60} min" if hours < 48 else f"{hours // 24} days"
 
 
 def _format_time(ts: object) -> str:

@@ -34,6 +34,9 @@ ADMIN = "chief-7732@news.example.org"
 PAGES = (
     "/moderation/queue/held",
     "/moderation/queue/spam",
+    "/moderation/queue/approved",
+    "/moderation/queue/rejected",
+    "/moderation/queue/all",
     "/moderation/audit",
     "/moderation/overview",
 )
@@ -379,9 +382,6 @@ async def test_filters_order_and_pages(
     other = await held(ws, ws_settings, 1, article="another-article")
     await sign_in_with_token(ws)
 
-    def listed(html: str) -> list[str]:
-        return re.findall(r'<li id="c-([0-9a-f-]+)"', html)
-
     first = await (await ws.get("/moderation/queue/held")).text()
     assert listed(first) == ids[:25]  # oldest first, 25 a page
     found = re.search(r'<a href="([^"]+)" rel="next">', first)
@@ -435,6 +435,40 @@ async def test_bulk_and_single_actions_use_the_status_model(
     assert away.headers["Location"].startswith("/moderation/queue/held?")
     nothing = await act(ws, csrf, ("action", "approve"))
     assert nothing.headers["Location"] == "/moderation/queue/held?did=nothing"
+
+
+def listed(html: str) -> list[str]:
+    return re.findall(r'<li id="c-([0-9a-f-]+)"', html)
+
+
+async def test_every_status_has_its_queue(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    ids = await held(ws, ws_settings, 4)
+    csrf = await sign_in_with_token(ws)
+    for action, cid in zip(("approve", "reject", "spam"), ids, strict=False):
+        await act(ws, csrf, ("item", f"{action}:{cid}"))
+    pages = {
+        name: await (await ws.get(f"/moderation/queue/{name}")).text()
+        for name in ("held", "approved", "rejected", "spam", "all")
+    }
+    assert listed(pages["approved"]) == [ids[0]]
+    assert listed(pages["rejected"]) == [ids[1]]
+    assert listed(pages["spam"]) == [ids[2]]
+    assert listed(pages["held"]) == [ids[3]]
+    assert listed(pages["all"]) == ids  # oldest first, across the four
+    for label in ("Pending review (1)", "Spam (1)", "Approved (1)", "Rejected (1)", "All (4)"):
+        assert label in pages["all"], label
+    assert '<span class="status">rejected</span>' in pages["all"]
+    # Each queue offers what its comments can become: a rejected one, approval.
+    back = "/moderation/queue/rejected"
+    assert (await act(ws, csrf, ("item", f"approve:{ids[1]}"), back=back)).status == 303
+    assert statuses(rconn, ids[:2]) == ["approved", "approved"]
+    approved = await (await ws.get("/moderation/queue/approved")).text()
+    assert listed(approved) == ids[:2]
+    # A comment listed where it no longer belongs is not shown there.
+    rconn.zadd(keys.approved_folder(), {ids[3]: 1.0})
+    assert listed(await (await ws.get("/moderation/queue/approved")).text()) == ids[:2]
 
 
 async def test_audit_page_lists_and_filters(

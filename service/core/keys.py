@@ -102,6 +102,17 @@ def spam_folder() -> str:
     return f"{PREFIX}:moderation:spam"
 
 
+def approved_folder() -> str:
+    """Sorted set of every published comment, site-wide, by creation time (the workspace's
+    Approved queue; each article's thread is its own set)."""
+    return f"{PREFIX}:moderation:approved"
+
+
+def rejected_folder() -> str:
+    """Sorted set of comments a moderator rejected: kept, hidden, restorable."""
+    return f"{PREFIX}:moderation:rejected"
+
+
 def email_reputation(email_hash: str) -> str:
     """Hash {approved, spam} for one commenter, by the keyed HMAC of their address."""
     return f"{PREFIX}:rep:email:{email_hash}"

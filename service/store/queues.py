@@ -1,14 +1,14 @@
 """Reading the moderators' queues: the moderator API and the workspace list the same way.
 
-A queue is a folder (a sorted set by creation time, see transitions.FOLDERS); filters apply
-after reading, so it reads in pages until a page of matching items is full. The cursor is the
-last listed item's score, so a page follows on exactly where the previous one stopped.
+A queue is a status's folder (a sorted set by creation time, see transitions.FOLDERS), or all
+of them merged by that time; filters apply after reading, so it reads in pages until a page
+of matching items is full. The cursor is the last listed item's score, so a page follows on
+exactly where the previous one stopped.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
@@ -16,8 +16,13 @@ import redis.asyncio as aioredis
 
 from service.core import keys
 from service.core.records import as_text
+from service.core.statuses import Status, parse
+from service.store.transitions import FOLDERS as BY_STATUS
 
-FOLDERS: dict[str, Callable[[], str]] = {"held": keys.held, "spam": keys.spam_folder}
+# The queues by name: one status each, or all four.
+STATUSES = {"held": Status.HELD, "spam": Status.SPAM, "approved": Status.APPROVED,
+            "rejected": Status.REJECTED}  # fmt: skip
+FOLDERS = (*STATUSES, "all")
 LIST_FIELDS = (
     "id",
     "article",
@@ -74,19 +79,12 @@ async def read(
 ) -> Page:
     """One page of a folder; with `details` each item also has its parent and a fuller
     commenter summary (what the workspace shows)."""
-    key = FOLDERS[folder]()
+    statuses = [STATUSES[folder]] if folder in STATUSES else list(STATUSES.values())
+    folder_keys = [BY_STATUS[status]() for status in statuses]
     items: list[dict[str, object]] = []
     bound = None if cursor is None else f"({cursor}"
     while len(items) < limit:
-        if filters.newest_first:
-            found = await redis.zrevrangebyscore(
-                key, bound or "+inf", "-inf", 0, READ_BATCH, withscores=True
-            )
-        else:
-            found = await redis.zrangebyscore(
-                key, bound or "-inf", "+inf", 0, READ_BATCH, withscores=True
-            )
-        page = cast(list[tuple[str, float]], found)
+        page = await _batch(redis, folder_keys, bound, filters.newest_first)
         if not page:
             break
         async with redis.pipeline(transaction=False) as pipe:
@@ -96,8 +94,12 @@ async def read(
         for (_, score), row in zip(page, rows, strict=True):
             bound = f"({score!r}"
             record = {k: v for k, v in zip(LIST_FIELDS, row, strict=True) if v is not None}
-            item = await view(redis, record, details=details) if record else None
-            if item is None or not filters.match(item):
+            # A comment listed in a folder it has just left (an erasure or a migration racing
+            # a decision) is not shown there.
+            if not record or parse(record.get("status")) not in statuses:
+                continue
+            item = await view(redis, record, details=details)
+            if not filters.match(item):
                 continue
             items.append(item)
             if len(items) == limit:
@@ -106,13 +108,34 @@ async def read(
     return Page(items, next_cursor)
 
 
+async def _batch(
+    redis: aioredis.Redis, folder_keys: list[str], bound: str | None, newest_first: bool
+) -> list[tuple[str, float]]:
+    """The next READ_BATCH ids past `bound`, in order, over every folder: each folder gives
+    its next READ_BATCH, and the first READ_BATCH of them merged come before anything unread
+    (each folder alone had READ_BATCH up to its last)."""
+    found: list[tuple[str, float]] = []
+    for key in folder_keys:
+        if newest_first:
+            got = await redis.zrevrangebyscore(
+                key, bound or "+inf", "-inf", 0, READ_BATCH, withscores=True
+            )
+        else:
+            got = await redis.zrangebyscore(
+                key, bound or "-inf", "+inf", 0, READ_BATCH, withscores=True
+            )
+        found += cast(list[tuple[str, float]], got)
+    found.sort(key=lambda pair: pair[1], reverse=newest_first)
+    return found[:READ_BATCH]
+
+
 async def counts(redis: aioredis.Redis) -> dict[str, int]:
-    """How many comments each folder holds."""
+    """How many comments each queue holds."""
     async with redis.pipeline(transaction=False) as pipe:
-        for folder in FOLDERS.values():
-            pipe.zcard(folder())
-        sizes = await pipe.execute()
-    return {name: int(size) for name, size in zip(FOLDERS, sizes, strict=True)}
+        for status in STATUSES.values():
+            pipe.zcard(BY_STATUS[status]())
+        sizes = [int(size) for size in await pipe.execute()]
+    return {**dict(zip(STATUSES, sizes, strict=True)), "all": sum(sizes)}
 
 
 async def view(

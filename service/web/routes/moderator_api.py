@@ -17,6 +17,8 @@ from service.web.appkeys import REDIS, SETTINGS, SYNC_REDIS
 from service.web.bodies import read_json
 from service.web.errors import ApiError, validation_failed
 
+# The API lists the folders that wait for a moderator (the workspace lists every status).
+API_FOLDERS = ("held", "spam")
 MAX_LIMIT, MAX_IDS = 100, 100
 # The cursors the listings hand out (ASCII digits only: Redis reads no other).
 SCORE_CURSOR = re.compile(r"-?[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?")
@@ -47,7 +49,7 @@ routes = web.RouteTableDef()
 async def queue(request: web.Request) -> web.Response:
     moderator(request)
     folder = request.query.get("status", "held")
-    if folder not in queues.FOLDERS:
+    if folder not in API_FOLDERS:
         raise validation_failed({"status": FieldError("invalid_choice", "Use held or spam.")})
     limit = _limit(request)
     filters = queues.Filters(

@@ -26,12 +26,24 @@ routes = web.RouteTableDef()
 
 PAGE_SIZE = 25
 AUDIT_PAGE = 50
-NAMES = {"held": "Pending review", "spam": "Spam"}
+NAMES = {
+    "held": "Pending review",
+    "spam": "Spam",
+    "approved": "Approved",
+    "rejected": "Rejected",
+    "all": "All",
+}
 VERBS = {"approve": "Approve", "reject": "Reject", "spam": "Spam", "ham": "Not spam"}
 DONE = {"approve": "approved", "reject": "rejected", "spam": "marked as spam", "ham": "restored"}
 # What each queue offers: "not spam" only restores from the spam folder.
-ACTIONS = {"held": ("approve", "reject", "spam"), "spam": ("ham", "reject")}
-BACK = re.compile(r"/moderation/queue/(held|spam)(\?[^\s\\#]*)?")
+ACTIONS = {
+    "held": ("approve", "reject", "spam"),
+    "spam": ("ham", "reject"),
+    "approved": ("reject", "spam"),
+    "rejected": ("approve", "spam"),
+    "all": ("approve", "reject", "spam"),
+}
+BACK = re.compile(r"/moderation/queue/(held|spam|approved|rejected|all)(\?[^\s\\#]*)?")
 FILTER_MAX = 200
 
 

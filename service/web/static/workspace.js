@@ -12,16 +12,22 @@
     items[current].scrollIntoView({ block: "nearest" });
   };
 
-  const press = (action) => {
+  // The first of the actions the current comment offers: "a" restores from the spam folder.
+  const press = (...actions) => {
     if (current < 0) return;
-    const button = items[current].querySelector(`button[data-action="${action}"]`);
-    if (button) button.click();
+    for (const action of actions) {
+      const button = items[current].querySelector(`button[data-action="${action}"]`);
+      if (button) {
+        button.click();
+        return;
+      }
+    }
   };
 
   const keys = {
     j: () => focusItem(current + 1),
     k: () => focusItem(current - 1),
-    a: () => press("approve"),
+    a: () => press("approve", "ham"),
     r: () => press("reject"),
     s: () => press("spam"),
     x: () => {

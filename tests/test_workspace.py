@@ -303,6 +303,34 @@ async def test_an_admin_action_refuses_a_moderator(ws: Client, ws_settings: Sett
         await admin.close()
 
 
+async def test_the_settings_decide_who_stays_signed_in(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    signin_csrf = csrf_of(await (await ws.get("/moderation/")).text())
+    await sign_in_with_token(ws, TOKEN_BOB)
+    # Again in this browser (the sign-in form of before): replaces the session, never adds.
+    again = await ws.post("/moderation/token", data={"csrf": signin_csrf, "token": TOKEN_ALICE})
+    assert "Signed in as alice (admin)" in await again.text()
+    assert len(list(rconn.scan_iter(keys.session("*")))) == 1
+    session = session_of(ws)
+    cookie = {"Cookie": f"{COOKIE}={session}"}
+    # The service restarted with alice no longer an admin: her session is a moderator's now.
+    demoted = ws_settings.with_overrides(moderator_admins=(ADMIN,))
+    async with TestClient(TestServer(create_app(demoted))) as after:
+        page = await after.get("/moderation/queue/held", headers=cookie)
+        assert "Signed in as alice (moderator)" in await page.text()
+        csrf = csrf_of(await page.text())
+        refused = await after.post(
+            "/moderation/sessions/end-all", data={"csrf": csrf}, headers=cookie
+        )
+        assert refused.status == 403
+    # And with her token removed: her session ends at its next request.
+    removed = ws_settings.with_overrides(moderator_tokens=(("bob", TOKEN_BOB),))
+    async with TestClient(TestServer(create_app(removed))) as after:
+        assert (await after.get("/moderation/queue/held", headers=cookie)).status == 401
+    assert not list(rconn.scan_iter(keys.session("*")))
+
+
 async def test_cross_site_and_csrf_less_posts_are_refused(
     ws: Client, ws_settings: Settings, rconn: redis.Redis
 ) -> None:

@@ -18,6 +18,8 @@ from service.core.validation import normalize_email
 
 MODERATOR, ADMIN = "moderator", "admin"
 ROLES = (MODERATOR, ADMIN)
+# Who `comments dev` signs in (dev mode only).
+DEVELOPER = "dev"
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,3 +68,18 @@ def by_token(settings: Settings, given: str) -> Identity | None:
     if name is None:
         return None
     return Identity(name, ADMIN if name in settings.moderator_admins else MODERATOR)
+
+
+def as_configured_now(settings: Settings, who: Identity) -> Identity | None:
+    """A session's moderator as the settings say today: their role as now configured, or None
+    once they are no longer a moderator (removing someone from the settings ends their
+    sessions at the next request, without waiting for the sessions to expire)."""
+    if who.actor == DEVELOPER and settings.is_dev:
+        return who
+    if any(name == who.actor for name, _ in settings.moderator_tokens):
+        return Identity(who.actor, ADMIN if who.actor in settings.moderator_admins else MODERATOR)
+    for address in settings.moderator_emails:
+        found = by_address(settings, address)
+        if found.actor == who.actor:
+            return found
+    return None

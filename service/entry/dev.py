@@ -16,7 +16,7 @@ import redis
 from aiohttp import web
 
 from service.core import links
-from service.core.moderators import ADMIN, Identity
+from service.core.moderators import ADMIN, DEVELOPER, Identity
 from service.core.settings import Settings
 from service.core.signing import Signer
 from service.entry.embedded_redis import RedisServer
@@ -90,7 +90,7 @@ def dev_signin_link(settings: Settings) -> str:
     """A one-time link that signs the developer in to the workspace as an admin."""
     conn = connections.sync_client(settings, max_connections=1)
     try:
-        who = Identity("dev", ADMIN)
+        who = Identity(DEVELOPER, ADMIN)
         request_id = sessions.open_signin(conn, settings, who, DEV_SIGNIN_S, None)
     finally:
         connections.close(conn)

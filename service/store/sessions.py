@@ -17,7 +17,7 @@ import redis
 import redis.asyncio as aioredis
 
 from service.core import keys
-from service.core.moderators import ROLES, Identity
+from service.core.moderators import ROLES, Identity, as_configured_now
 from service.core.records import as_text
 from service.core.settings import Settings
 from service.queueing import jobs
@@ -78,8 +78,12 @@ async def current(redis: aioredis.Redis, settings: Settings, token: str) -> Iden
     if left <= 0:
         await end(redis, token)
         return None
+    who = as_configured_now(settings, Identity(data["actor"], data["role"]))
+    if who is None:
+        await end(redis, token)
+        return None
     await redis.expire(key, max(1, int(min(settings.session_idle_s, left))))
-    return Identity(data["actor"], data["role"])
+    return who
 
 
 async def end(redis: aioredis.Redis, token: str) -> None:

@@ -156,6 +156,9 @@ async def end_all(request: web.Request) -> web.Response:
 
 
 async def _start(request: web.Request, who: moderators.Identity) -> web.Response:
+    previous = await signed_in(request)
+    if previous is not None:  # a sign-in replaces this browser's session, never adds one
+        await sessions.end(request.app[REDIS], previous.token)
     token = await sessions.create(request.app[REDIS], request.app[SETTINGS], who)
     response = see_other(HOME)
     start_session(request, response, token)

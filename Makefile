@@ -31,6 +31,7 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench.mixed
 	$(BIN)/python -m tests.bench.pow
 	$(BIN)/python -m tests.bench.imports
+	$(BIN)/python -m tests.bench.workspace
 	$(BIN)/comments spam bench
 
 # After changing dependencies in pyproject.toml: resolve them again, for every platform, with

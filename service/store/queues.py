@@ -49,16 +49,19 @@ class Filters:
     text: str | None = None  # case-insensitive, in the comment, the name or the website
     newest_first: bool = False
 
-    def match(self, item: dict[str, object]) -> bool:
-        if self.article and item["article"] != self.article:
+    def match(self, record: dict[str, str]) -> bool:
+        """Whether a stored comment passes, judged on the record alone (before anything else
+        is read for it: a filter that skips most of a folder costs one read per comment)."""
+        if self.article and record.get("article") != self.article:
             return False
-        reasons = cast(list[dict[str, object]], item["reasons"])
-        if self.reason and self.reason not in {r.get("code") for r in reasons}:
-            return False
+        if self.reason:
+            reasons = json.loads(record.get("reasons") or "[]")
+            if self.reason not in {r.get("code") for r in reasons}:
+                return False
         if self.text:
             wanted = self.text.casefold()
-            haystack = (item["text"], item["name"], item["website"] or "")
-            return any(wanted in str(part).casefold() for part in haystack)
+            haystack = (record.get("comment", ""), record.get("name", ""), record.get("website"))
+            return any(wanted in (part or "").casefold() for part in haystack)
         return True
 
 
@@ -81,9 +84,9 @@ async def read(
     commenter summary (what the workspace shows)."""
     statuses = [STATUSES[folder]] if folder in STATUSES else list(STATUSES.values())
     folder_keys = [BY_STATUS[status]() for status in statuses]
-    items: list[dict[str, object]] = []
+    records: list[dict[str, str]] = []
     bound = None if cursor is None else f"({cursor}"
-    while len(items) < limit:
+    while len(records) < limit:
         page = await _batch(redis, folder_keys, bound, filters.newest_first)
         if not page:
             break
@@ -98,14 +101,13 @@ async def read(
             # a decision) is not shown there.
             if not record or parse(record.get("status")) not in statuses:
                 continue
-            item = await view(redis, record, details=details)
-            if not filters.match(item):
+            if not filters.match(record):
                 continue
-            items.append(item)
-            if len(items) == limit:
+            records.append(record)
+            if len(records) == limit:
                 break
-    next_cursor = bound.lstrip("(") if bound is not None and len(items) == limit else None
-    return Page(items, next_cursor)
+    next_cursor = bound.lstrip("(") if bound is not None and len(records) == limit else None
+    return Page(await views(redis, records, details=details), next_cursor)
 
 
 async def _batch(
@@ -138,12 +140,47 @@ async def counts(redis: aioredis.Redis) -> dict[str, int]:
     return {**dict(zip(STATUSES, sizes, strict=True)), "all": sum(sizes)}
 
 
-async def view(
-    redis: aioredis.Redis, record: dict[str, str], *, details: bool = False
+async def views(
+    redis: aioredis.Redis, records: list[dict[str, str]], *, details: bool = False
+) -> list[dict[str, object]]:
+    """Moderators' views of stored comments, their commenters' standing read in one trip."""
+    parents = [_parent_id(record) if details else None for record in records]
+    async with redis.pipeline(transaction=False) as pipe:
+        for record, parent_id in zip(records, parents, strict=True):
+            email_hash = record.get("email_hash", "")
+            pipe.hgetall(keys.email_reputation(email_hash))
+            if details:
+                pipe.scard(keys.by_email(email_hash))
+            if parent_id:
+                pipe.hmget(keys.comment(parent_id), PARENT_FIELDS)
+        found = iter(await pipe.execute())
+    out = []
+    for record, parent_id in zip(records, parents, strict=True):
+        reputation = next(found)
+        comments = int(next(found)) if details else 0
+        parent = next(found) if parent_id else None
+        out.append(view(record, reputation, comments, parent, details=details))
+    return out
+
+
+def _parent_id(record: dict[str, str]) -> str | None:
+    parent_id = record.get("parent_id") or ""
+    return parent_id if keys.is_comment_id(parent_id) else None
+
+
+PARENT_FIELDS = ("id", "name", "comment")
+
+
+def view(
+    record: dict[str, str],
+    reputation: dict[str, str],
+    comments: int = 0,
+    parent: list[str | None] | None = None,
+    *,
+    details: bool = False,
 ) -> dict[str, object]:
     """A moderator's view: everything but the address and anything derived from it."""
-    email_hash = record.pop("email_hash", "")
-    reputation = await redis.hgetall(keys.email_reputation(email_hash))
+    record = {k: v for k, v in record.items() if k != "email_hash"}
     approved = int(reputation.get("approved") or 0)
     reasons = json.loads(record.get("reasons") or "[]")
     unproven = any(r.get("code") == "unproven_address" for r in reasons)
@@ -165,24 +202,18 @@ async def view(
         "commenter": {"known": known},
     }
     if details:
-        comments = await redis.scard(keys.by_email(email_hash)) if email_hash else 0
-        spam = int(reputation.get("spam") or 0)
         standing = "trusted" if known else ("returning" if comments > 1 else "new")
         item["commenter"] = {
             "known": known,
             "standing": standing,
-            "comments": int(comments),
+            "comments": comments,
             "approved": approved,
-            "spam": spam,
+            "spam": int(reputation.get("spam") or 0),
         }
-        item["parent"] = await _parent(redis, record.get("parent_id"))
+        parent_id, name, text = parent or (None, None, None)
+        item["parent"] = (
+            {"id": as_text(parent_id), "name": as_text(name), "text": as_text(text or "")}
+            if parent_id and name is not None
+            else None
+        )
     return item
-
-
-async def _parent(redis: aioredis.Redis, parent_id: str | None) -> dict[str, str] | None:
-    if not parent_id or not keys.is_comment_id(parent_id):
-        return None
-    name, text = await redis.hmget(keys.comment(parent_id), ["name", "comment"])
-    if name is None:
-        return None
-    return {"id": parent_id, "name": as_text(name), "text": as_text(text or "")}

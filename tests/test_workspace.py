@@ -499,6 +499,33 @@ async def test_every_status_has_its_queue(
     assert listed(await (await ws.get("/moderation/queue/approved")).text()) == ids[:2]
 
 
+async def test_a_comment_has_a_page_that_notifications_link_to(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis, smtp: tuple[int, Recorder]
+) -> None:
+    [cid] = await held(ws, ws_settings, 1)
+    [(_, mail)] = [(r, m) for r, m in smtp[1].messages if "Held" in str(m["Subject"])]
+    body = mail.get_body(("plain",))
+    assert body is not None
+    path = f"/moderation/comment/{cid}"
+    assert f"In the moderators' workspace: http://127.0.0.1:8080{path}" in body.get_content()
+    assert (await ws.get(path)).status == 401  # a link in a mail is no way in by itself
+    csrf = await sign_in_with_token(ws)
+    page = await (await ws.get(path)).text()
+    assert listed(page) == [cid]
+    assert '<span class="status">held</span>' in page
+    assert 'data-action="approve"' in page
+    assert 'name="ids"' not in page  # one comment: nothing to select
+    done = await act(ws, csrf, ("item", f"spam:{cid}"), back=path)
+    assert done.headers["Location"] == f"{path}?did=spam&n=1&skipped=0"
+    page = await (await ws.get(done.headers["Location"])).text()
+    assert "1 comment marked as spam." in page
+    assert 'data-action="ham"' in page  # what a spam comment can become
+    audit = await (await ws.get("/moderation/audit", params={"comment_id": cid})).text()
+    assert f'<a href="{path}"><code>{cid}</code></a>' in audit
+    for missing in ("0123456789abcdef-0123456789abcdef", "not-an-id"):
+        assert (await ws.get(f"/moderation/comment/{missing}")).status == 404
+
+
 async def test_audit_page_lists_and_filters(
     ws: Client, ws_settings: Settings, rconn: redis.Redis
 ) -> None:
@@ -566,6 +593,8 @@ async def test_no_workspace_page_or_log_shows_an_address_or_a_secret(
             resp = await record(await ws.get(path, params=params))
             assert resp.status == 200
             csrfs.append(csrf_of(await resp.text()))
+    for cid in (first, ids[1]):
+        assert (await record(await ws.get(f"/moderation/comment/{cid}"))).status == 200
     await record(await act(ws, csrfs[-1], ("action", "spam"), ("ids", ids[0])))
     await record(await ws.get("/moderation/queue/spam"))
     await record(await ws.get("/moderation/audit"))

@@ -38,13 +38,18 @@ class Notice:
     reasons: tuple[str, ...]
     approved_before: int
     links: tuple[tuple[str, str], ...] = ()  # (action, signed URL)
+    workspace_url: str = ""  # the comment in the moderators' workspace (needs signing in)
     # The address is known but this comment did not prove it is its owner's (see README,
     # "Trust needs proof"): moderators must not read it as the known commenter's.
     unproven: bool = False
 
     @classmethod
     def of(
-        cls, record: Mapping[str, str], approved_before: int, links: Sequence[tuple[str, str]] = ()
+        cls,
+        record: Mapping[str, str],
+        approved_before: int,
+        links: Sequence[tuple[str, str]] = (),
+        workspace_url: str = "",
     ) -> Notice:
         reasons = json.loads(record.get("reasons") or "[]")
         return cls(
@@ -60,6 +65,7 @@ class Notice:
             reasons=tuple(f"{r['text']} ({r['points']:+g})" for r in reasons),
             approved_before=approved_before,
             links=tuple(links),
+            workspace_url=workspace_url,
             unproven=any(r["code"] == "unproven_address" for r in reasons),
         )
 

@@ -110,6 +110,16 @@ async def read(
     return Page(await views(redis, records, details=details), next_cursor)
 
 
+async def one(redis: aioredis.Redis, comment_id: str) -> dict[str, object] | None:
+    """One comment as the workspace shows it (any status), or None if there is none."""
+    row = await redis.hmget(keys.comment(comment_id), LIST_FIELDS)
+    record = {k: as_text(v) for k, v in zip(LIST_FIELDS, row, strict=True) if v is not None}
+    if not record.get("id"):
+        return None
+    [item] = await views(redis, [record], details=True)
+    return item
+
+
 async def _batch(
     redis: aioredis.Redis, folder_keys: list[str], bound: str | None, newest_first: bool
 ) -> list[tuple[str, float]]:

@@ -43,7 +43,10 @@ ACTIONS = {
     "rejected": ("approve", "spam"),
     "all": ("approve", "reject", "spam"),
 }
-BACK = re.compile(r"/moderation/queue/(held|spam|approved|rejected|all)(\?[^\s\\#]*)?")
+BACK = re.compile(
+    r"/moderation/(queue/(held|spam|approved|rejected|all)|comment/[0-9a-f]{16}-[0-9a-f]{16})"
+    r"(\?[^\s\\#]*)?"
+)
 FILTER_MAX = 200
 
 
@@ -79,8 +82,38 @@ async def queue(request: web.Request) -> web.Response:
         "back": str(here),
         "notice": _notice(query),
         "format_time": _format_time,
+        "selectable": True,
+        "show_status": folder == "all",
     }
     return await workspace_page(request, signed, "workspace/queue.html", context)
+
+
+@routes.get("/moderation/comment/{comment_id}")
+async def comment(request: web.Request) -> web.Response:
+    """One comment, whatever its status, with what it can become: where notifications and
+    the audit link to."""
+    signed = await page_session(request)
+    if isinstance(signed, web.Response):
+        return signed
+    comment_id = request.match_info["comment_id"]
+    item = (
+        await queues.one(request.app[REDIS], comment_id) if keys.is_comment_id(comment_id) else None
+    )
+    if item is None:
+        raise web.HTTPNotFound()
+    status = str(item["status"] or "pending")
+    offered = ACTIONS.get(status, ACTIONS["held"])  # pending: as if held
+    context = {
+        "title": "Comment",
+        "item": item,
+        "actions": [(a, VERBS[a]) for a in offered],
+        "back": str(request.rel_url.path),
+        "notice": _notice(request.query),
+        "format_time": _format_time,
+        "selectable": False,
+        "show_status": True,
+    }
+    return await workspace_page(request, signed, "workspace/comment.html", context)
 
 
 @routes.post("/moderation/act")
@@ -122,7 +155,7 @@ async def audit(request: web.Request) -> web.Response:
     query = request.query
     wanted = {
         field: query.get(field, "")[:FILTER_MAX]
-        for field in ("actor", "action", "article")
+        for field in ("actor", "action", "article", "comment_id")
         if query.get(field)
     }
     end = query.get("cursor") or None

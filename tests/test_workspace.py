@@ -279,6 +279,10 @@ async def test_an_expired_session_is_refused(
     for stale in rconn.scan_iter(keys.session("*")):
         rconn.delete(stale)
     await refused_everywhere(ws, csrf)
+    # The index of sessions (for "sign everyone out") forgets the expired ones.
+    assert rconn.scard(keys.sessions()) == 1
+    await sign_in_with_token(ws)
+    assert rconn.scard(keys.sessions()) == 1
 
 
 async def test_an_admin_action_refuses_a_moderator(ws: Client, ws_settings: Settings) -> None:

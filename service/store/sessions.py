@@ -60,6 +60,7 @@ async def create(redis: aioredis.Redis, settings: Settings, who: Identity) -> st
     token = secrets.token_urlsafe(32)
     digest = _digest(token)
     key = keys.session(digest)
+    await _forget_expired(redis)
     async with redis.pipeline(transaction=True) as pipe:
         pipe.hset(key, mapping={"actor": who.actor, "role": who.role, "created": f"{time.time()}"})
         pipe.expire(key, min(settings.session_idle_s, settings.session_max_age_s))
@@ -104,6 +105,21 @@ async def end_all(redis: aioredis.Redis) -> int:
         pipe.srem(keys.sessions(), *digests)
         deleted, _ = await pipe.execute()
     return int(deleted)
+
+
+async def _forget_expired(redis: aioredis.Redis, sample: int = 20) -> None:
+    """Drop a few sessions Redis expired from the index (each sign-in sweeps a little, so the
+    index stays about as large as the sessions alive)."""
+    digests = [as_text(d) for d in await redis.srandmember(keys.sessions(), sample) or []]
+    if not digests:
+        return
+    async with redis.pipeline(transaction=False) as pipe:
+        for digest in digests:
+            pipe.exists(keys.session(digest))
+        alive = await pipe.execute()
+    gone = [d for d, exists in zip(digests, alive, strict=True) if not exists]
+    if gone:
+        await redis.srem(keys.sessions(), *gone)
 
 
 def _digest(token: str) -> str:

@@ -99,6 +99,9 @@ async def test_sign_in_by_mail_then_work_the_queue_by_keyboard(
     assert stored_comments(desk.conn)[ids[3]]["status"] == "rejected"
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     await page.screenshot(path=str(ARTIFACTS / "workspace-queue.png"), full_page=True)
+    await page.emulate_media(color_scheme="dark")
+    await page.screenshot(path=str(ARTIFACTS / "workspace-queue-dark.png"), full_page=True)
+    await page.emulate_media(color_scheme="light")
 
     await page.get_by_role("button", name="Sign out").click()
     await expect(page.locator("h1")).to_have_text("Sign in to moderate")

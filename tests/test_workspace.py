@@ -18,6 +18,7 @@ from service.core.settings import Settings
 from service.web.app import create_app
 from service.web.workspace import COOKIE
 from tests.helpers import (
+    ARTICLE,
     Client,
     Recorder,
     approve,
@@ -40,7 +41,12 @@ PAGES = (
     "/moderation/audit",
     "/moderation/overview",
 )
-ACTIONS = ("/moderation/act", "/moderation/signout", "/moderation/sessions/end-all")
+ACTIONS = (
+    "/moderation/act",
+    "/moderation/signout",
+    "/moderation/sessions/end-all",
+    "/moderation/comment/0123456789abcdef-0123456789abcdef/edit",
+)
 
 
 def workspace_settings(settings: Settings, **overrides: object) -> Settings:
@@ -528,6 +534,36 @@ async def test_a_comment_has_a_page_that_notifications_link_to(
     assert f'<a href="{path}"><code>{cid}</code></a>' in audit
     for missing in ("0123456789abcdef-0123456789abcdef", "not-an-id"):
         assert (await ws.get(f"/moderation/comment/{missing}")).status == 404
+
+
+async def test_editing_keeps_the_original_and_reaches_readers(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    cid = await submit(ws, comment="A good point, but teh spelling.")
+    approve(rconn, ws_settings, cid)
+    csrf = await sign_in_with_token(ws)
+    path = f"/moderation/comment/{cid}"
+    done = await ws.post(
+        f"{path}/edit", data={"csrf": csrf, "text": "A good point, but the spelling."},
+        allow_redirects=False,
+    )  # fmt: skip
+    assert done.status == 303
+    assert done.headers["Location"] == f"{path}?did=edit"
+    page = await (await ws.get(done.headers["Location"])).text()
+    assert "the commenter&#39;s original is kept." in page
+    assert "As the commenter wrote it" in page
+    assert "A good point, but teh spelling." in page
+    thread = await (await ws.get("/api/v1/comments", params={"article": ARTICLE})).json()
+    assert [c["text"] for c in thread["comments"]] == ["A good point, but the spelling."]
+    [*_, entry] = [e for _, e in rconn.xrange(keys.audit_log()) or [] if e]
+    assert (entry[b"actor"], entry[b"action"]) == (b"alice", b"edit")
+    # What a submission may not hold, an edit may not either: the page again, text kept.
+    bad = await ws.post(f"{path}/edit", data={"csrf": csrf, "text": "  "})
+    assert bad.status == 422
+    assert "Comment is required." in await bad.text()
+    refused = await ws.post(f"{path}/edit", data={"text": "Forged."}, allow_redirects=False)
+    assert refused.status == 403
+    assert stored_comments(rconn)[cid]["comment"] == "A good point, but the spelling."
 
 
 async def test_audit_page_lists_and_filters(

@@ -116,17 +116,23 @@ async def edit(request: web.Request) -> web.Response:
     if not keys.is_comment_id(comment_id):
         raise ApiError(404, "not_found", "No such comment.")
     body = await read_json(request)
-    # The same rules as a submission's comment field.
-    probe = {"article": "x", "name": "x", "email": "a@example.com", "comment": body.get("text")}
-    sub, errors = validate_submission(probe, request.app[SETTINGS].max_comment_chars)
-    if sub is None:
-        raise validation_failed({"text": errors["comment"]})
+    text = edited_text(request.app[SETTINGS].max_comment_chars, body.get("text"))
+    if isinstance(text, FieldError):
+        raise validation_failed({"text": text})
     outcome = await asyncio.to_thread(
-        moderation.edit_text, request.app[SYNC_REDIS], comment_id, sub.comment, actor
+        moderation.edit_text, request.app[SYNC_REDIS], comment_id, text, actor
     )
     if outcome.result == moderation.MISSING:
         raise ApiError(404, "not_found", "No such comment.")
-    return web.json_response({"id": comment_id, "result": outcome.result, "text": sub.comment})
+    return web.json_response({"id": comment_id, "result": outcome.result, "text": text})
+
+
+def edited_text(max_chars: int, raw: object) -> str | FieldError:
+    """A moderator's new text for a comment, cleaned by the rules of a submission's comment
+    field, or what is wrong with it (the API and the workspace edit alike)."""
+    probe = {"article": "x", "name": "x", "email": "a@example.com", "comment": raw}
+    sub, errors = validate_submission(probe, max_chars)
+    return sub.comment if sub is not None else errors["comment"]
 
 
 def _limit(request: web.Request) -> int:

@@ -17,10 +17,11 @@ from yarl import URL
 
 from service.core import keys
 from service.core.records import as_text, decode_record
+from service.core.validation import FieldError
 from service.store import moderation, overview, queues
 from service.web.appkeys import REDIS, SETTINGS, SYNC_REDIS, WORKSPACE_JS
-from service.web.routes.moderator_api import MAX_IDS, entry_cursor, score_cursor
-from service.web.workspace import form_post, page_session, see_other, workspace_page
+from service.web.routes.moderator_api import MAX_IDS, edited_text, entry_cursor, score_cursor
+from service.web.workspace import Signed, form_post, page_session, see_other, workspace_page
 
 routes = web.RouteTableDef()
 
@@ -101,19 +102,57 @@ async def comment(request: web.Request) -> web.Response:
     )
     if item is None:
         raise web.HTTPNotFound()
+    return await _comment_page(request, signed, item, _notice(request.query))
+
+
+@routes.post("/moderation/comment/{comment_id}/edit")
+async def edit(request: web.Request) -> web.Response:
+    """Fix a comment's text (a typo, a slur in a good comment); the commenter's original is
+    kept and shown beside it, and the audit records the edit."""
+    checked = await form_post(request)
+    if isinstance(checked, web.Response):
+        return checked
+    signed, fields = checked
+    comment_id = request.match_info["comment_id"]
+    item = None
+    if keys.is_comment_id(comment_id):
+        item = await queues.one(request.app[REDIS], comment_id)
+    if item is None:
+        raise web.HTTPNotFound()
+    typed = next((value for name, value in fields if name == "text"), "")
+    text = edited_text(request.app[SETTINGS].max_comment_chars, typed)
+    if isinstance(text, FieldError):
+        return await _comment_page(request, signed, item, "", draft=typed, error=text.message)
+    conn = request.app[SYNC_REDIS]
+    await asyncio.to_thread(moderation.edit_text, conn, comment_id, text, signed.who.actor)
+    return see_other(f"/moderation/comment/{comment_id}?did=edit")
+
+
+async def _comment_page(
+    request: web.Request,
+    signed: Signed,
+    item: dict[str, object],
+    notice: str,
+    *,
+    draft: str | None = None,
+    error: str = "",
+) -> web.Response:
     status = str(item["status"] or "pending")
     offered = ACTIONS.get(status, ACTIONS["held"])  # pending: as if held
     context = {
         "title": "Comment",
         "item": item,
         "actions": [(a, VERBS[a]) for a in offered],
-        "back": str(request.rel_url.path),
-        "notice": _notice(request.query),
+        "back": f"/moderation/comment/{item['id']}",
+        "notice": notice,
         "format_time": _format_time,
         "selectable": False,
         "show_status": True,
+        "draft": item["text"] if draft is None else draft,
+        "error": error,
     }
-    return await workspace_page(request, signed, "workspace/comment.html", context)
+    code = 422 if error else 200
+    return await workspace_page(request, signed, "workspace/comment.html", context, status=code)
 
 
 @routes.post("/moderation/act")
@@ -223,6 +262,8 @@ def _notice(query: Mapping[str, str]) -> str:
     did = query.get("did", "")
     if did == "nothing":
         return "Nothing selected."
+    if did == "edit":
+        return "Text saved; the commenter's original is kept."
     if did not in DONE:
         return ""
     n, skipped = query.get("n", "0"), query.get("skipped", "0")

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from service.core import keys, links, moderators
 from service.core.signing import BadToken
+from service.core.validation import normalize_email
 from service.store import sessions
 from service.web.appkeys import REDIS, SETTINGS, SIGNER, SYNC_REDIS, VAULT
 from service.web.clients import client_address
@@ -62,7 +63,7 @@ async def request_link(request: web.Request) -> web.Response:
     typed = fields.get("email", "")[:320]
     try:
         await limit(redis, "signin-ip", client_address(request), SIGNINS_PER_IP_HOUR, 3600)
-        typed_key = request.app[VAULT].email_hash(typed.strip())
+        typed_key = request.app[VAULT].email_hash(_as_address(typed))
         await limit(redis, "signin-email", typed_key, SIGNINS_PER_ADDRESS_WINDOW, ADDRESS_WINDOW_S)
     except ApiError as err:
         return _too_many(request, err)
@@ -183,6 +184,14 @@ async def _link_open(request: web.Request, token: str) -> bool:
     except BadToken:
         return False
     return bool(await request.app[REDIS].exists(keys.signin_request(request_id)))
+
+
+def _as_address(typed: str) -> str:
+    """The one form of a typed address (so its variants share one rate limit), or the text."""
+    try:
+        return normalize_email(typed)
+    except ValueError:
+        return typed.strip()
 
 
 def _spent(request: web.Request) -> web.Response:

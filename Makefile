@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench.pow
 	$(BIN)/python -m tests.bench.imports
 	$(BIN)/python -m tests.bench.pages
+	$(BIN)/python -m tests.bench.workspace
 	$(BIN)/comments spam bench
 
 # After changing dependencies in pyproject.toml: resolve them again, for every platform, with

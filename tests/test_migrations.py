@@ -94,6 +94,7 @@ def test_migrate_up_from_the_previous_release(rconn: redis.Redis, upgraded: Sett
     assert "comment page URLs: 6 changed" in migrated.stdout
     assert "spent form tokens: 4 changed" in migrated.stdout
     assert "used one-click link markers: 1 changed" in migrated.stdout
+    assert "approved and rejected comments: 1 changed" in migrated.stdout
     assert rconn.get(keys.data_format()) == str(migrations.CURRENT).encode()
 
     records = stored_comments(rconn)
@@ -111,6 +112,11 @@ def test_migrate_up_from_the_previous_release(rconn: redis.Redis, upgraded: Sett
     assert worker.returncode == 0, worker.stderr
     assert rconn.zcard(keys.pending()) == 0
     assert all(r["status"] != "pending" for r in stored_comments(rconn).values())
+    # Every approved comment is in the site-wide folder, those the migration found and those
+    # decided since (the workspace's Approved queue).
+    approved = {i for i, r in stored_comments(rconn).items() if r["status"] == "approved"}
+    assert approved
+    assert {as_text(i) for i in rconn.zrange(keys.approved_folder(), 0, -1)} == approved
 
     again = comments(upgraded, "migrate")  # idempotent: nothing left to do
     assert again.returncode == 0, again.stderr
@@ -121,7 +127,8 @@ def test_an_interrupted_migration_resumes_where_it_stopped(rconn: redis.Redis) -
     load_format0(rconn)
     # As if a run had finished the first step (page URLs) and then died.
     rconn.set(keys.migration_cursor(1), "1:0")
-    [applied] = migrations.migrate(rconn, batch=2)
+    applied, folders = migrations.migrate(rconn, batch=2)
+    assert folders.changed == {"approved and rejected comments": 1}
     assert applied.changed == {
         "comment page URLs": 0,
         "spent form tokens": 4,
@@ -130,7 +137,8 @@ def test_an_interrupted_migration_resumes_where_it_stopped(rconn: redis.Redis) -
     assert not rconn.exists(keys.migration_cursor(1))
     assert migrations.stored_format(rconn) == migrations.CURRENT
     # After a rolling upgrade, everything again: here it finds the step the "crash" skipped.
-    [again] = migrations.migrate(rconn, again_from=0, batch=2)
+    again, folders_again = migrations.migrate(rconn, again_from=0, batch=2)
+    assert folders_again.changed == {"approved and rejected comments": 0}  # already listed
     assert again.changed["comment page URLs"] == 6
     assert all("?" not in r["referrer"] for r in stored_comments(rconn).values())
 

@@ -105,6 +105,21 @@ async def test_an_edit_is_scored_again_and_shows_as_edited(
     assert shown[earlier["id"]]["edited"] is False
 
 
+async def test_fixing_a_typo_in_ones_only_approved_comment_publishes_it_again(
+    client: Client, rconn: redis.Redis, settings: Settings
+) -> None:
+    """The comment's own approval still speaks for its author: no first-comment hold."""
+    accepted = await post(client)
+    approve(rconn, settings, accepted["id"])
+    assert (await patch(client, accepted["id"], accepted["edit_token"])).status == 202
+    await drain(settings)
+    record = stored_comments(rconn)[accepted["id"]]
+    assert (record["status"], record["comment"]) == ("approved", NEW_TEXT)
+    assert accepted["id"] in await page_ids(client)
+    reputation = rconn.hget(keys.email_reputation(record["email_hash"]), "approved")
+    assert reputation == b"1"  # counted once, not twice
+
+
 async def test_an_approved_comment_whose_edit_is_held_returns_to_pending(
     client: Client, rconn: redis.Redis, settings: Settings
 ) -> None:

@@ -255,8 +255,11 @@ def _load_context(
         site_last_minute=int(site or 0),
         pow=proof,
     )
+    # An approved comment its author edited left the approved count when it went back to
+    # pending (service/store/own_comments.py): it still speaks for its commenter.
+    approved_before = 1 if record.get("approved_before_edit") == "1" else 0
     reputation = Reputation(
-        approved=int(approved or 0),
+        approved=int(approved or 0) + approved_before,
         proven=bool(known) or bool(record.get("confirmed_at")),
         spam_from_email=int(email_spam or 0),
         spam_from_ip=int(ip_spam or 0),

@@ -20,7 +20,7 @@ from service.core.records import as_text, decode_record
 from service.core.sealing import EmailVault
 from service.core.settings import Settings
 from service.queueing import jobs
-from service.store import privacy_data
+from service.store import privacy_data, sessions
 from workers import akismet, decisions, delivery, digests, messages, runtime
 
 SENT_MEMORY_S = 30 * 24 * 3600
@@ -155,6 +155,31 @@ def send_privacy_link(request_id: str) -> str:
     return "sent"
 
 
+@jobs.SEND_SIGNIN_LINK.runs
+def send_signin_link(request_id: str) -> str:
+    """Mail a moderator their one-time link to the workspace, to their own address only."""
+    rt = runtime.current()
+    settings = rt.settings
+    conn = _connection()
+    wanted = sessions.signin_recipient(conn, request_id)
+    if wanted is None:
+        return "expired"
+    vault = EmailVault(settings.secret_key)
+    address = next((a for a in settings.moderator_emails if vault.email_hash(a) == wanted), None)
+    if address is None:
+        return "no longer a moderator"
+    ttl = conn.ttl(keys.signin_request(request_id))
+    link = links.signin_url(rt.signer, settings, request_id, time.time(), max(int(ttl), 1))
+    site = urlsplit(settings.public_url).hostname or "this site"
+    message_id = f"<{request_id}.signin@{_mail_domain(settings)}>"  # the same on a retry
+    minutes = max(links.SIGNIN_MAX_AGE_S // 60, 1)
+    msg = messages.signin_email(
+        settings.mail_from, address, link, site, minutes, message_id=message_id
+    )
+    delivery.send_email(settings, msg)
+    return "sent"
+
+
 def _notice(conn: redis.Redis, comment_id: str, rt: runtime.Runtime) -> messages.Notice | None:
     raw = conn.hgetall(keys.comment(comment_id))
     if not raw:
@@ -168,7 +193,8 @@ def _notice(conn: redis.Redis, comment_id: str, rt: runtime.Runtime) -> messages
         (action, links.moderation_url(rt.signer, rt.settings, comment_id, action, now))
         for action in LINK_ACTIONS.get(record["status"], ())
     ]
-    return messages.Notice.of(record, max(before, 0), actions)
+    workspace = f"{rt.settings.public_url}/moderation/comment/{comment_id}"
+    return messages.Notice.of(record, max(before, 0), actions, workspace)
 
 
 def _mail_domain(settings: Settings) -> str:

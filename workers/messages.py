@@ -38,13 +38,18 @@ class Notice:
     reasons: tuple[str, ...]
     approved_before: int
     links: tuple[tuple[str, str], ...] = ()  # (action, signed URL)
+    workspace_url: str = ""  # the comment in the moderators' workspace (needs signing in)
     # The address is known but this comment did not prove it is its owner's (see README,
     # "Trust needs proof"): moderators must not read it as the known commenter's.
     unproven: bool = False
 
     @classmethod
     def of(
-        cls, record: Mapping[str, str], approved_before: int, links: Sequence[tuple[str, str]] = ()
+        cls,
+        record: Mapping[str, str],
+        approved_before: int,
+        links: Sequence[tuple[str, str]] = (),
+        workspace_url: str = "",
     ) -> Notice:
         reasons = json.loads(record.get("reasons") or "[]")
         return cls(
@@ -60,6 +65,7 @@ class Notice:
             reasons=tuple(f"{r['text']} ({r['points']:+g})" for r in reasons),
             approved_before=approved_before,
             links=tuple(links),
+            workspace_url=workspace_url,
             unproven=any(r["code"] == "unproven_address" for r in reasons),
         )
 
@@ -222,6 +228,15 @@ def privacy_email(
     """The link to a commenter's own data, sent to their own address only."""
     msg = _message(f"[Comments] Your comments on {site}", mail_from, [to], message_id)
     msg.set_content(_render("privacy.txt", {"site": site, "hours": hours, "link": link}))
+    return msg
+
+
+def signin_email(
+    mail_from: str, to: str, link: str, site: str, minutes: int, *, message_id: str
+) -> EmailMessage:
+    """A moderator's one-time sign-in link, sent to their own address only."""
+    msg = _message(f"[Comments] Sign in to moderate {site}", mail_from, [to], message_id)
+    msg.set_content(_render("signin.txt", {"site": site, "minutes": minutes, "link": link}))
     return msg
 
 

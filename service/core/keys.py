@@ -153,6 +153,17 @@ def spam_folder() -> str:
     return f"{PREFIX}:moderation:spam"
 
 
+def approved_folder() -> str:
+    """Sorted set of every published comment, site-wide, by creation time (the workspace's
+    Approved queue; each article's thread is its own set)."""
+    return f"{PREFIX}:moderation:approved"
+
+
+def rejected_folder() -> str:
+    """Sorted set of comments a moderator rejected: kept, hidden, restorable."""
+    return f"{PREFIX}:moderation:rejected"
+
+
 def email_reputation(email_hash: str) -> str:
     """Hash {approved, spam} for one commenter, by the keyed HMAC of their address."""
     return f"{PREFIX}:rep:email:{email_hash}"
@@ -343,3 +354,27 @@ def digest_lock() -> str:
 def comment_article_tag(comment_id: str) -> str:
     """The article tag a comment id starts with: article_tag(article) without hashing again."""
     return comment_id.partition("-")[0]
+
+
+# --- the moderators' workspace (issue 13): sign-in links and sessions -------------------------
+
+
+def signin_request(request_id: str) -> str:
+    """A pending sign-in: who it is for (JSON: label, role, the keyed hash of the address it is
+    mailed to), under a random id the emailed link names. Deleted when the link is used."""
+    return f"{PREFIX}:signin:{request_id}"
+
+
+def signin_job(request_id: str) -> str:
+    return f"signin-link-{request_id}"
+
+
+def session(token_digest: str) -> str:
+    """A signed-in moderator's session (hash: actor, role, created), by the SHA-256 of the
+    cookie's value: Redis never holds a value that opens a session. Expires when idle."""
+    return f"{PREFIX}:session:{token_digest}"
+
+
+def sessions() -> str:
+    """Set of every session's digest, so an admin can end them all at once."""
+    return f"{PREFIX}:sessions"

@@ -4,6 +4,8 @@
 - privacy: one export/erase request; expires with it (COMMENTS_PRIVACY_LINK_MAX_AGE);
 - confirm: its author says "yes, I wrote this" about one comment, proving the address is
   theirs; expires with the privacy links (COMMENTS_PRIVACY_LINK_MAX_AGE) and is single use;
+- signin: a moderator's one-time way into the workspace; 15 minutes, single use (the request
+  it names is deleted when it is used);
 - unsubscribe: stops reply emails to one comment's author (RFC 8058 one-click). It outlives
   the email it came in, as mail providers expect: the worst a leaked one can do is stop mail.
 """
@@ -18,10 +20,12 @@ from service.core.signing import BadToken, Claims, Purpose, Signer
 from service.core.statuses import MODERATOR_ACTIONS
 
 UNSUBSCRIBE_MAX_AGE_S = 5 * 365 * 24 * 3600
+SIGNIN_MAX_AGE_S = 15 * 60
 PATHS = {
     Purpose.CONFIRM: "confirm",
     Purpose.MODERATION: "moderate",
     Purpose.PRIVACY: "privacy",
+    Purpose.SIGNIN: "moderation/signin",
     Purpose.UNSUBSCRIBE: "unsubscribe",
 }
 
@@ -62,6 +66,19 @@ def privacy_url(signer: Signer, settings: Settings, request_id: str, now: float)
 
 def privacy_request_id(signer: Signer, token: str, now: float) -> str:
     (request_id,) = _fields(signer.verify(Purpose.PRIVACY, token, now), 1)
+    return request_id
+
+
+def signin_url(
+    signer: Signer, settings: Settings, request_id: str, now: float, max_age_s: int
+) -> str:
+    token = signer.sign(Purpose.SIGNIN, request_id, now=now, max_age_s=max_age_s)
+    return _url(settings, Purpose.SIGNIN, token)
+
+
+def signin_request_id(signer: Signer, token: str, now: float) -> str:
+    """The sign-in request a link names; BadToken or ExpiredToken as `Signer.verify`."""
+    (request_id,) = _fields(signer.verify(Purpose.SIGNIN, token, now), 1)
     return request_id
 
 

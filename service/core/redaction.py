@@ -31,6 +31,10 @@ _RUNS = re.compile(
     re.IGNORECASE,
 )
 _HAS_AT = re.compile(_AT, re.IGNORECASE)
+# A token the one signer made (service/core/signing.py): a one-click, privacy or sign-in link
+# in an access log line is a credential until it expires, so log lines never carry one.
+TOKEN_MARKER = "[token]"  # noqa: S105 (what replaces a token, not one)
+_TOKENS = re.compile(r"v1\.[0-9a-f]{8}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{24}")
 
 
 def redact(text: str) -> str:
@@ -46,12 +50,17 @@ def _redact_run(match: re.Match[str]) -> str:
     return MARKER if _HAS_AT.search(run) and not _HAS_AT.fullmatch(run) else run
 
 
+def redact_tokens(text: str) -> str:
+    """`text` with every signed token replaced by "[token]"."""
+    return _TOKENS.sub(TOKEN_MARKER, text)
+
+
 class RedactingFilter(logging.Filter):
-    """Rewrites every record so no email address reaches a log handler: the message with its
-    arguments, the traceback and the stack."""
+    """Rewrites every record so no email address (nor signed token) reaches a log handler:
+    the message with its arguments, the traceback and the stack."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
+        message = redact_tokens(record.getMessage())
         if record.exc_info and not record.exc_text:
             record.exc_text = logging.Formatter().formatException(record.exc_info)
         record.msg, record.args = redact(message), None

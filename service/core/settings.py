@@ -364,6 +364,19 @@ class Settings:
     moderator_emails: tuple[str, ...] = setting(
         (), "MODERATOR_EMAILS", "comma-separated moderator addresses", _items
     )
+    moderator_admins: tuple[str, ...] = setting(
+        (),
+        "MODERATOR_ADMINS",
+        "comma-separated moderator addresses and token names that sign in to the workspace as "
+        "admins (everyone else signs in as a moderator)",
+        _items,
+    )
+    session_idle_s: int = setting(
+        2 * 3600, "SESSION_IDLE", "seconds a workspace session lasts without a request (2 hours)"
+    )
+    session_max_age_s: int = setting(
+        12 * 3600, "SESSION_MAX_AGE", "seconds a workspace session lasts at most (12 hours)"
+    )
     smtp_url: str | None = setting(
         None,
         "SMTP_URL",

@@ -44,6 +44,7 @@ class Purpose(StrEnum):
     POW = "pow"  # an ALTCHA proof-of-work challenge (service/core/pow.py signs those)
     CURSOR = "cursor"  # where the next page of a thread starts (service/core/pages.py)
     EDIT = "edit"  # the author may edit or delete one comment, within the edit window
+    SIGNIN = "signin"  # a moderator's one-time sign-in link to the workspace
 
 
 class BadToken(ValueError):

@@ -9,17 +9,24 @@ import secrets
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import redis
 from aiohttp import web
 
+from service.core import links
+from service.core.moderators import ADMIN, DEVELOPER, Identity
 from service.core.settings import Settings
+from service.core.signing import Signer
 from service.entry.embedded_redis import RedisServer
-from service.store import migrations
+from service.store import connections, migrations, sessions
 from service.web.app import create_app, server_limits
 
 log = logging.getLogger(__name__)
+# The console's sign-in link: a newcomer opens the workspace in one click, without SMTP. It
+# works once, like a mailed one, but for a working day.
+DEV_SIGNIN_S = 12 * 3600
 
 
 def dev_secret(data_dir: Path) -> str:
@@ -63,6 +70,8 @@ def run_dev(settings: Settings, host: str, port: int, loop: asyncio.AbstractEven
     )
     try:
         print(f"\n  Demo article with comments: http://{host}:{port}/", flush=True)
+        link = dev_signin_link(settings)
+        print(f"  Moderators' workspace (sign-in link, works once): {link}", flush=True)
         if settings.outbox_dir:
             print(f"  Moderator notifications are written to {settings.outbox_dir}/\n", flush=True)
         app = create_app(settings, demo_page=True)
@@ -75,3 +84,15 @@ def run_dev(settings: Settings, host: str, port: int, loop: asyncio.AbstractEven
             workers.kill()
         if server is not None:
             server.stop()
+
+
+def dev_signin_link(settings: Settings) -> str:
+    """A one-time link that signs the developer in to the workspace as an admin."""
+    conn = connections.sync_client(settings, max_connections=1)
+    try:
+        who = Identity(DEVELOPER, ADMIN)
+        request_id = sessions.open_signin(conn, settings, who, DEV_SIGNIN_S, None)
+    finally:
+        connections.close(conn)
+    signer = Signer(settings.secret_key, settings.old_secret_keys)
+    return links.signin_url(signer, settings, request_id, time.time(), DEV_SIGNIN_S)

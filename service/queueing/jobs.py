@@ -98,6 +98,7 @@ NOTIFY_WEBHOOK = JobKind("notify_webhook", Lane.NOTIFY, partial(keys.notify_job,
 NOTIFY_REPLY = JobKind("notify_reply", Lane.NOTIFY, keys.reply_job)
 SEND_PRIVACY_LINK = JobKind("send_privacy_link", Lane.NOTIFY, keys.privacy_link_job)
 SEND_CONFIRMATION = JobKind("send_confirmation", Lane.NOTIFY, keys.confirmation_job)
+SEND_SIGNIN_LINK = JobKind("send_signin_link", Lane.NOTIFY, keys.signin_job)
 # A moderator's spam / not-spam verdict, told to Akismet (when it is on).
 AKISMET_SPAM = JobKind("akismet_submit_spam", Lane.NOTIFY, partial(keys.akismet_job, "spam"))
 AKISMET_HAM = JobKind("akismet_submit_ham", Lane.NOTIFY, partial(keys.akismet_job, "ham"))
@@ -118,6 +119,7 @@ ALL = (
     NOTIFY_REPLY,
     SEND_PRIVACY_LINK,
     SEND_CONFIRMATION,
+    SEND_SIGNIN_LINK,
     AKISMET_SPAM,
     AKISMET_HAM,
     DIGEST_EMAIL,

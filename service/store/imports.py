@@ -271,13 +271,11 @@ def _write(
         pipe.sadd(keys.by_email(email_hash), *ids)
         if known[email_hash]:
             pipe.hincrby(keys.email_reputation(email_hash), "approved", known[email_hash])
-    index = {
-        Status.APPROVED: keys.thread(thread.article),
-        **{status: folder() for status, folder in transitions.FOLDERS.items()},
-    }
     for status, members in folders.items():
         if members:
-            pipe.zadd(index[status], members)
+            pipe.zadd(transitions.FOLDERS[status](), members)
+    if folders[Status.APPROVED]:  # and into the article's public thread
+        pipe.zadd(keys.thread(thread.article), folders[Status.APPROVED])
     if retained:  # IPs go when the retention period ends, as intake's do
         pipe.zadd(keys.retention(), retained)
     pipe.sadd(keys.imported(thread.article), *(c.comment_id for c in fresh))

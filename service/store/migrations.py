@@ -26,7 +26,7 @@ from service.core import keys
 from service.core.records import as_text, page_url
 from service.core.signing import Purpose
 
-CURRENT = 1  # the format this release reads and writes
+CURRENT = 2  # the format this release reads and writes
 BATCH = 500
 log = logging.getLogger(__name__)
 
@@ -188,6 +188,33 @@ def _used_link_markers(conn: redis.Redis, found: list[str]) -> int:
     return int(conn.delete(*found)) if found else 0
 
 
+# Lists a comment in its status's site-wide folder, as the status is when the script runs: a
+# comment decided again meanwhile by a process of the previous release is listed where it
+# now belongs (and `--again-from 1` lists what such processes decided after the scan).
+INDEX_BY_STATUS = """
+local id, status, created = unpack(redis.call('HMGET', KEYS[1], 'id', 'status', 'created_at'))
+if not id then return 0 end
+created = tonumber(created or '0') or 0
+if status == 'approved' then
+  return redis.call('ZADD', KEYS[2], 'NX', created, id)
+elseif status == 'rejected' then
+  return redis.call('ZADD', KEYS[3], 'NX', created, id)
+end
+return 0
+"""
+
+
+def _status_folders(conn: redis.Redis, found: list[str]) -> int:
+    """Format 1 listed held and spam comments site-wide, approved ones only per article and
+    rejected ones nowhere; the workspace's Approved and Rejected queues read folders."""
+    index = conn.register_script(INDEX_BY_STATUS)
+    folders = [keys.approved_folder(), keys.rejected_folder()]
+    with conn.pipeline(transaction=False) as pipe:
+        for key in found:
+            index(keys=[key, *folders], client=pipe)
+        return sum(int(n) for n in pipe.execute())
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -197,6 +224,11 @@ MIGRATIONS: tuple[Migration, ...] = (
             Step("spent form tokens", keys.legacy_form_token_used("*"), _spent_form_tokens),
             Step("used one-click link markers", keys.legacy_link_used("*"), _used_link_markers),
         ),
+    ),
+    Migration(
+        2,
+        "approved and rejected comments listed in site-wide folders (the workspace's queues)",
+        (Step("approved and rejected comments", keys.comment("*-*"), _status_folders),),
     ),
 )
 assert [m.number for m in MIGRATIONS] == list(range(1, CURRENT + 1)), "one per format"

@@ -18,8 +18,13 @@ from service.queueing import jobs
 from service.store import votes
 from service.store.reputation import record_spam
 
-# Which sorted set lists the comments in a status (scored by creation time).
-FOLDERS = {Status.HELD: keys.held, Status.SPAM: keys.spam_folder}
+# Which sorted set lists the comments in a status, site-wide (scored by creation time).
+FOLDERS = {
+    Status.HELD: keys.held,
+    Status.SPAM: keys.spam_folder,
+    Status.APPROVED: keys.approved_folder,
+    Status.REJECTED: keys.rejected_folder,
+}
 
 
 def move(
@@ -56,7 +61,7 @@ def _leave(pipe: Pipeline, record: dict[str, str], before: Status) -> None:
         pipe.zrem(keys.pending(), comment_id)
     elif before in FOLDERS:
         pipe.zrem(FOLDERS[before](), comment_id)
-    elif before is Status.APPROVED:
+    if before is Status.APPROVED:
         hide(pipe, record)
         pipe.hincrby(keys.email_reputation(record["email_hash"]), "approved", -1)
 
@@ -76,7 +81,10 @@ def _enter(
         record_spam(pipe, comment_id, record, created)
         if record.get("browser"):  # a browser that posts spam proves nothing any more
             pipe.srem(keys.trusted_browsers(record["email_hash"]), record["browser"])
+    elif to is Status.REJECTED:
+        pipe.zadd(keys.rejected_folder(), {comment_id: created})
     elif to is Status.APPROVED:
+        pipe.zadd(keys.approved_folder(), {comment_id: created})
         show(pipe, record, created)
         # The commenter is now known; their next comment from this browser (or confirmed by
         # email) may skip the first-time hold.

@@ -24,6 +24,7 @@ from service.web.appkeys import (
     SYNC_REDIS,
     THREADS,
     VAULT,
+    WORKSPACE_JS,
     WRITER,
 )
 from service.web.assets import Asset
@@ -46,6 +47,8 @@ from service.web.routes import (
     unsubscribe,
     votes,
     widget,
+    workspace,
+    workspace_signin,
 )
 
 
@@ -65,6 +68,7 @@ def create_app(settings: Settings, *, demo_page: bool = False) -> web.Applicatio
     app[THREADS] = ThreadCache(settings.thread_cache_s)
     app[METRICS] = Metrics()
     app[EMBED] = Asset.load()
+    app[WORKSPACE_JS] = Asset.load("workspace.js")
     pages.setup(app)
     app.cleanup_ctx.append(_redis)
     app.on_startup.append(_check_data_format)  # after _redis: it uses its client
@@ -80,6 +84,8 @@ def create_app(settings: Settings, *, demo_page: bool = False) -> web.Applicatio
         privacy,
         unsubscribe,
         confirm,
+        workspace_signin,
+        workspace,
     )
     for area in areas:
         app.add_routes(area.routes)

@@ -47,6 +47,15 @@ async def read_json(request: web.Request) -> dict[str, object]:
 async def read_form(request: web.Request) -> dict[str, str]:
     """A urlencoded form's fields (the first value of each name), decoded strictly as UTF-8:
     text the reader did not type (U+FFFD in place of what did not decode) is never stored."""
+    fields: dict[str, str] = {}
+    for name, value in await read_form_pairs(request):
+        fields.setdefault(name, value)
+    return fields
+
+
+async def read_form_pairs(request: web.Request) -> list[tuple[str, str]]:
+    """Every (name, value) of a urlencoded form in order, for fields sent many times (the
+    workspace's selected comments); decoded as `read_form` does."""
     raw = await request.read()  # over client_max_size: aiohttp raises 413
     if _charset_name(request.charset or "utf-8") not in FORM_CHARSETS:
         raise _not_utf8()
@@ -63,10 +72,7 @@ async def read_form(request: web.Request) -> dict[str, str]:
         raise ApiError(
             413, "payload_too_large", f"The form has more than {MAX_FORM_FIELDS} fields."
         ) from None
-    fields: dict[str, str] = {}
-    for name, value in pairs:
-        fields.setdefault(name, value)
-    return fields
+    return pairs
 
 
 async def read_fields(request: web.Request) -> Mapping[str, object]:

@@ -3,40 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-import hmac
-import json
 import math
 import re
 from collections.abc import Callable
-from typing import cast
 
 from aiohttp import web
 
-from service.core import keys
+from service.core import keys, moderators
 from service.core.records import decode_record
 from service.core.validation import FieldError, validate_submission
-from service.store import moderation
+from service.store import moderation, queues
 from service.web.appkeys import REDIS, SETTINGS, SYNC_REDIS
 from service.web.bodies import read_json
 from service.web.errors import ApiError, validation_failed
 
-FOLDERS = {"held": keys.held, "spam": keys.spam_folder, "reported": keys.reported}
-LIST_FIELDS = (
-    "id",
-    "article",
-    "title",
-    "article_url",
-    "name",
-    "website",
-    "comment",
-    "status",
-    "score",
-    "reasons",
-    "created_at",
-    "email_hash",
-    "original_comment",
-    "reports",
-)
+# The API lists the folders that wait for a moderator (the workspace lists every status).
+API_FOLDERS = ("held", "spam", "reported")
 MAX_LIMIT, MAX_IDS = 100, 100
 # The cursors the listings hand out (ASCII digits only: Redis reads no other).
 SCORE_CURSOR = re.compile(r"-?[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?")
@@ -45,22 +27,19 @@ ENTRY_CURSOR = re.compile(r"[0-9]{1,20}(-[0-9]{1,20})?")
 
 def moderator(request: web.Request) -> str:
     """The authenticated moderator's name, or a 401/403 in the standard error shape."""
-    tokens = request.app[SETTINGS].moderator_tokens
-    if not tokens:
+    settings = request.app[SETTINGS]
+    if not settings.moderator_tokens:
         raise ApiError(403, "moderation_disabled", "No moderator tokens are configured.")
     scheme, _, given = request.headers.get("Authorization", "").partition(" ")
-    name = None
-    for candidate, token in tokens:  # every token compared: timing says nothing
-        if hmac.compare_digest(given.strip().encode(), token.encode()) and scheme == "Bearer":
-            name = candidate
-    if name is None:
+    who = moderators.by_token(settings, given)
+    if who is None or scheme != "Bearer":
         raise ApiError(
             401,
             "unauthorized",
             "A valid moderator bearer token is required.",
             headers={"WWW-Authenticate": 'Bearer realm="moderation"'},
         )
-    return name
+    return who.actor
 
 
 routes = web.RouteTableDef()
@@ -70,47 +49,23 @@ routes = web.RouteTableDef()
 async def queue(request: web.Request) -> web.Response:
     moderator(request)
     folder = request.query.get("status", "held")
-    if folder not in FOLDERS:
+    if folder not in API_FOLDERS:
         message = "Use held, spam or reported."
         raise validation_failed({"status": FieldError("invalid_choice", message)})
     limit = _limit(request)
-    article, reason = request.query.get("article"), request.query.get("reason")
-    cursor = _cursor(request, _score_cursor, "the next_cursor of a queue page")
-    redis = request.app[REDIS]
-    items: list[dict[str, object]] = []
-    start = "-inf" if cursor is None else f"({cursor}"
-    # Oldest first; filters apply after reading, so read in pages until the page is full.
-    while len(items) < limit:
-        page = cast(
-            list[tuple[str, float]],
-            await redis.zrangebyscore(FOLDERS[folder](), start, "+inf", 0, 200, withscores=True),
-        )
-        if not page:
-            break
-        async with redis.pipeline(transaction=False) as pipe:
-            for cid, _ in page:
-                pipe.hmget(keys.comment(cid), LIST_FIELDS)
-            rows = await pipe.execute()
-        for (_, score), row in zip(page, rows, strict=True):
-            start = f"({score!r}"
-            record = {k: v for k, v in zip(LIST_FIELDS, row, strict=True) if v is not None}
-            item = await _item(request, record) if record else None
-            if item is None or (article and item["article"] != article):
-                continue
-            if reason and reason not in {r["code"] for r in item["reasons"]}:  # type: ignore[attr-defined]
-                continue
-            items.append(item)
-            if len(items) == limit:
-                break
-    next_cursor = start.lstrip("(") if len(items) == limit else None
-    return web.json_response({"items": items, "next_cursor": next_cursor})
+    filters = queues.Filters(
+        article=request.query.get("article"), reason=request.query.get("reason")
+    )
+    cursor = _cursor(request, score_cursor, "the next_cursor of a queue page")
+    page = await queues.read(request.app[REDIS], folder, filters, limit, cursor)
+    return web.json_response({"items": page.items, "next_cursor": page.next_cursor})
 
 
 @routes.get("/api/v1/moderation/decisions")
 async def decisions(request: web.Request) -> web.Response:
     moderator(request)
     limit = _limit(request)
-    end = _cursor(request, _entry_cursor, "the next_cursor of a decisions page")
+    end = _cursor(request, entry_cursor, "the next_cursor of a decisions page")
     if end is not None and _entry_id(end) == (0, 0):
         # Nothing is older than the first possible entry (and Redis refuses "(0-0").
         return web.json_response({"items": [], "next_cursor": None})
@@ -162,51 +117,23 @@ async def edit(request: web.Request) -> web.Response:
     if not keys.is_comment_id(comment_id):
         raise ApiError(404, "not_found", "No such comment.")
     body = await read_json(request)
-    # The same rules as a submission's comment field.
-    probe = {"article": "x", "name": "x", "email": "a@example.com", "comment": body.get("text")}
-    sub, errors = validate_submission(probe, request.app[SETTINGS].max_comment_chars)
-    if sub is None:
-        raise validation_failed({"text": errors["comment"]})
+    text = edited_text(request.app[SETTINGS].max_comment_chars, body.get("text"))
+    if isinstance(text, FieldError):
+        raise validation_failed({"text": text})
     outcome = await asyncio.to_thread(
-        moderation.edit_text, request.app[SYNC_REDIS], comment_id, sub.comment, actor
+        moderation.edit_text, request.app[SYNC_REDIS], comment_id, text, actor
     )
     if outcome.result == moderation.MISSING:
         raise ApiError(404, "not_found", "No such comment.")
-    return web.json_response({"id": comment_id, "result": outcome.result, "text": sub.comment})
+    return web.json_response({"id": comment_id, "result": outcome.result, "text": text})
 
 
-async def _item(request: web.Request, record: dict[str, str]) -> dict[str, object]:
-    """A moderator's view: everything but the address and anything derived from it."""
-    approved = await request.app[REDIS].hget(
-        keys.email_reputation(record.pop("email_hash", "")), "approved"
-    )
-    reasons = json.loads(record.get("reasons") or "[]")
-    unproven = any(r.get("code") == "unproven_address" for r in reasons)
-    return {
-        "id": record["id"],
-        "article": record["article"],
-        "title": record.get("title") or None,
-        "article_url": record.get("article_url") or None,
-        "name": record["name"],
-        "website": record.get("website") or None,
-        "text": record["comment"],
-        "original_text": record.get("original_comment"),
-        "status": record.get("status"),
-        "score": float(record["score"]) if record.get("score") else None,
-        "reasons": reasons,
-        "created_at": float(record.get("created_at") or 0),
-        # Known means trusted: an address used without proof is not its known commenter.
-        "commenter": {"known": bool(approved and int(approved) > 0) and not unproven},
-        "reports": await _reports(request, record),
-    }
-
-
-async def _reports(request: web.Request, record: dict[str, str]) -> list[dict[str, object]]:
-    """What readers reported (reason, statement, when), oldest first; never who."""
-    if not int(record.get("reports") or 0):
-        return []
-    found = await request.app[REDIS].hvals(keys.reports(record["id"]))
-    return sorted((json.loads(v) for v in found), key=lambda r: r.get("at", 0))
+def edited_text(max_chars: int, raw: object) -> str | FieldError:
+    """A moderator's new text for a comment, cleaned by the rules of a submission's comment
+    field, or what is wrong with it (the API and the workspace edit alike)."""
+    probe = {"article": "x", "name": "x", "email": "a@example.com", "comment": raw}
+    sub, errors = validate_submission(probe, max_chars)
+    return sub.comment if sub is not None else errors["comment"]
 
 
 def _limit(request: web.Request) -> int:
@@ -232,12 +159,12 @@ def _cursor(request: web.Request, valid: Callable[[str], bool], what: str) -> st
     return raw
 
 
-def _score_cursor(raw: str) -> bool:
+def score_cursor(raw: str) -> bool:
     """A held/spam folder score as a float's repr: finite, ASCII digits only."""
     return bool(SCORE_CURSOR.fullmatch(raw)) and math.isfinite(float(raw))
 
 
-def _entry_cursor(raw: str) -> bool:
+def entry_cursor(raw: str) -> bool:
     """An audit log entry id, "<ms>-<seq>" (or "<ms>" as Redis accepts), within 64 bits."""
     return bool(ENTRY_CURSOR.fullmatch(raw)) and all(n < 2**64 for n in _entry_id(raw))
 

@@ -1,0 +1,241 @@
+"""Reading the moderators' queues: the moderator API and the workspace list the same way.
+
+A queue is a status's folder (a sorted set by creation time, see transitions.FOLDERS), or all
+of them merged by that time; filters apply after reading, so it reads in pages until a page
+of matching items is full. The cursor is the last listed item's score, so a page follows on
+exactly where the previous one stopped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import cast
+
+import redis.asyncio as aioredis
+
+from service.core import keys
+from service.core.records import as_text
+from service.core.statuses import Status, parse
+from service.store.transitions import FOLDERS as BY_STATUS
+
+# The queues by name: one status each, all four, or what readers reported (any status,
+# listed by the time the comment crossed the reports threshold).
+STATUSES = {"held": Status.HELD, "spam": Status.SPAM, "approved": Status.APPROVED,
+            "rejected": Status.REJECTED}  # fmt: skip
+REPORTED = "reported"
+FOLDERS = (*STATUSES, "all", REPORTED)
+LIST_FIELDS = (
+    "id",
+    "article",
+    "title",
+    "article_url",
+    "name",
+    "website",
+    "comment",
+    "status",
+    "score",
+    "reasons",
+    "created_at",
+    "email_hash",
+    "original_comment",
+    "parent_id",
+    "reports",
+)
+READ_BATCH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    article: str | None = None
+    reason: str | None = None
+    text: str | None = None  # case-insensitive, in the comment, the name or the website
+    newest_first: bool = False
+
+    def match(self, record: dict[str, str]) -> bool:
+        """Whether a stored comment passes, judged on the record alone (before anything else
+        is read for it: a filter that skips most of a folder costs one read per comment)."""
+        if self.article and record.get("article") != self.article:
+            return False
+        if self.reason:
+            reasons = json.loads(record.get("reasons") or "[]")
+            if self.reason not in {r.get("code") for r in reasons}:
+                return False
+        if self.text:
+            wanted = self.text.casefold()
+            haystack = (record.get("comment", ""), record.get("name", ""), record.get("website"))
+            return any(wanted in (part or "").casefold() for part in haystack)
+        return True
+
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    items: list[dict[str, object]]
+    next_cursor: str | None
+
+
+async def read(
+    redis: aioredis.Redis,
+    folder: str,
+    filters: Filters,
+    limit: int,
+    cursor: str | None = None,
+    *,
+    details: bool = False,
+) -> Page:
+    """One page of a folder; with `details` each item also has its parent and a fuller
+    commenter summary (what the workspace shows)."""
+    statuses = [STATUSES[folder]] if folder in STATUSES else list(STATUSES.values())
+    folder_keys = [BY_STATUS[status]() for status in statuses]
+    if folder == REPORTED:
+        folder_keys = [keys.reported()]
+    records: list[dict[str, str]] = []
+    bound = None if cursor is None else f"({cursor}"
+    while len(records) < limit:
+        page = await _batch(redis, folder_keys, bound, filters.newest_first)
+        if not page:
+            break
+        async with redis.pipeline(transaction=False) as pipe:
+            for cid, _ in page:
+                pipe.hmget(keys.comment(cid), LIST_FIELDS)
+            rows = await pipe.execute()
+        for (_, score), row in zip(page, rows, strict=True):
+            bound = f"({score!r}"
+            record = {k: v for k, v in zip(LIST_FIELDS, row, strict=True) if v is not None}
+            # A comment listed in a folder it has just left (an erasure or a migration racing
+            # a decision) is not shown there.
+            if not record or (folder != REPORTED and parse(record.get("status")) not in statuses):
+                continue
+            if not filters.match(record):
+                continue
+            records.append(record)
+            if len(records) == limit:
+                break
+    next_cursor = bound.lstrip("(") if bound is not None and len(records) == limit else None
+    return Page(await views(redis, records, details=details), next_cursor)
+
+
+async def one(redis: aioredis.Redis, comment_id: str) -> dict[str, object] | None:
+    """One comment as the workspace shows it (any status), or None if there is none."""
+    row = await redis.hmget(keys.comment(comment_id), LIST_FIELDS)
+    record = {k: as_text(v) for k, v in zip(LIST_FIELDS, row, strict=True) if v is not None}
+    if not record.get("id"):
+        return None
+    [item] = await views(redis, [record], details=True)
+    return item
+
+
+async def _batch(
+    redis: aioredis.Redis, folder_keys: list[str], bound: str | None, newest_first: bool
+) -> list[tuple[str, float]]:
+    """The next READ_BATCH ids past `bound`, in order, over every folder: each folder gives
+    its next READ_BATCH, and the first READ_BATCH of them merged come before anything unread
+    (each folder alone had READ_BATCH up to its last)."""
+    found: list[tuple[str, float]] = []
+    for key in folder_keys:
+        if newest_first:
+            got = await redis.zrevrangebyscore(
+                key, bound or "+inf", "-inf", 0, READ_BATCH, withscores=True
+            )
+        else:
+            got = await redis.zrangebyscore(
+                key, bound or "-inf", "+inf", 0, READ_BATCH, withscores=True
+            )
+        found += cast(list[tuple[str, float]], got)
+    found.sort(key=lambda pair: pair[1], reverse=newest_first)
+    return found[:READ_BATCH]
+
+
+async def counts(redis: aioredis.Redis) -> dict[str, int]:
+    """How many comments each queue holds."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for status in STATUSES.values():
+            pipe.zcard(BY_STATUS[status]())
+        sizes = [int(size) for size in await pipe.execute()]
+    return {**dict(zip(STATUSES, sizes, strict=True)), "all": sum(sizes)}
+
+
+async def views(
+    redis: aioredis.Redis, records: list[dict[str, str]], *, details: bool = False
+) -> list[dict[str, object]]:
+    """Moderators' views of stored comments, their commenters' standing read in one trip."""
+    parents = [_parent_id(record) if details else None for record in records]
+    reported = [int(record.get("reports") or 0) > 0 for record in records]
+    async with redis.pipeline(transaction=False) as pipe:
+        for record, parent_id, has_reports in zip(records, parents, reported, strict=True):
+            email_hash = record.get("email_hash", "")
+            pipe.hgetall(keys.email_reputation(email_hash))
+            if details:
+                pipe.scard(keys.by_email(email_hash))
+            if parent_id:
+                pipe.hmget(keys.comment(parent_id), PARENT_FIELDS)
+            if has_reports:
+                pipe.hvals(keys.reports(record["id"]))
+        found = iter(await pipe.execute())
+    out = []
+    for record, parent_id, has_reports in zip(records, parents, reported, strict=True):
+        reputation = next(found)
+        comments = int(next(found)) if details else 0
+        parent = next(found) if parent_id else None
+        item = view(record, reputation, comments, parent, details=details)
+        # What readers reported (reason, statement, when), oldest first; never who.
+        found_reports = [json.loads(v) for v in next(found)] if has_reports else []
+        item["reports"] = sorted(found_reports, key=lambda r: r.get("at", 0))
+        out.append(item)
+    return out
+
+
+def _parent_id(record: dict[str, str]) -> str | None:
+    parent_id = record.get("parent_id") or ""
+    return parent_id if keys.is_comment_id(parent_id) else None
+
+
+PARENT_FIELDS = ("id", "name", "comment")
+
+
+def view(
+    record: dict[str, str],
+    reputation: dict[str, str],
+    comments: int = 0,
+    parent: list[str | None] | None = None,
+    *,
+    details: bool = False,
+) -> dict[str, object]:
+    """A moderator's view: everything but the address and anything derived from it."""
+    record = {k: v for k, v in record.items() if k != "email_hash"}
+    approved = int(reputation.get("approved") or 0)
+    reasons = json.loads(record.get("reasons") or "[]")
+    unproven = any(r.get("code") == "unproven_address" for r in reasons)
+    # Known means trusted: an address used without proof is not its known commenter.
+    known = approved > 0 and not unproven
+    item: dict[str, object] = {
+        "id": record["id"],
+        "article": record["article"],
+        "title": record.get("title") or None,
+        "article_url": record.get("article_url") or None,
+        "name": record["name"],
+        "website": record.get("website") or None,
+        "text": record["comment"],
+        "original_text": record.get("original_comment"),
+        "status": record.get("status"),
+        "score": float(record["score"]) if record.get("score") else None,
+        "reasons": reasons,
+        "created_at": float(record.get("created_at") or 0),
+        "commenter": {"known": known},
+    }
+    if details:
+        standing = "trusted" if known else ("returning" if comments > 1 else "new")
+        item["commenter"] = {
+            "known": known,
+            "standing": standing,
+            "comments": comments,
+            "approved": approved,
+            "spam": int(reputation.get("spam") or 0),
+        }
+        parent_id, name, text = parent or (None, None, None)
+        item["parent"] = (
+            {"id": as_text(parent_id), "name": as_text(name), "text": as_text(text or "")}
+            if parent_id and name is not None
+            else None
+        )
+    return item

@@ -1,0 +1,131 @@
+"""The moderators' workspace in headless Chromium, used the way a moderator does: signed in by
+the link a real SMTP server received, the queue worked by keyboard, a wave bulk-marked as
+spam; and the same work without JavaScript. The console must stay free of errors."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+import redis
+from playwright.async_api import Page, expect
+
+from service.entry.embedded_redis import RedisServer
+from tests.browser.conftest import ARTIFACTS, Console, Site, make_site, running
+from tests.helpers import ARTICLE, Recorder, drain, stored_comments
+
+MODERATOR = "desk-8841@news.example.org"
+TOKEN = "t" * 40
+
+
+@pytest.fixture
+async def desk(
+    redis_server: RedisServer, rconn: redis.Redis, smtp: tuple[int, Recorder]
+) -> AsyncIterator[Site]:
+    site = make_site(
+        redis_server,
+        rconn,
+        smtp_url=f"smtp://127.0.0.1:{smtp[0]}",
+        moderator_emails=(MODERATOR,),
+        moderator_tokens=(("scripted", TOKEN),),
+        notify="none",
+    )
+    async with running(site) as running_site:
+        yield running_site
+
+
+async def held_wave(site: Site, count: int) -> list[str]:
+    ids = [await site.post(ARTICLE, comment=f"Comment {n} of the wave.") for n in range(count)]
+    await drain(site.settings)
+    assert all(stored_comments(site.conn)[i]["status"] == "held" for i in ids)
+    return ids
+
+
+async def test_sign_in_by_mail_then_work_the_queue_by_keyboard(
+    desk: Site, quiet_page: Page, console: Console, smtp: tuple[int, Recorder]
+) -> None:
+    ids = await held_wave(desk, 6)
+    page = quiet_page
+    await page.goto(desk.api + "/moderation/")
+    await page.get_by_label("Your moderator email address").fill(MODERATOR)
+    await page.get_by_role("button", name="Email me a sign-in link").click()
+    await expect(page.locator("h1")).to_have_text("Check your email")
+    await drain(desk.settings)
+    [(rcpt, mail)] = smtp[1].messages
+    assert rcpt == [MODERATOR]
+    body = mail.get_body(("plain",))
+    assert body is not None
+    found = re.search(r"http://\S+/moderation/signin/\S+", body.get_content())
+    assert found
+    await page.goto(found.group(0))
+    await page.get_by_role("button", name="Sign in").click()
+    await expect(page.locator("h1")).to_have_text("Pending review")
+    await expect(page.get_by_role("link", name="Pending review (6)")).to_be_visible()
+
+    items = page.locator("ol.items > li")
+    current = page.locator("ol.items > li.current")
+    await expect(current).to_have_attribute("data-id", ids[0])
+    await page.keyboard.press("j")
+    await page.keyboard.press("j")
+    await expect(current).to_have_attribute("data-id", ids[2])
+    await page.keyboard.press("k")
+    await expect(current).to_have_attribute("data-id", ids[1])
+    await page.keyboard.press("a")  # approve the current one: the page comes back without it
+    await expect(page.get_by_role("status")).to_have_text("1 comment approved.")
+    await expect(items).to_have_count(5)
+    assert stored_comments(desk.conn)[ids[1]]["status"] == "approved"
+
+    # Select three by keyboard and mouse, then mark them as spam at once.
+    await page.keyboard.press("x")
+    await page.keyboard.press("j")
+    await page.keyboard.press("x")
+    await items.nth(3).get_by_label("select").check()
+    await page.get_by_role("button", name="Spam selected").click()
+    await expect(page.get_by_role("status")).to_have_text("3 comments marked as spam.")
+    await expect(page.get_by_role("link", name="Spam (3)")).to_be_visible()
+    stored = stored_comments(desk.conn)
+    assert [stored[i]["status"] for i in ids] == [
+        "spam", "approved", "spam", "held", "spam", "held"
+    ]  # fmt: skip
+
+    # The last two: reject by keyboard; help opens and closes.
+    await page.keyboard.press("?")
+    await expect(page.get_by_role("dialog")).to_be_visible()
+    await page.keyboard.press("Escape")
+    await expect(page.get_by_role("dialog")).to_be_hidden()
+    await page.keyboard.press("r")
+    await expect(page.get_by_role("status")).to_have_text("1 comment rejected.")
+    assert stored_comments(desk.conn)[ids[3]]["status"] == "rejected"
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "workspace-queue.png"), full_page=True)
+    await page.emulate_media(color_scheme="dark")
+    await page.screenshot(path=str(ARTIFACTS / "workspace-queue-dark.png"), full_page=True)
+    await page.emulate_media(color_scheme="light")
+
+    await page.get_by_role("button", name="Sign out").click()
+    await expect(page.locator("h1")).to_have_text("Sign in to moderate")
+    await page.goto(desk.api + "/moderation/queue/held")
+    await expect(page.locator("h1")).to_have_text("Sign in to moderate")
+    console.allow_status(401)  # the queue's answer without a session
+
+
+async def test_the_workspace_works_without_javascript(desk: Site, nojs_page: Page) -> None:
+    ids = await held_wave(desk, 2)
+    page = nojs_page
+    await page.goto(desk.api + "/moderation/")
+    await page.get_by_text("Sign in with a moderator token").click()
+    await page.get_by_label("Token").fill(TOKEN)
+    await page.get_by_role("button", name="Sign in", exact=True).click()
+    await expect(page.locator("h1")).to_have_text("Pending review")
+    first = page.locator("ol.items > li").first
+    await first.get_by_role("button", name="Approve").click()
+    await expect(page.get_by_role("status")).to_have_text("1 comment approved.")
+    await page.locator("ol.items > li").first.get_by_role("button", name="Spam").click()
+    await expect(page.get_by_role("status")).to_have_text("1 comment marked as spam.")
+    stored = stored_comments(desk.conn)
+    assert [stored[i]["status"] for i in ids] == ["approved", "spam"]
+    await page.get_by_role("link", name="Spam (1)").click()
+    await page.locator("ol.items > li").first.get_by_role("button", name="Not spam").click()
+    await expect(page.get_by_role("status")).to_have_text("1 comment restored.")
+    assert stored_comments(desk.conn)[ids[1]]["status"] == "approved"

@@ -1,0 +1,651 @@
+"""The moderators' workspace over HTTP: sign-in by mail and by token, sessions, CSRF, roles,
+the queues and acting on them, the audit. Real Redis, a real SMTP server, real job code."""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import AsyncIterator
+
+import pytest
+import redis
+from aiohttp import ClientResponse
+from aiohttp.test_utils import TestClient, TestServer
+from yarl import URL
+
+from service.core import keys
+from service.core.settings import Settings
+from service.web.app import create_app
+from service.web.workspace import COOKIE
+from tests.helpers import (
+    ARTICLE,
+    Client,
+    Recorder,
+    approve,
+    drain,
+    forbidden,
+    stored_comments,
+    submit,
+)
+
+TOKEN_ALICE = "a" * 40  # an admin (COMMENTS_MODERATOR_ADMINS names her)
+TOKEN_BOB = "b" * 40  # a moderator
+MODERATOR = "desk-7731@news.example.org"
+ADMIN = "chief-7732@news.example.org"
+PAGES = (
+    "/moderation/queue/held",
+    "/moderation/queue/spam",
+    "/moderation/queue/approved",
+    "/moderation/queue/rejected",
+    "/moderation/queue/all",
+    "/moderation/audit",
+    "/moderation/overview",
+)
+ACTIONS = (
+    "/moderation/act",
+    "/moderation/signout",
+    "/moderation/sessions/end-all",
+    "/moderation/comment/0123456789abcdef-0123456789abcdef/edit",
+)
+
+
+def workspace_settings(settings: Settings, **overrides: object) -> Settings:
+    return settings.with_overrides(
+        moderator_tokens=(("alice", TOKEN_ALICE), ("bob", TOKEN_BOB)),
+        moderator_emails=(MODERATOR, ADMIN),
+        moderator_admins=(ADMIN, "alice"),
+        **overrides,
+    )
+
+
+@pytest.fixture
+def ws_settings(settings: Settings, smtp: tuple[int, Recorder]) -> Settings:
+    return workspace_settings(settings, smtp_url=f"smtp://127.0.0.1:{smtp[0]}")
+
+
+@pytest.fixture
+async def ws(ws_settings: Settings) -> AsyncIterator[Client]:
+    async with TestClient(TestServer(create_app(ws_settings))) as c:
+        yield c
+
+
+async def other_client(settings: Settings) -> Client:
+    """A second browser (its own cookie jar) on the same service; the caller closes it."""
+    c: Client = TestClient(TestServer(create_app(settings)))
+    await c.start_server()
+    return c
+
+
+def csrf_of(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found, html
+    return found.group(1)
+
+
+def session_of(client: Client) -> str:
+    [cookie] = [c for c in client.session.cookie_jar if c.key == COOKIE]
+    return cookie.value
+
+
+async def sign_in_with_token(client: Client, token: str = TOKEN_ALICE) -> str:
+    """Sign in as a script would; returns the session's CSRF value."""
+    page = await client.get("/moderation/")
+    resp = await client.post(
+        "/moderation/token",
+        data={"csrf": csrf_of(await page.text()), "token": token},
+        allow_redirects=False,
+    )
+    assert resp.status == 303, await resp.text()
+    assert resp.headers["Location"] == "/moderation/queue/held"
+    queue = await client.get("/moderation/queue/held")
+    assert queue.status == 200
+    return csrf_of(await queue.text())
+
+
+async def held(client: Client, settings: Settings, count: int, **fields: str) -> list[str]:
+    """First-time commenters' comments, decided by the real job code: held."""
+    ids = [await submit(client, {**fields, "comment": f"Held comment number {n}, waiting."})
+           for n in range(count)]  # fmt: skip
+    await drain(settings)
+    return ids
+
+
+async def act(
+    client: Client, csrf: str, *pairs: tuple[str, str], back: str = "/moderation/queue/held"
+) -> ClientResponse:
+    data = [("csrf", csrf), ("back", back), *pairs]
+    return await client.post("/moderation/act", data=data, allow_redirects=False)
+
+
+def statuses(conn: redis.Redis, ids: list[str]) -> list[str]:
+    stored = stored_comments(conn)
+    return [stored[i]["status"] for i in ids]
+
+
+# --- signing in ---------------------------------------------------------------------------
+
+
+async def mailed_signin_link(settings: Settings, recorder: Recorder, to: str) -> str:
+    await drain(settings)
+    [msg] = [m for r, m in recorder.messages if to in r and "Sign in" in str(m["Subject"])]
+    body = msg.get_body(("plain",))
+    assert body is not None
+    found = re.search(r"http://\S+/moderation/signin/\S+", body.get_content())
+    assert found, body.get_content()
+    return found.group(0)
+
+
+async def test_signin_by_mailed_link_works_once(
+    ws: Client, ws_settings: Settings, smtp: tuple[int, Recorder], rconn: redis.Redis
+) -> None:
+    page = await ws.get("/moderation/")
+    assert page.status == 200
+    csrf = csrf_of(await page.text())
+    known = await ws.post(
+        "/moderation/signin", data={"csrf": csrf, "email": "Desk-7731@NEWS.example.org"}
+    )
+    unknown = await ws.post(
+        "/moderation/signin", data={"csrf": csrf, "email": "reader@example.com"}
+    )
+    invalid = await ws.post("/moderation/signin", data={"csrf": csrf, "email": "no address"})
+    answers = [(r.status, await r.text()) for r in (known, unknown, invalid)]
+    assert answers[0][0] == 200
+    assert answers[0] == answers[1] == answers[2]  # nothing tells a moderator's address apart
+    assert "Desk-7731" not in answers[0][1]
+
+    link = await mailed_signin_link(ws_settings, smtp[1], MODERATOR)
+    assert [rcpt for rcpt, _ in smtp[1].messages] == [[MODERATOR]]  # only the moderator's
+    path = URL(link).path
+    # A mail scanner's GET does not sign in, nor spend the link.
+    shown = await ws.get(path)
+    assert shown.status == 200
+    assert COOKIE not in {c.key for c in ws.session.cookie_jar}
+    signed = await ws.post(path, data={"csrf": csrf_of(await shown.text())}, allow_redirects=False)
+    assert signed.status == 303
+    cookie = signed.cookies[COOKIE]
+    assert cookie["httponly"] is True
+    assert cookie["samesite"] == "Strict"
+    assert cookie["path"] == "/moderation"
+    assert not cookie["secure"]  # the public URL is http here
+    queue = await ws.get("/moderation/queue/held")
+    assert queue.status == 200
+    html = await queue.text()
+    assert "Signed in as mail-" in html
+    assert "(moderator)" in html
+    assert "desk-7731" not in html.lower()  # a moderator is named by a label, not the address
+    # The link worked once.
+    again = await ws.post(path, data={"csrf": csrf_of(await shown.text())}, allow_redirects=False)
+    assert again.status == 410
+    assert (await ws.get(path)).status == 410
+
+
+async def test_admin_address_signs_in_as_admin(
+    ws: Client, ws_settings: Settings, smtp: tuple[int, Recorder]
+) -> None:
+    csrf = csrf_of(await (await ws.get("/moderation/")).text())
+    await ws.post("/moderation/signin", data={"csrf": csrf, "email": ADMIN})
+    path = URL(await mailed_signin_link(ws_settings, smtp[1], ADMIN)).path
+    shown = await ws.get(path)
+    await ws.post(path, data={"csrf": csrf_of(await shown.text())})
+    assert "(admin)" in await (await ws.get("/moderation/queue/held")).text()
+
+
+async def test_signin_requests_are_rate_limited(
+    ws: Client, ws_settings: Settings, smtp: tuple[int, Recorder]
+) -> None:
+    csrf = csrf_of(await (await ws.get("/moderation/")).text())
+    typed = [MODERATOR, MODERATOR.upper(), f" {MODERATOR} ", MODERATOR]  # one address
+    answers = [
+        (await ws.post("/moderation/signin", data={"csrf": csrf, "email": t})).status for t in typed
+    ]
+    assert answers == [200, 200, 200, 429]
+    await drain(ws_settings)
+    assert len(smtp[1].messages) == 3
+
+
+async def test_token_signin_refuses_a_wrong_token(ws: Client) -> None:
+    csrf = csrf_of(await (await ws.get("/moderation/")).text())
+    resp = await ws.post(
+        "/moderation/token", data={"csrf": csrf, "token": "c" * 40}, allow_redirects=False
+    )
+    assert resp.status == 401
+    assert "not a moderator" in await resp.text()
+    assert COOKIE not in {c.key for c in ws.session.cookie_jar}
+    # The sign-in forms need their own CSRF value too (no signing in someone else).
+    forged = await ws.post("/moderation/token", data={"token": TOKEN_ALICE}, allow_redirects=False)
+    assert forged.status == 403
+
+
+async def test_the_cookie_is_secure_when_the_public_url_is_https(settings: Settings) -> None:
+    secure = workspace_settings(settings, public_url="https://comments.example.org")
+    async with TestClient(TestServer(create_app(secure))) as c:
+        page = await c.get("/moderation/")
+        resp = await c.post(
+            "/moderation/token",
+            data={"csrf": csrf_of(await page.text()), "token": TOKEN_BOB},
+            allow_redirects=False,
+        )
+        assert resp.status == 303
+        assert resp.cookies[COOKIE]["secure"] is True
+
+
+# --- refusals: no session, ended session, wrong role, another site ------------------------
+
+
+async def refused_everywhere(client: Client, csrf: str, cookie: str | None = None) -> None:
+    headers = {"Cookie": f"{COOKIE}={cookie}"} if cookie else None
+    for path in PAGES:
+        resp = await client.get(path, headers=headers)
+        assert resp.status == 401, path
+        assert "Sign in to moderate" in await resp.text()
+    for path in ACTIONS:
+        resp = await client.post(path, data={"csrf": csrf}, headers=headers, allow_redirects=False)
+        assert resp.status == 401, path
+
+
+async def test_every_page_and_action_refuses_without_a_session(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    ids = await held(ws, ws_settings, 1)
+    await refused_everywhere(ws, "anything")
+    resp = await ws.post("/moderation/act", data={"action": "approve", "ids": ids[0]})
+    assert resp.status == 401
+    assert statuses(rconn, ids) == ["held"]
+
+
+async def test_a_signed_out_session_is_refused(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    ids = await held(ws, ws_settings, 1)
+    csrf = await sign_in_with_token(ws)
+    old = session_of(ws)
+    out = await ws.post("/moderation/signout", data={"csrf": csrf}, allow_redirects=False)
+    assert out.status == 303
+    assert out.cookies[COOKIE].value == ""  # the browser forgets it
+    # The cookie's value kept (a copied cookie) opens nothing, and its CSRF value acts on nothing.
+    await refused_everywhere(ws, csrf, cookie=old)
+    resp = await act(ws, csrf, ("item", f"approve:{ids[0]}"))
+    assert resp.status == 401
+    assert statuses(rconn, ids) == ["held"]
+
+
+async def test_an_expired_session_is_refused(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    csrf = await sign_in_with_token(ws)
+    [key] = list(rconn.scan_iter(keys.session("*")))
+    # Idle expiry is Redis's own: the session's key lives no longer than the idle time.
+    assert 0 < rconn.ttl(key) <= ws_settings.session_idle_s
+    # Past the absolute maximum, however busy: refused, and the session deleted.
+    rconn.hset(key, "created", "1000000000")
+    await refused_everywhere(ws, csrf)
+    assert not rconn.exists(key)
+    # Idle past its time: Redis removed the key.
+    await sign_in_with_token(ws)
+    for stale in rconn.scan_iter(keys.session("*")):
+        rconn.delete(stale)
+    await refused_everywhere(ws, csrf)
+    # The index of sessions (for "sign everyone out") forgets the expired ones.
+    assert rconn.scard(keys.sessions()) == 1
+    await sign_in_with_token(ws)
+    assert rconn.scard(keys.sessions()) == 1
+
+
+async def test_an_admin_action_refuses_a_moderator(ws: Client, ws_settings: Settings) -> None:
+    admin = await other_client(ws_settings)
+    try:
+        admin_csrf = await sign_in_with_token(admin, TOKEN_ALICE)
+        csrf = await sign_in_with_token(ws, TOKEN_BOB)
+        refused = await ws.post(
+            "/moderation/sessions/end-all", data={"csrf": csrf}, allow_redirects=False
+        )
+        assert refused.status == 403
+        assert "Only an admin" in await refused.text()
+        assert (await ws.get("/moderation/queue/held")).status == 200
+        done = await admin.post(
+            "/moderation/sessions/end-all", data={"csrf": admin_csrf}, allow_redirects=False
+        )
+        assert done.status == 303
+        # Everyone is signed out: the moderator and the admin alike.
+        assert (await ws.get("/moderation/queue/held")).status == 401
+        assert (await admin.get("/moderation/queue/held")).status == 401
+    finally:
+        await admin.close()
+
+
+async def test_the_settings_decide_who_stays_signed_in(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    signin_csrf = csrf_of(await (await ws.get("/moderation/")).text())
+    await sign_in_with_token(ws, TOKEN_BOB)
+    # Again in this browser (the sign-in form of before): replaces the session, never adds.
+    again = await ws.post("/moderation/token", data={"csrf": signin_csrf, "token": TOKEN_ALICE})
+    assert "Signed in as alice (admin)" in await again.text()
+    assert len(list(rconn.scan_iter(keys.session("*")))) == 1
+    session = session_of(ws)
+    cookie = {"Cookie": f"{COOKIE}={session}"}
+    # The service restarted with alice no longer an admin: her session is a moderator's now.
+    demoted = ws_settings.with_overrides(moderator_admins=(ADMIN,))
+    async with TestClient(TestServer(create_app(demoted))) as after:
+        page = await after.get("/moderation/queue/held", headers=cookie)
+        assert "Signed in as alice (moderator)" in await page.text()
+        csrf = csrf_of(await page.text())
+        refused = await after.post(
+            "/moderation/sessions/end-all", data={"csrf": csrf}, headers=cookie
+        )
+        assert refused.status == 403
+    # And with her token removed: her session ends at its next request.
+    removed = ws_settings.with_overrides(moderator_tokens=(("bob", TOKEN_BOB),))
+    async with TestClient(TestServer(create_app(removed))) as after:
+        assert (await after.get("/moderation/queue/held", headers=cookie)).status == 401
+    assert not list(rconn.scan_iter(keys.session("*")))
+
+
+async def test_cross_site_and_csrf_less_posts_are_refused(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    ids = await held(ws, ws_settings, 1)
+    csrf = await sign_in_with_token(ws)
+    item = ("item", f"spam:{ids[0]}")
+    no_csrf = await ws.post("/moderation/act", data=[item], allow_redirects=False)
+    assert no_csrf.status == 403
+    forged = await act(ws, "v1.00000000.e30.AAAAAAAAAAAAAAAAAAAAAAAA", item)
+    assert forged.status == 403
+    for headers in ({"Origin": "https://evil.example"}, {"Origin": "null"},
+                    {"Sec-Fetch-Site": "cross-site"}):  # fmt: skip
+        resp = await ws.post(
+            "/moderation/act",
+            data=[("csrf", csrf), item],
+            headers=headers,
+            allow_redirects=False,
+        )
+        assert resp.status == 403, headers
+    # Another moderator's CSRF value belongs to their session, not this one.
+    other = await other_client(ws_settings)
+    try:
+        other_csrf = await sign_in_with_token(other, TOKEN_BOB)
+    finally:
+        await other.close()
+    assert (await act(ws, other_csrf, item)).status == 403
+    # A JSON body is not the workspace's form.
+    as_json = await ws.post("/moderation/act", json={"csrf": csrf, "item": item[1]})
+    assert as_json.status == 403
+    assert statuses(rconn, ids) == ["held"]
+    # The genuine post acts.
+    assert (await act(ws, csrf, item)).status == 303
+    assert statuses(rconn, ids) == ["spam"]
+
+
+async def test_pages_send_their_policy_and_are_not_cached(ws: Client) -> None:
+    await sign_in_with_token(ws)
+    for path in ("/moderation/", *PAGES):
+        resp = await ws.get(path)
+        policy = resp.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy
+        assert "default-src 'none'" in policy
+        assert resp.headers["Referrer-Policy"] == "same-origin"
+        assert resp.headers["Cache-Control"] == "no-store"
+    script = await ws.get("/moderation/workspace.js")
+    assert script.status == 200
+    assert script.content_type == "text/javascript"
+
+
+# --- the queues and acting on them ---------------------------------------------------------
+
+
+async def test_queue_shows_what_a_moderator_needs(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    parent = await submit(ws, comment="The original post about the lunar station.")
+    approve(rconn, ws_settings, parent)
+    await held(ws, ws_settings, 1, parent_id=parent, website="https://blog.example.net")
+    csrf = await sign_in_with_token(ws)
+    html = await (await ws.get("/moderation/queue/held")).text()
+    assert "Held comment number 0, waiting." in html
+    assert "In reply to <strong>Maria</strong>: The original post about the lunar station." in html
+    assert "https://blog.example.net" in html
+    assert "Score " in html
+    assert "Known address, but not from a browser it was approved from" in html  # a reason
+    # Maria had a comment approved, but this one came without proof it is her: not trusted.
+    assert "Commenter: returning, 2 comments, 1 approved, 0 spam" in html
+    assert "Pending review (1)" in html
+    assert "Spam (0)" in html
+    assert csrf
+
+
+async def test_filters_order_and_pages(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    ids = await held(ws, ws_settings, 27)
+    other = await held(ws, ws_settings, 1, article="another-article")
+    await sign_in_with_token(ws)
+
+    first = await (await ws.get("/moderation/queue/held")).text()
+    assert listed(first) == ids[:25]  # oldest first, 25 a page
+    found = re.search(r'<a href="([^"]+)" rel="next">', first)
+    assert found
+    second = await (await ws.get(found.group(1).replace("&amp;", "&"))).text()
+    assert listed(second) == [*ids[25:], *other]
+    assert 'rel="next"' not in second
+    newest = await (await ws.get("/moderation/queue/held", params={"order": "newest"})).text()
+    assert listed(newest)[:2] == [*other, ids[-1]]
+    by_article = await ws.get("/moderation/queue/held", params={"article": "another-article"})
+    assert listed(await by_article.text()) == other
+    by_text = await ws.get("/moderation/queue/held", params={"q": "NUMBER 13,"})
+    assert listed(await by_text.text()) == [ids[13]]
+    by_reason = await ws.get("/moderation/queue/held", params={"reason": "no-such-reason"})
+    assert listed(await by_reason.text()) == []
+    bad_cursor = await ws.get("/moderation/queue/held", params={"cursor": "not-a-cursor"})
+    assert listed(await bad_cursor.text()) == ids[:25]
+    assert (await ws.get("/moderation/queue/elsewhere")).status == 404
+
+
+async def test_bulk_and_single_actions_use_the_status_model(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    ids = await held(ws, ws_settings, 4)
+    csrf = await sign_in_with_token(ws)
+    bulk = await act(ws, csrf, ("action", "spam"), ("ids", ids[0]), ("ids", ids[1]))
+    assert bulk.status == 303
+    assert bulk.headers["Location"] == "/moderation/queue/held?did=spam&n=2&skipped=0"
+    notice = await (await ws.get(bulk.headers["Location"])).text()
+    assert "2 comments marked as spam." in notice
+    assert "Pending review (2)" in notice
+    assert "Spam (2)" in notice
+    single = await act(ws, csrf, ("item", f"approve:{ids[2]}"), ("ids", ids[3]))
+    assert single.status == 303
+    assert statuses(rconn, ids) == ["spam", "spam", "approved", "held"]
+    # From the spam folder: not spam restores (and publishes).
+    restored = await act(ws, csrf, ("item", f"ham:{ids[0]}"), back="/moderation/queue/spam")
+    assert restored.headers["Location"].startswith("/moderation/queue/spam?")
+    # Already decided: said, not done twice.
+    again = await act(ws, csrf, ("action", "approve"), ("ids", ids[2]))
+    assert again.headers["Location"].endswith("did=approve&n=0&skipped=1")
+    assert statuses(rconn, ids) == ["approved", "spam", "approved", "held"]
+    # As the API and the one-click links do: audit, reputation, the text model's labels.
+    audit = [e for _, e in rconn.xrange(keys.audit_log()) or []]
+    assert [(e[b"actor"], e[b"action"]) for e in audit if e] == [
+        (b"alice", b"spam"), (b"alice", b"spam"), (b"alice", b"approve"), (b"alice", b"ham")
+    ]  # fmt: skip
+    assert rconn.xlen(keys.labels()) == 4  # two spam, the approval of a held one, not spam
+    # A back address elsewhere is not followed.
+    away = await act(ws, csrf, ("item", f"reject:{ids[3]}"), back="https://evil.example/")
+    assert away.headers["Location"].startswith("/moderation/queue/held?")
+    nothing = await act(ws, csrf, ("action", "approve"))
+    assert nothing.headers["Location"] == "/moderation/queue/held?did=nothing"
+
+
+def listed(html: str) -> list[str]:
+    return re.findall(r'<li id="c-([0-9a-f-]+)"', html)
+
+
+async def test_every_status_has_its_queue(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    ids = await held(ws, ws_settings, 4)
+    csrf = await sign_in_with_token(ws)
+    for action, cid in zip(("approve", "reject", "spam"), ids, strict=False):
+        await act(ws, csrf, ("item", f"{action}:{cid}"))
+    pages = {
+        name: await (await ws.get(f"/moderation/queue/{name}")).text()
+        for name in ("held", "approved", "rejected", "spam", "all")
+    }
+    assert listed(pages["approved"]) == [ids[0]]
+    assert listed(pages["rejected"]) == [ids[1]]
+    assert listed(pages["spam"]) == [ids[2]]
+    assert listed(pages["held"]) == [ids[3]]
+    assert listed(pages["all"]) == ids  # oldest first, across the four
+    for label in ("Pending review (1)", "Spam (1)", "Approved (1)", "Rejected (1)", "All (4)"):
+        assert label in pages["all"], label
+    assert '<span class="status">rejected</span>' in pages["all"]
+    # Each queue offers what its comments can become: a rejected one, approval.
+    back = "/moderation/queue/rejected"
+    assert (await act(ws, csrf, ("item", f"approve:{ids[1]}"), back=back)).status == 303
+    assert statuses(rconn, ids[:2]) == ["approved", "approved"]
+    approved = await (await ws.get("/moderation/queue/approved")).text()
+    assert listed(approved) == ids[:2]
+    # A comment listed where it no longer belongs is not shown there.
+    rconn.zadd(keys.approved_folder(), {ids[3]: 1.0})
+    assert listed(await (await ws.get("/moderation/queue/approved")).text()) == ids[:2]
+
+
+async def test_a_comment_has_a_page_that_notifications_link_to(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis, smtp: tuple[int, Recorder]
+) -> None:
+    [cid] = await held(ws, ws_settings, 1)
+    [(_, mail)] = [(r, m) for r, m in smtp[1].messages if "Held" in str(m["Subject"])]
+    body = mail.get_body(("plain",))
+    assert body is not None
+    path = f"/moderation/comment/{cid}"
+    assert f"In the moderators' workspace: http://127.0.0.1:8080{path}" in body.get_content()
+    assert (await ws.get(path)).status == 401  # a link in a mail is no way in by itself
+    csrf = await sign_in_with_token(ws)
+    page = await (await ws.get(path)).text()
+    assert listed(page) == [cid]
+    assert '<span class="status">held</span>' in page
+    assert 'data-action="approve"' in page
+    assert 'name="ids"' not in page  # one comment: nothing to select
+    done = await act(ws, csrf, ("item", f"spam:{cid}"), back=path)
+    assert done.headers["Location"] == f"{path}?did=spam&n=1&skipped=0"
+    page = await (await ws.get(done.headers["Location"])).text()
+    assert "1 comment marked as spam." in page
+    assert 'data-action="ham"' in page  # what a spam comment can become
+    audit = await (await ws.get("/moderation/audit", params={"comment_id": cid})).text()
+    assert f'<a href="{path}"><code>{cid}</code></a>' in audit
+    for missing in ("0123456789abcdef-0123456789abcdef", "not-an-id"):
+        assert (await ws.get(f"/moderation/comment/{missing}")).status == 404
+
+
+async def test_editing_keeps_the_original_and_reaches_readers(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    cid = await submit(ws, comment="A good point, but teh spelling.")
+    approve(rconn, ws_settings, cid)
+    csrf = await sign_in_with_token(ws)
+    path = f"/moderation/comment/{cid}"
+    done = await ws.post(
+        f"{path}/edit", data={"csrf": csrf, "text": "A good point, but the spelling."},
+        allow_redirects=False,
+    )  # fmt: skip
+    assert done.status == 303
+    assert done.headers["Location"] == f"{path}?did=edit"
+    page = await (await ws.get(done.headers["Location"])).text()
+    assert "the commenter&#39;s original is kept." in page
+    assert "As the commenter wrote it" in page
+    assert "A good point, but teh spelling." in page
+    thread = await (await ws.get("/api/v1/comments", params={"article": ARTICLE})).json()
+    assert [c["text"] for c in thread["comments"]] == ["A good point, but the spelling."]
+    [*_, entry] = [e for _, e in rconn.xrange(keys.audit_log()) or [] if e]
+    assert (entry[b"actor"], entry[b"action"]) == (b"alice", b"edit")
+    # What a submission may not hold, an edit may not either: the page again, text kept.
+    bad = await ws.post(f"{path}/edit", data={"csrf": csrf, "text": "  "})
+    assert bad.status == 422
+    assert "Comment is required." in await bad.text()
+    refused = await ws.post(f"{path}/edit", data={"text": "Forged."}, allow_redirects=False)
+    assert refused.status == 403
+    assert stored_comments(rconn)[cid]["comment"] == "A good point, but the spelling."
+
+
+async def test_audit_page_lists_and_filters(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    ids = await held(ws, ws_settings, 2)
+    approve(rconn, ws_settings, ids[0])  # by "tests"
+    csrf = await sign_in_with_token(ws)
+    await act(ws, csrf, ("item", f"reject:{ids[1]}"))
+    html = await (await ws.get("/moderation/audit")).text()
+    assert html.index("<td>alice</td><td>reject</td>") < html.index("<td>tests</td>")
+    only = await (await ws.get("/moderation/audit", params={"actor": "tests"})).text()
+    assert "<td>tests</td><td>approve</td>" in only
+    assert "<td>alice</td>" not in only
+
+
+async def test_overview_counts_the_desk(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    ids = await held(ws, ws_settings, 3)
+    approve(rconn, ws_settings, ids[0])  # by "tests"
+    csrf = await sign_in_with_token(ws, TOKEN_BOB)
+    await act(ws, csrf, ("action", "spam"), ("ids", ids[1]), ("ids", ids[2]))
+    await held(ws, ws_settings, 1)
+    html = await (await ws.get("/moderation/overview")).text()
+    rows = dict(re.findall(r'<th scope="row">([^<]+)</th><td>([^<]+)</td>', html))
+    assert rows["Held now"] == "1"
+    assert rows["In the spam folder"] == "2"
+    assert rows["Decisions today (UTC)"] == "3"
+    assert rows["Oldest held comment waiting"].endswith("min")
+    assert '<a href="/moderation/audit?actor=bob">bob</a></td><td>2</td>' in html
+    assert '<a href="/moderation/audit?actor=tests">tests</a></td><td>1</td>' in html
+
+
+# --- privacy: the workspace never shows an address, and its secrets never reach a log --------
+
+
+async def test_no_workspace_page_or_log_shows_an_address_or_a_secret(
+    ws: Client,
+    ws_settings: Settings,
+    smtp: tuple[int, Recorder],
+    rconn: redis.Redis,
+    captured_logs: io.StringIO,
+) -> None:
+    commenters = ["Ws-Commenter.7781@Example.COM", "ws-replier-7782@mail.example.net"]
+    first = await submit(ws, email=commenters[0], website="https://site.example.org")
+    approve(rconn, ws_settings, first)
+    ids = await held(ws, ws_settings, 2, email=commenters[0])
+    await held(ws, ws_settings, 1, email=commenters[1], parent_id=first)
+    pages: list[bytes] = []
+
+    async def record(resp: ClientResponse) -> ClientResponse:
+        pages.append(str(resp.headers).encode())
+        pages.append(await resp.read())
+        return resp
+
+    signin = await record(await ws.get("/moderation/"))
+    csrfs = [csrf_of(await signin.text())]
+    await record(await ws.post("/moderation/signin", data={"csrf": csrfs[0], "email": MODERATOR}))
+    link = URL(await mailed_signin_link(ws_settings, smtp[1], MODERATOR)).path
+    shown = await record(await ws.get(link))
+    csrfs.append(csrf_of(await shown.text()))
+    await record(await ws.post(link, data={"csrf": csrfs[-1]}))
+    session = session_of(ws)
+    for path in PAGES:
+        for params in ({}, {"q": "Held"}, {"order": "newest"}):
+            resp = await record(await ws.get(path, params=params))
+            assert resp.status == 200
+            csrfs.append(csrf_of(await resp.text()))
+    for cid in (first, ids[1]):
+        assert (await record(await ws.get(f"/moderation/comment/{cid}"))).status == 200
+    await record(await act(ws, csrfs[-1], ("action", "spam"), ("ids", ids[0])))
+    await record(await ws.get("/moderation/queue/spam"))
+    await record(await ws.get("/moderation/audit"))
+    everything = b"\n".join(pages)
+    assert b"Held comment number 1, waiting." in everything  # the scan sees real content
+    for address in commenters:
+        for needle in forbidden(address):
+            assert needle not in everything, (needle, address)
+    for needle in forbidden(MODERATOR):  # the moderator's own address: only in their mail
+        assert needle not in everything, needle
+    logs = captured_logs.getvalue()
+    assert "/moderation/signin/[token]" in logs, "the access log wrote nothing"
+    for secret in [session, *csrfs, link.rsplit("/", 1)[1]]:
+        assert secret not in logs

@@ -44,13 +44,14 @@ def edit(conn: redis.Redis, settings: Settings, comment_id: str, text: str, now:
                     return Result.CLOSED
                 pipe.multi()
                 pipe.hsetnx(key, "original_comment", record["comment"])
-                edited = {"comment": text, "edited_by": "author", "edited_at": f"{now:.6f}"}
+                pipe.hset(
+                    key, mapping={"comment": text, "edited_by": "author", "edited_at": f"{now:.6f}"}
+                )
                 if status is Status.APPROVED:
                     # Leaving "approved" takes this comment off its commenter's approved
                     # count; the worker counts it back, or fixing a typo in one's only
                     # approved comment would meet the first-comment hold again.
-                    edited["approved_before_edit"] = "1"
-                pipe.hset(key, mapping=edited)
+                    pipe.hset(key, "approved_before_edit", "1")
                 if status is not Status.PENDING:  # pending: the queued job reads the new text
                     transitions.move(
                         conn, pipe, settings, record, Status.PENDING, by="author", now=now

@@ -1,14 +1,15 @@
 """'Your email address will not be published': scan every output for the submitted addresses.
 
-Responses (bodies and headers), log lines (the access log included), worker output, every
-Redis key and value (job payloads included, and what RQ keeps compressed: job data, failure
-tracebacks, results), and the files Redis persisted are searched for each address in every
-form a leak takes: its case variants, its local part, IDNA, percent-encoded, JSON-escaped,
-as a Python bytes repr, and the plain hashes (MD5/SHA) of the address.
+Responses (bodies and headers), the live event stream, log lines (the access log included),
+worker output, every Redis key and value (job payloads included, and what RQ keeps compressed:
+job data, failure tracebacks, results), and the files Redis persisted are searched for each
+address in every form a leak takes: its case variants, its local part, IDNA, percent-encoded,
+JSON-escaped, as a Python bytes repr, and the plain hashes (MD5/SHA) of the address.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 from pathlib import Path
 from urllib.parse import quote
@@ -21,6 +22,7 @@ from service.core.settings import Settings
 from service.core.statuses import Status
 from service.entry.embedded_redis import RedisServer
 from service.web.app import create_app
+from service.web.appkeys import LIVE
 from service.web.routes.demo import ARTICLE_ID
 from tests.helpers import (
     approve,
@@ -63,6 +65,10 @@ async def test_no_output_contains_a_submitted_email(
     base = {"article": ARTICLE_ID, "name": "Reader", "comment": "Interesting piece."}
     async with TestClient(TestServer(create_app(settings, demo_page=True))) as client:
         api = "/api/v1/comments"
+        # A reader watching the thread live hears every change below.
+        await asyncio.wait_for(client.app[LIVE].ready.wait(), 20)
+        stream = await client.get("/api/v1/stream", params={"article": ARTICLE_ID})
+        outputs.extend(f"{k}: {v}".encode() for k, v in stream.headers.items())
         first = await record(await client.post(api, json={**base, "email": ADDRESSES[0]}))
         first_id = (await first.json())["id"]
         # The author's own edit and deletion, with the edit token of a 202.
@@ -139,6 +145,9 @@ async def test_no_output_contains_a_submitted_email(
         await record(await client.get("/api/v1/counts", params={"article": ARTICLE_ID}))
         ids = [("id", cid) for cid in stored_comments(rconn)]
         await record(await client.get("/api/v1/comment-status", params=ids))
+        heard = await asyncio.wait_for(_until_voted(stream), 20)  # the vote was the last event
+        assert b"event: published" in heard
+        outputs.append(heard)
 
     assert b"Interesting piece." in b"".join(outputs)  # the scan sees real content
     assert b"process_comment" in worker.stderr.encode() + worker.stdout.encode()
@@ -160,3 +169,13 @@ async def test_no_output_contains_a_submitted_email(
         for needle in forms:
             for name, haystack in sources.items():
                 assert needle not in haystack, f"{needle!r} (from {address}) found in {name}"
+
+
+async def _until_voted(stream: ClientResponse) -> bytes:
+    """The stream's bytes up to the end of its first `voted` event."""
+    lines: list[bytes] = []
+    while not (len(lines) > 2 and lines[-3].startswith(b"event: voted") and not lines[-1].strip()):
+        line = await stream.content.readline()
+        assert line, "the stream ended"
+        lines.append(line)
+    return b"".join(lines)

@@ -50,6 +50,9 @@ EXAMPLES_PER_OPERATION = 20
 API = [sys.executable, "-m", "service.entry.cli", "api", "--host", "127.0.0.1"]
 
 schema = schemathesis.openapi.from_path(DOCUMENT)
+# The live stream answers 200 with a response that never ends, so a generated request for it
+# would never finish: its errors, events, resume and CORS are tested in tests/test_stream.py.
+FUZZED = schema.exclude(operation_id="streamThread")
 
 
 def the_document() -> dict[str, Any]:
@@ -171,7 +174,7 @@ def api_url(redis_server: RedisServer) -> Iterator[str]:
         redis.Redis.from_url(url).flushdb()
 
 
-@schema.parametrize()
+@FUZZED.parametrize()
 @settings(
     max_examples=EXAMPLES_PER_OPERATION,
     derandomize=True,

@@ -378,3 +378,15 @@ def session(token_digest: str) -> str:
 def sessions() -> str:
     """Set of every session's digest, so an admin can end them all at once."""
     return f"{PREFIX}:sessions"
+
+
+def live_channel() -> str:
+    """Pub/sub channel of every article's live events (service/store/live.py): each API process
+    subscribes once and fans the events out to its readers' streams."""
+    return f"{PREFIX}:live"
+
+
+def live_events(article: str) -> str:
+    """Capped stream of the article's recent live events, so a reader who reconnects with
+    Last-Event-ID gets what they missed (in the article's slot)."""
+    return f"{PREFIX}:{{{article_tag(article)}}}:live"

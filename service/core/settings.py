@@ -319,6 +319,9 @@ class Settings:
         "a rendered thread is served this long without re-checking Redis "
         "(new comments appear up to this late)",
     )
+    live_ping_s: float = setting(
+        15.0, "LIVE_PING_SECONDS", "seconds between heartbeats on an open live stream"
+    )
     redis_max_connections: int = setting(
         64,
         "REDIS_MAX_CONNECTIONS",

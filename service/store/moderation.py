@@ -114,7 +114,7 @@ def edit_text(conn: redis.Redis, comment_id: str, text: str, actor: str) -> Outc
                     key, mapping={"comment": text, "edited_by": actor, "edited_at": f"{now:.6f}"}
                 )
                 if status is Status.APPROVED:
-                    transitions.refresh(pipe, record["article"])  # readers see the fix
+                    transitions.refresh(pipe, record["article"], comment_id)  # readers see the fix
                 _audit(pipe, record, actor, "edit", status, status, now)
                 pipe.execute()
                 return Outcome(comment_id, "edit", DONE, status, status)

@@ -99,7 +99,7 @@ def erase(conn: redis.Redis, settings: Settings, email_hash: str) -> int:
                 pipe.hdel(keys.comment(cid), *PRIVATE_FIELDS, "website", "original_comment")
                 pipe.hset(keys.comment(cid), mapping={"name": ANONYMOUS, "erased_at": f"{now:.0f}"})
                 if parse(record.get("status")) is Status.APPROVED:
-                    transitions.refresh(pipe, record["article"])  # readers' caches
+                    transitions.refresh(pipe, record["article"], cid)  # readers' caches
             pipe.zrem(keys.retention(), cid)
         requests = [as_text(r) for r in conn.smembers(keys.privacy_requests_of(email_hash))]
         # Rate counters of any kind and window keyed by this commenter (erasure is rare,

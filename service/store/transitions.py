@@ -15,7 +15,7 @@ from service.core import keys
 from service.core.settings import Settings
 from service.core.statuses import Status, TransitionError, can_move, parse
 from service.queueing import jobs
-from service.store import votes
+from service.store import live, votes
 from service.store.reputation import record_spam
 
 # Which sorted set lists the comments in a status, site-wide (scored by creation time).
@@ -170,16 +170,25 @@ def _indexed(pipe: Pipeline, script: str, record: dict[str, str], created_at: fl
 
 
 def show(pipe: Pipeline, record: dict[str, str], created_at: float) -> None:
-    """Queue the commands that put a comment into its article's public thread."""
+    """Queue the commands that put a comment into its article's public thread, and tell its
+    readers (service/store/live.py)."""
     _indexed(pipe, SHOW, record, created_at)
+    live.publish(
+        pipe, record["article"], live.PUBLISHED, record["id"], record.get("parent_id") or ""
+    )
 
 
 def hide(pipe: Pipeline, record: dict[str, str]) -> None:
-    """Queue the commands that take a comment out of its article's public thread."""
+    """Queue the commands that take a comment out of its article's public thread, and tell
+    its readers."""
     _indexed(pipe, HIDE, record, 0.0)
+    parent = record.get("parent_id") or ""
+    live.publish(pipe, record["article"], live.REMOVED, record["id"], parent)
 
 
-def refresh(pipe: Pipeline, article: str) -> None:
+def refresh(pipe: Pipeline, article: str, comment_id: str = "") -> None:
     """The article's public thread changed (membership or text): readers' caches and ETags
-    follow this counter."""
+    follow this counter. Live readers hear that `comment_id`'s text changed, or without one
+    (an import) that the thread changed as a whole."""
     pipe.incr(keys.thread_version(article))
+    live.publish(pipe, article, live.EDITED if comment_id else live.CHANGED, comment_id)

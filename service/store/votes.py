@@ -9,6 +9,7 @@ import redis.asyncio as aioredis
 from service.core import keys
 from service.core.records import as_text
 from service.core.statuses import Status
+from service.store import live
 
 # service/core/votes.py's `wilson`, for the scripts that keep keys.thread_top; `score_of` reads
 # a comment record's counts.
@@ -80,4 +81,6 @@ async def cast(redis: aioredis.Redis, comment_id: str, voter: str, value: str) -
     if result is None:
         return None
     changed, up, down = (int(v) for v in result)
+    if changed:
+        await live.publish_vote(redis, article, comment_id, up, down)
     return Tally(bool(changed), up, down)

@@ -17,6 +17,7 @@ from service.store.threads import ThreadCache
 from service.web import openapi, pages
 from service.web.appkeys import (
     EMBED,
+    LIVE,
     METRICS,
     REDIS,
     SETTINGS,
@@ -31,6 +32,7 @@ from service.web.assets import Asset
 from service.web.cors import cors_middleware
 from service.web.errors import error_middleware
 from service.web.headers import add_security_headers
+from service.web.live import Hub
 from service.web.metrics import metrics_middleware
 from service.web.metrics import routes as metrics_routes
 from service.web.metrics_registry import Metrics
@@ -44,6 +46,7 @@ from service.web.routes import (
     own_comments,
     privacy,
     reports,
+    stream,
     unsubscribe,
     votes,
     widget,
@@ -72,12 +75,15 @@ def create_app(settings: Settings, *, demo_page: bool = False) -> web.Applicatio
     pages.setup(app)
     app.cleanup_ctx.append(_redis)
     app.on_startup.append(_check_data_format)  # after _redis: it uses its client
+    app.cleanup_ctx.append(_live)  # after _redis: it subscribes with its client
+    app.on_shutdown.append(_end_streams)
     app.on_response_prepare.append(add_security_headers)
     areas = (
         comments,
         own_comments,
         votes,
         reports,
+        stream,
         widget,
         moderator_api,
         moderation_links,
@@ -99,6 +105,23 @@ def create_app(settings: Settings, *, demo_page: bool = False) -> web.Applicatio
 async def _check_data_format(app: web.Application) -> None:
     """Never serve data this release cannot read: refuse to start (service/store/migrations)."""
     await asyncio.to_thread(migrations.require_readable, app[SYNC_REDIS], "the API")
+
+
+async def _live(app: web.Application) -> AsyncIterator[None]:
+    hub = app[LIVE] = Hub(app[REDIS])
+    task = asyncio.create_task(hub.run())
+    yield
+    hub.close()
+    task.cancel()
+    # Bounded: the loop also ends by itself within a second of close().
+    await asyncio.wait([task], timeout=5)
+
+
+async def _end_streams(app: web.Application) -> None:
+    """Open live streams end at once (their readers reconnect elsewhere): a warm shutdown
+    waits for in-flight requests, and a stream never finishes by itself."""
+    if LIVE in app:
+        app[LIVE].close()
 
 
 class ServerLimits(TypedDict):

@@ -12,6 +12,7 @@ from service.core.signing import Signer
 from service.store.intake import IntakeWriter
 from service.store.threads import ThreadCache
 from service.web.assets import Asset
+from service.web.live import Hub
 from service.web.metrics_registry import Metrics
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -25,3 +26,5 @@ SYNC_REDIS = web.AppKey("sync_redis", redis.Redis)
 METRICS = web.AppKey("metrics", Metrics)
 EMBED = web.AppKey("embed", Asset)
 WORKSPACE_JS = web.AppKey("workspace_js", Asset)
+# The process's one subscription to live events and its readers' streams.
+LIVE = web.AppKey("live", Hub)

@@ -22,6 +22,7 @@ WIDGET_PATHS = frozenset(
         "/api/v1/counts",
         "/api/v1/form-token",
         "/api/v1/privacy/requests",
+        "/api/v1/stream",
     }
 )
 # A reader's actions on one comment: PATCH/DELETE /api/v1/comments/<id>, its /vote and the like.
@@ -55,7 +56,8 @@ async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamR
     origin = request.headers.get("Origin")
     if origin is None:
         response = await handler(request)
-        response.headers.add("Vary", "Origin")
+        if not response.prepared:  # a live stream sent its headers long ago
+            response.headers.add("Vary", "Origin")
         return response
     headers = cors_headers(origin)
     if not allowed(request, origin):
@@ -76,5 +78,6 @@ async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamR
     except web.HTTPException as exc:  # redirects and 304s
         exc.headers.extend(headers)
         raise
-    response.headers.extend(headers)  # extend: a handler's own Vary stays
+    if not response.prepared:  # a live stream (routes/stream.py) sent these itself
+        response.headers.extend(headers)  # extend: a handler's own Vary stays
     return response

@@ -136,7 +136,7 @@ async def _accept(request: web.Request, data: Mapping[str, object]) -> tuple[str
 @routes.get("/api/v1/form-token")
 async def form_token(request: web.Request) -> web.Response:
     """A signed token the widget puts in the form it renders; proves when the form was shown."""
-    article = _article_param(request)
+    article = article_param(request)
     settings = request.app[SETTINGS]
     now = time.time()
     token = tokens.issue(request.app[SIGNER], article, now, settings.form_token_max_age_s)
@@ -216,7 +216,7 @@ async def comment_status(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/comments")
 async def get_comments(request: web.Request) -> web.Response:
-    article = _article_param(request)
+    article = article_param(request)
     if PAGE_PARAMS.isdisjoint(request.query):
         # The whole thread, as before pages existed: what widgets pinned to an older
         # version (/embed.<hash>.js) still ask for.
@@ -273,7 +273,7 @@ async def _page(request: web.Request, article: str) -> RenderedThread:
     return await request.app[THREADS].get(request.app[REDIS], article, view, render)
 
 
-def _article_param(request: web.Request) -> str:
+def article_param(request: web.Request) -> str:
     article = request.query.get("article", "").strip()
     if not article or len(article) > MAX_ARTICLE:
         code = "required" if not article else "too_long"

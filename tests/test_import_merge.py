@@ -117,8 +117,9 @@ def lunar_only(redis_server: RedisServer, rconn: redis.Redis) -> Iterator[redis.
     not the about page's: its import fails part way with a real Redis error."""
     tag = keys.article_tag(LUNAR)
     patterns = [f"cm:{{{tag}}}:*", "cm:rep:*", "cm:by-email:*", "cm:moderation:*"]
+    # It may publish the live events of what it imports (keys.live_channel), as any writer.
     rconn.acl_setuser("importer", enabled=True, passwords=["+import-pass"], commands=["+@all"],
-                      keys=patterns)  # fmt: skip
+                      keys=patterns, channels=[keys.live_channel()])  # fmt: skip
     conn = redis.Redis(host="127.0.0.1", port=redis_server.port, username="importer",
                        password="import-pass")  # fmt: skip
     yield conn

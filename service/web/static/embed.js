@@ -65,6 +65,8 @@
     en: {
       count_one: "{n} comment",
       count_other: "{n} comments",
+      new_one: "{n} new comment",
+      new_other: "{n} new comments",
       empty: "No comments yet.",
       loading: "Loading comments…",
       load_failed: "Comments could not be loaded. Please try again later.",
@@ -118,6 +120,8 @@
     de: {
       count_one: "{n} Kommentar",
       count_other: "{n} Kommentare",
+      new_one: "{n} neuer Kommentar",
+      new_other: "{n} neue Kommentare",
       empty: "Noch keine Kommentare.",
       loading: "Kommentare werden geladen …",
       load_failed: "Die Kommentare konnten nicht geladen werden. Bitte versuche es später erneut.",
@@ -185,6 +189,7 @@
   const countText = (n) => t(plural.select(n) === "one" ? "count_one" : "count_other", { n });
   const moreText = (n) => t(plural.select(n) === "one" ? "more_one" : "more_other", { n });
   const PAGE = 20; // top-level comments (or replies) a page brings; the server caps it at 50
+  const POLL_MS = 30000; // the first page's re-fetch when live events are unavailable
 
   // Same limits and rules as service/core/validation.py; the server stays the authority.
   const LIMITS = { comment: 10000, name: 100, email: 254, website: 200 };
@@ -374,6 +379,8 @@
     }
     ol { list-style: none; margin: 0; padding: 0 }
     .c { margin: 1em 0 }
+    .fresh { position: sticky; top: 0; min-height: 1.5em; background: var(--bg) }
+    .fresh[aria-hidden] { visibility: hidden }
     .replies {
       margin-left: var(--comments-indent,1.25em); padding-left: .75em;
       border-left: 2px solid var(--line);
@@ -493,6 +500,92 @@
       this.heading.textContent = countText(data.count);
       this.loadStatus.textContent = data.count ? "" : t("empty");
       this.showPending();
+      this.live();
+    }
+
+    // Live updates: new comments are announced ("N new comments") and inserted only when the
+    // reader clicks, so nothing moves under their eyes (the announcement's line is reserved).
+    // Events come from GET /api/v1/stream; without EventSource, or once it gave up, the first
+    // page is re-fetched every POLL_MS instead.
+    live() {
+      const fresh = new Set();
+      const known = new Set();
+      const shown = (id) => this.root.getElementById(`c-${id}`);
+      const bar = h("button", { type: "button", class: "link fresh", "aria-hidden": "true" });
+      this.heading.after(bar);
+      const announce = (ids, count) => {
+        for (const id of ids) if (!shown(id) && !known.has(id)) fresh.add(id);
+        if (count != null) this.heading.textContent = countText(count);
+        bar.textContent = fresh.size
+          ? t(plural.select(fresh.size) === "one" ? "new_one" : "new_other", { n: fresh.size })
+          : "";
+        bar.toggleAttribute("aria-hidden", !fresh.size);
+      };
+      const newest = async () => {
+        const res = await this.page("sort=newest");
+        if (!res.ok) throw res;
+        const data = await res.json();
+        const all = data.comments.flatMap((c) => [c, ...(c.replies || [])]);
+        return { all, count: data.count };
+      };
+      bar.onclick = async () => {
+        try {
+          const { all } = await newest();
+          for (const c of all.reverse()) {
+            if (!fresh.has(c.id) || shown(c.id)) continue;
+            const parent = c.parent_id && shown(c.parent_id);
+            if (c.parent_id && !parent) continue; // its parent is on a page not shown
+            const depth = parent ? Number(parent.dataset.depth) + 1 : 1;
+            const li = this.render({ ...c, replies: [], replies_cursor: null }, depth);
+            let list = parent ? parent.querySelector(":scope > ol") : this.list;
+            if (!list) {
+              list = this.replies(depth - 1);
+              parent.append(list);
+            }
+            const more = list.querySelector(":scope > .more");
+            if (!parent && opt.sort === "newest") list.prepend(li);
+            else list.insertBefore(li, more);
+          }
+        } catch {}
+        for (const id of fresh) known.add(id);
+        fresh.clear();
+        announce([]);
+        this.loadStatus.textContent = "";
+      };
+      const poll = async () => {
+        if (this.polling) return;
+        this.polling = true;
+        const first = await newest().catch(() => ({ all: [] }));
+        for (const c of first.all) known.add(c.id); // what was there before: not "new"
+        setInterval(async () => {
+          try {
+            const { all, count } = await newest();
+            announce(
+              all.map((c) => c.id),
+              count,
+            );
+          } catch {}
+        }, POLL_MS);
+      };
+      if (!window.EventSource) return poll();
+      const es = new EventSource(
+        `${API}/api/v1/stream?article=${encodeURIComponent(this.article)}`,
+      );
+      const on = (kind, f) =>
+        es.addEventListener(kind, (e) => {
+          try {
+            f(JSON.parse(e.data));
+          } catch {}
+        });
+      on("published", (d) => announce([d.id], d.count));
+      on("removed", (d) => {
+        fresh.delete(d.id);
+        announce([], d.count);
+      });
+      on("voted", (d) => announce([], d.count));
+      es.onerror = () => {
+        if (es.readyState === EventSource.CLOSED) poll(); // it stopped retrying
+      };
     }
 
     // Appends a page of comments at `depth` to `list`, then a button for the next page, if any:

@@ -154,3 +154,26 @@ async def test_request_metadata_expires(client: Client, rconn: redis.Redis) -> N
     assert "ip" not in records[old]
     assert "user_agent" not in records[old]
     assert records[new]["ip"] == "127.0.0.1"
+
+
+async def test_the_request_page_opens_the_same_request_as_the_api(
+    client: Client, settings: Settings, tmp_path: Path
+) -> None:
+    """The form on the service's own page that the widget links to ("Your comments and data")."""
+    await submit(client)
+    page = await client.get("/privacy")
+    assert page.status == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    csrf = await csrf_of(client, "/privacy")
+    refused = await client.post("/privacy", data={"email": ADDRESS})  # no CSRF value
+    assert refused.status == 403
+    bad = await client.post("/privacy", data={"email": "no address", "csrf": csrf})
+    assert bad.status == 422
+    assert "no address" not in await bad.text()
+    for typed in ("nobody-7781@example.org", f"  {ADDRESS.upper()} "):
+        sent = await client.post("/privacy", data={"email": typed, "csrf": csrf})
+        assert sent.status == 200
+        assert "If this address has comments here" in await sent.text()
+        assert typed.strip().lower() not in (await sent.text()).lower()
+    path = await mailed_link(settings, tmp_path / "outbox")  # one mail: the known address's
+    assert (await client.get(path)).status == 200

@@ -21,7 +21,7 @@ from service.web.appkeys import REDIS, SETTINGS, SIGNER, SYNC_REDIS, VAULT
 from service.web.bodies import read_json
 from service.web.clients import client_address
 from service.web.errors import validation_failed
-from service.web.forms import refuse_unconfirmed
+from service.web.forms import posted, refuse_unconfirmed
 from service.web.limits import limit
 from service.web.pages import message, render
 
@@ -34,17 +34,54 @@ SAME_ANSWER = {
 }
 
 
+# The "Your comments and data" page's form: its CSRF value is bound to this, not to a link.
+REQUEST_PAGE = "privacy-request-page"
+TITLE = "Your comments and data"
+INVALID_EMAIL = "Enter a valid email address."
+
+
 @routes.post("/api/v1/privacy/requests")
 async def request_link(request: web.Request) -> web.Response:
-    settings = request.app[SETTINGS]
     typed = (await read_json(request)).get("email")
     try:
-        # The same key intake made: case, Unicode form, IDNA and spaces do not matter.
-        email = normalize_email(typed if isinstance(typed, str) else "")
+        await _open_request(request, typed)
     except ValueError:
-        raise validation_failed(
-            {"email": FieldError("invalid_email", "Enter a valid email address.")}
-        ) from None
+        raise validation_failed({"email": FieldError("invalid_email", INVALID_EMAIL)}) from None
+    return web.json_response(SAME_ANSWER, status=202)
+
+
+@routes.get("/privacy")
+async def request_page(request: web.Request) -> web.Response:
+    """Where the widget's "Your comments and data" link leads: a reader types their address."""
+    return _request_form(request, "", "")
+
+
+@routes.post("/privacy")
+async def request_from_page(request: web.Request) -> web.Response:
+    refused = await refuse_unconfirmed(request, REQUEST_PAGE, "Open the page again and retry.")
+    if refused is not None:
+        return refused
+    typed = (await posted(request)).get("email", "")
+    try:
+        await _open_request(request, typed)
+    except ValueError:
+        # Not echoed: what was typed may be an address, and pages never show one back.
+        return _request_form(request, "", INVALID_EMAIL, 422)
+    return message(request, "Check your inbox", SAME_ANSWER["message"])
+
+
+def _request_form(request: web.Request, email: str, error: str, status: int = 200) -> web.Response:
+    csrf = links.csrf_value(request.app[SIGNER], REQUEST_PAGE, time.time())
+    context = {"title": TITLE, "csrf": csrf, "email": email, "error": error}
+    return render(request, "privacy/request.html", context, status=status)
+
+
+async def _open_request(request: web.Request, typed: object) -> None:
+    """Open a request for the typed address (ValueError: not an address), rate limited; the
+    same whether or not it has comments here."""
+    settings = request.app[SETTINGS]
+    # The same key intake made: case, Unicode form, IDNA and spaces do not matter.
+    email = normalize_email(typed if isinstance(typed, str) else "")
     email_hash = request.app[VAULT].email_hash(email)
     redis = request.app[REDIS]
     window = privacy_data.REQUEST_WINDOW_S
@@ -52,7 +89,6 @@ async def request_link(request: web.Request) -> web.Response:
     await limit(redis, "privacy-email", email_hash, REQUESTS_PER_ADDRESS_HOUR, window)
     conn = request.app[SYNC_REDIS]
     await asyncio.to_thread(privacy_data.open_request, conn, settings, email_hash)
-    return web.json_response(SAME_ANSWER, status=202)
 
 
 @routes.get("/privacy/{token}")

@@ -80,6 +80,7 @@
       email: "Email",
       website: "Website",
       promise: "Your email address will not be published. Required fields are marked *",
+      your_data: "Your comments and data",
       save: "Save my name, email, and website in this browser for the next time I comment.",
       notify: "Notify me of replies by email",
       post: "Post Comment",
@@ -136,6 +137,7 @@
       website: "Website",
       promise:
         "Deine E-Mail-Adresse wird nicht veröffentlicht. Erforderliche Felder sind mit * markiert",
+      your_data: "Deine Kommentare und Daten",
       save:
         "Meinen Namen, meine E-Mail-Adresse und meine Website in diesem Browser für die nächste" +
         " Kommentierung speichern.",
@@ -434,6 +436,11 @@
       key,
       store.get(key, []).filter((e) => e.id !== id),
     );
+
+  // The service's "Your comments and data" page: a reader asks there for the link to
+  // download or erase their comments (GET /privacy).
+  const dataLink = () =>
+    h("a", { href: `${API}/privacy`, target: "_blank", rel: "noopener" }, t("your_data"));
 
   class Thread {
     constructor(host, article) {
@@ -903,7 +910,7 @@
           onfocusin: () => this.token(),
         },
         h("h3", null, this.title, this.cancel),
-        h("p", { class: "note" }, t("promise")),
+        h("p", { class: "note" }, t("promise"), " ", dataLink()),
         field(
           "comment",
           h("textarea", { id: "comment", name: "comment", rows: 6, required: true }),

@@ -88,3 +88,40 @@ async def test_sigterm_under_load_loses_no_accepted_comment(
     queued = set(queue(rconn, settings).get_job_ids())
     missing = [cid for cid in accepted if cid not in stored or keys.process_job(cid) not in queued]
     assert missing == []
+
+
+async def test_sigterm_ends_open_live_streams_and_the_api_exits_cleanly(
+    rconn: redis.Redis, settings: Settings
+) -> None:
+    """Readers' event streams never end by themselves: the warm shutdown must end them, not
+    wait for them (the browsers reconnect to another replica)."""
+    port = free_port()
+    api = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "service.entry.cli", "api", "--host", "127.0.0.1",
+        "--port", str(port), env=worker_env(settings), stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    timeout = aiohttp.ClientTimeout(total=None, sock_read=60)
+    async with aiohttp.ClientSession(timeout=timeout) as session:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                async with session.get(f"{url}/readyz") as resp:
+                    if resp.status == 200:
+                        break
+            except aiohttp.ClientError:
+                pass
+            assert time.monotonic() < deadline, "API did not start"
+            await asyncio.sleep(0.1)
+        streams = [
+            await session.get(f"{url}/api/v1/stream", params={"article": f"a{i}"}) for i in range(5)
+        ]
+        for stream in streams:
+            assert stream.status == 200
+            assert (await stream.content.readline()).startswith(b"id: ")  # the `ready` event
+        api.send_signal(signal.SIGTERM)
+        for stream in streams:
+            rest = await stream.content.read()  # returns once the server ended the stream
+            assert b"event: published" not in rest
+            stream.close()
+    assert await asyncio.wait_for(api.wait(), 60) == 0

@@ -237,3 +237,18 @@ async def test_open_streams_end_when_the_api_shuts_down(settings: Settings) -> N
     for reader in readers:
         with pytest.raises((EOFError, aiohttp.ClientError)):
             await reader.next()
+
+
+async def test_a_stream_outlives_the_request_time_limit(
+    settings: Settings, rconn: redis.Redis
+) -> None:
+    """COMMENTS_REQUEST_TIMEOUT bounds a stream's setup, not the stream: a reader still hears
+    a comment published after the limit has passed."""
+    brief = settings.with_overrides(request_timeout_s=0.5)
+    async with TestClient(TestServer(create_app(brief))) as test_client:
+        await ready(test_client)
+        reader = await open_stream(test_client)
+        assert (await reader.next()).event == "ready"
+        await asyncio.sleep(1.0)  # past the limit
+        [cid] = await asyncio.to_thread(seed_thread, rconn, ARTICLE, 1)
+        assert (await reader.next()).data == {"id": cid, "count": 1}

@@ -71,13 +71,19 @@ def error_response(err: ApiError) -> web.Response:
     return response
 
 
+# The request's time limit (COMMENTS_REQUEST_TIMEOUT), for a handler whose response is meant to
+# outlast it (routes/stream.py).
+DEADLINE = web.RequestKey("deadline", asyncio.Timeout)
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         # Bounds body reading too. A write already handed to the intake writer completes
         # (it is shielded): the same ambiguity as a dropped connection, which
         # Idempotency-Key resolves.
-        async with asyncio.timeout(request.app[SETTINGS].request_timeout_s):
+        async with asyncio.timeout(request.app[SETTINGS].request_timeout_s) as deadline:
+            request[DEADLINE] = deadline  # a live stream lifts it once it has started
             return await handler(request)
     except TimeoutError:
         return error_response(

@@ -18,7 +18,7 @@ from redis.exceptions import RedisError
 from service.store import live
 from service.web.appkeys import LIVE, REDIS, SETTINGS
 from service.web.cors import cors_headers
-from service.web.errors import storage_unavailable
+from service.web.errors import DEADLINE, storage_unavailable
 from service.web.live import Listener
 from service.web.routes.comments import article_param
 
@@ -47,6 +47,9 @@ async def stream(request: web.Request) -> web.StreamResponse:
         ping = request.app[SETTINGS].live_ping_s
         response = EventSourceResponse(headers=headers, ping_interval=ping)
         await response.prepare(request)
+        # Set up within the request time limit like any request; the stream itself lasts as
+        # long as the reader stays.
+        request[DEADLINE].reschedule(None)
         try:
             await _serve(response, listener, missed, here, ping)
         except (ConnectionResetError, TimeoutError):

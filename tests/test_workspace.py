@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from yarl import URL
 
 from service.core import keys
+from service.core.records import decode_record
 from service.core.settings import Settings
 from service.web.app import create_app
 from service.web.workspace import COOKIE
@@ -38,6 +39,7 @@ PAGES = (
     "/moderation/queue/approved",
     "/moderation/queue/rejected",
     "/moderation/queue/all",
+    "/moderation/queue/reported",
     "/moderation/audit",
     "/moderation/overview",
 )
@@ -507,6 +509,58 @@ async def test_every_status_has_its_queue(
     # A comment listed where it no longer belongs is not shown there.
     rconn.zadd(keys.approved_folder(), {ids[3]: 1.0})
     assert listed(await (await ws.get("/moderation/queue/approved")).text()) == ids[:2]
+
+
+async def reader_report(client: Client, comment_id: str, n: int, reason: str, **more: str) -> None:
+    body = {"reader": f"{n:032x}", "reason": reason, **more}
+    resp = await client.post(f"/api/v1/comments/{comment_id}/reports", json=body)
+    assert resp.status == 202, await resp.text()
+
+
+async def test_reported_queue_groups_reports_and_keeps_the_grounds(
+    ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    settings = ws_settings.with_overrides(reports_flag=2, limit_reports=(100, 600))
+    async with TestClient(TestServer(create_app(settings))) as ws:
+        unlawful = await submit(ws, comment="A comment readers say breaks the law.")
+        rude = await submit(ws, comment="A merely rude comment, readers say.")
+        for cid in (unlawful, rude):
+            approve(rconn, settings, cid)
+        statement = "It repeats a defamatory claim about a named person."
+        await reader_report(ws, unlawful, 1, "illegal", statement=statement)
+        await reader_report(ws, unlawful, 2, "abuse")
+        await reader_report(ws, unlawful, 3, "abuse")
+        await reader_report(ws, rude, 4, "abuse")
+        await reader_report(ws, rude, 5, "off-topic")
+        csrf = await sign_in_with_token(ws, TOKEN_BOB)
+        html = await (await ws.get("/moderation/queue/reported")).text()
+        assert "Reported (2)" in html
+        assert listed(html) == [unlawful, rude]
+        assert "Reported 3 times: abuse (2), illegal (1)" in html
+        assert "Reported 2 times: abuse (1), off-topic (1)" in html
+        assert f"<q>{statement}</q>" in html
+        assert html.count('name="grounds:') == 1  # only the illegal-content report asks why
+        back = "/moderation/queue/reported"
+        grounds = "Defamation of a private person; removed under our policy §4."
+        done = await act(
+            ws, csrf, ("item", f"reject:{unlawful}"), (f"grounds:{unlawful}", grounds), back=back
+        )
+        assert done.headers["Location"] == f"{back}?did=reject&n=1&skipped=0"
+        # Approving the published rude one keeps it and dismisses the reports: done, audited.
+        kept = await act(ws, csrf, ("item", f"approve:{rude}"), back=back)
+        assert kept.headers["Location"] == f"{back}?did=approve&n=1&skipped=0"
+        assert statuses(rconn, [unlawful, rude]) == ["rejected", "approved"]
+        after = await (await ws.get(back)).text()
+        assert "Reported (0)" in after
+        assert "Nothing here." in after
+        entries = [decode_record(e or {}) for _, e in rconn.xrange(keys.audit_log()) or []]
+        decided = {e["comment_id"]: e for e in entries}
+        assert decided[unlawful]["action"] == "reject"
+        assert decided[unlawful]["grounds"] == grounds
+        assert decided[rude]["action"] == "dismiss"
+        assert "grounds" not in decided[rude]
+        audit = await (await ws.get("/moderation/audit", params={"comment_id": unlawful})).text()
+        assert grounds in audit
 
 
 async def test_a_comment_has_a_page_that_notifications_link_to(

@@ -46,8 +46,10 @@ def apply(
     *,
     link_nonce: str | None = None,
     link_ttl_s: int = 0,
+    grounds: str = "",
 ) -> Outcome:
-    """Apply a moderator's decision. With link_nonce, the link is spent in the same write."""
+    """Apply a moderator's decision. With link_nonce, the link is spent in the same write;
+    `grounds` (why, for a report of illegal content) go into the audit entry."""
     key = keys.comment(comment_id)
     used_key = keys.token_used(Purpose.MODERATION, link_nonce) if link_nonce else None
     rule = ACTIONS[action]
@@ -63,8 +65,9 @@ def apply(
                 before, after = parse(record.get("status")), rule.target
                 if before == after:
                     # Approving a published comment that readers reported keeps it as it
-                    # is: the decision dismisses their reports.
-                    conn.zrem(keys.reported(), comment_id)
+                    # is: the decision dismisses their reports, and the audit says so.
+                    if conn.zrem(keys.reported(), comment_id):
+                        _audit(conn, record, actor, "dismiss", before, before, time.time(), grounds)
                     return Outcome(comment_id, action, ALREADY, before, before)
                 if not rule.allowed_from(before):
                     return Outcome(comment_id, action, NOT_ALLOWED, before, before)
@@ -73,7 +76,7 @@ def apply(
                 transitions.move(
                     conn, pipe, settings, record, after, by=f"moderator:{actor}", now=now
                 )
-                _audit(pipe, record, actor, action, before, after, now)
+                _audit(pipe, record, actor, action, before, after, now, grounds)
                 pipe.hincrby(keys.stats(), f"moderation_{action}", 1)
                 # What the text model learns from: a verdict a moderator made or corrected.
                 if action in ("spam", "ham") or (action == "approve" and before in _CORRECTED):
@@ -123,13 +126,14 @@ def edit_text(conn: redis.Redis, comment_id: str, text: str, actor: str) -> Outc
 
 
 def _audit(
-    pipe: redis.client.Pipeline,
+    pipe: redis.client.Pipeline | redis.Redis,
     record: dict[str, str],
     actor: str,
     action: str,
     before: Status,
     after: Status,
     now: float,
+    grounds: str = "",
 ) -> None:
     entry = {
         "ts": f"{now:.3f}",
@@ -139,5 +143,6 @@ def _audit(
         "article": record["article"],
         "from": before.value,
         "to": after.value,
+        **({"grounds": grounds} if grounds else {}),
     }
     pipe.xadd(keys.audit_log(), entry, maxlen=AUDIT_MAX, approximate=True)  # type: ignore[arg-type]

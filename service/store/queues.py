@@ -151,8 +151,9 @@ async def counts(redis: aioredis.Redis) -> dict[str, int]:
     async with redis.pipeline(transaction=False) as pipe:
         for status in STATUSES.values():
             pipe.zcard(BY_STATUS[status]())
-        sizes = [int(size) for size in await pipe.execute()]
-    return {**dict(zip(STATUSES, sizes, strict=True)), "all": sum(sizes)}
+        pipe.zcard(keys.reported())
+        *sizes, reported = [int(size) for size in await pipe.execute()]
+    return {**dict(zip(STATUSES, sizes, strict=True)), "all": sum(sizes), REPORTED: reported}
 
 
 async def views(

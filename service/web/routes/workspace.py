@@ -33,6 +33,7 @@ NAMES = {
     "approved": "Approved",
     "rejected": "Rejected",
     "all": "All",
+    "reported": "Reported",
 }
 VERBS = {"approve": "Approve", "reject": "Reject", "spam": "Spam", "ham": "Not spam"}
 DONE = {"approve": "approved", "reject": "rejected", "spam": "marked as spam", "ham": "restored"}
@@ -43,12 +44,17 @@ ACTIONS = {
     "approved": ("reject", "spam"),
     "rejected": ("approve", "spam"),
     "all": ("approve", "reject", "spam"),
+    # Approving a published comment readers reported keeps it and dismisses their reports.
+    "reported": ("approve", "reject", "spam"),
 }
 BACK = re.compile(
-    r"/moderation/(queue/(held|spam|approved|rejected|all)|comment/[0-9a-f]{16}-[0-9a-f]{16})"
+    r"/moderation/(queue/(held|spam|approved|rejected|all|reported)|comment/[0-9a-f]{16}-[0-9a-f]{16})"
     r"(\?[^\s\\#]*)?"
 )
 FILTER_MAX = 200
+# The grounds of a decision on a report of illegal content (DSA art. 17): a short text, kept
+# in the audit entry.
+GROUNDS_MAX = 500
 
 
 @routes.get("/moderation/queue/{folder}")
@@ -175,11 +181,26 @@ async def act(request: web.Request) -> web.Response:
     if action not in moderation.ACTIONS or not ids:
         return see_other(str(URL(back).update_query(did="nothing")))
     conn, settings = request.app[SYNC_REDIS], request.app[SETTINGS]
+    # Approving a published comment readers reported dismisses their reports: that is done.
+    listed = await request.app[REDIS].zmscore(keys.reported(), ids)
+    dismissing = {i for i, s in zip(ids, listed, strict=True) if s is not None}
     outcomes = [
-        await asyncio.to_thread(moderation.apply, conn, settings, cid, action, signed.who.actor)
+        await asyncio.to_thread(
+            moderation.apply,
+            conn,
+            settings,
+            cid,
+            action,
+            signed.who.actor,
+            grounds=_grounds(first, cid),
+        )
         for cid in ids
     ]
-    done = sum(o.result == moderation.DONE for o in outcomes)
+    done = sum(
+        o.result == moderation.DONE
+        or (o.result == moderation.ALREADY and action == "approve" and o.comment_id in dismissing)
+        for o in outcomes
+    )
     target = _without(URL(back), "did", "n", "skipped", "cursor")
     target = target.update_query(did=action, n=done, skipped=len(outcomes) - done)
     return see_other(str(target))
@@ -252,6 +273,13 @@ async def script(request: web.Request) -> web.Response:
         charset="utf-8",
         headers={"Cache-Control": "no-cache", "ETag": f'"{asset.digest}"'},
     )
+
+
+def _grounds(fields: Mapping[str, str], comment_id: str) -> str:
+    """What a moderator wrote as the grounds of a decision on this comment (its own field,
+    so a bulk action keeps each comment's), one line, at most GROUNDS_MAX characters."""
+    typed = fields.get(f"grounds:{comment_id}", "")
+    return " ".join(typed.split())[:GROUNDS_MAX]
 
 
 def _without(url: URL, *names: str) -> URL:

@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from yarl import URL
 
 from service.core import keys
-from service.core.records import decode_record
+from service.core.records import as_text, decode_record
 from service.core.settings import Settings
 from service.web.app import create_app
 from service.web.workspace import COOKIE
@@ -24,7 +24,9 @@ from tests.helpers import (
     Recorder,
     approve,
     drain,
+    email_hash,
     forbidden,
+    form_token,
     stored_comments,
     submit,
 )
@@ -48,6 +50,9 @@ ACTIONS = (
     "/moderation/signout",
     "/moderation/sessions/end-all",
     "/moderation/comment/0123456789abcdef-0123456789abcdef/edit",
+    "/moderation/commenter/0123456789abcdef0123/note",
+    "/moderation/commenter/0123456789abcdef0123/ban",
+    "/moderation/commenter/0123456789abcdef0123/unban",
 )
 
 
@@ -563,6 +568,103 @@ async def test_reported_queue_groups_reports_and_keeps_the_grounds(
         assert grounds in audit
 
 
+COMMENTER_LINK = re.compile(r'href="/moderation/commenter/([0-9a-f]{20})"')
+
+
+async def test_a_commenter_page_keeps_history_and_notes_and_admins_ban(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    troll = "troll-8801@example.net"
+    published = await submit(ws, email=troll, comment="A published remark, still up.")
+    approve(rconn, ws_settings, published)
+    pending = await held(ws, ws_settings, 1, email=troll)
+    other = await held(ws, ws_settings, 1, email="bystander-8802@example.net")
+    bob = await sign_in_with_token(ws, TOKEN_BOB)
+    html = await (await ws.get("/moderation/queue/held")).text()
+    ids = COMMENTER_LINK.findall(html)
+    assert len(set(ids)) == 2
+    page_id = ids[0]
+    # Opaque: not the address, nor part of its stored keyed hash, nor in any key's name.
+    assert page_id not in email_hash(troll)
+    assert page_id not in " ".join(as_text(k) for k in rconn.keys("*"))
+    page = await ws.get(f"/moderation/commenter/{page_id}")
+    assert page.status == 200
+    text = await page.text()
+    assert "A published remark, still up." in text
+    assert "Held comment number 0" in text
+    assert other[0] not in text
+    assert "Ban this commenter" not in text  # a moderator sees no ban form
+    # Private notes: moderators write them; an empty one is refused, precisely.
+    base = f"/moderation/commenter/{page_id}"
+    empty = await ws.post(f"{base}/note", data={"csrf": bob, "note": "  "})
+    assert empty.status == 422
+    assert "A note is 1 to 2000 characters." in await empty.text()
+    noted = await ws.post(
+        f"{base}/note",
+        data={"csrf": bob, "note": "Third warning this week."},
+        allow_redirects=False,
+    )
+    assert noted.status == 303
+    assert "bob: Third warning this week." in await (await ws.get(base)).text()
+    # A moderator may not ban: only admins do.
+    refused = await ws.post(
+        f"{base}/ban", data={"csrf": bob, "duration": "forever"}, allow_redirects=False
+    )
+    assert refused.status == 403
+    assert not rconn.exists(keys.ban(email_hash(troll)))
+    assert (await ws.get("/moderation/commenter/0123456789abcdef0123")).status == 404
+    admin = await other_client(ws_settings)
+    try:
+        alice = await sign_in_with_token(admin, TOKEN_ALICE)
+        wrong = await admin.post(f"{base}/ban", data={"csrf": alice, "duration": "3 weeks"})
+        assert wrong.status == 422
+        assert "Choose how long" in await wrong.text()
+        week = await admin.post(
+            f"{base}/ban", data={"csrf": alice, "duration": "7d"}, allow_redirects=False
+        )
+        assert week.headers["Location"] == f"{base}?did=ban&rejected=0"
+        assert 6 * 86_400 < rconn.ttl(keys.ban(email_hash(troll))) <= 7 * 86_400
+        assert statuses(rconn, [published, *pending]) == ["approved", "held"]
+        lifted = await admin.post(f"{base}/unban", data={"csrf": alice}, allow_redirects=False)
+        assert lifted.status == 303
+        assert not rconn.exists(keys.ban(email_hash(troll)))
+        banned = await admin.post(
+            f"{base}/ban",
+            data={"csrf": alice, "duration": "forever", "reject_existing": "on"},
+            allow_redirects=False,
+        )
+        assert banned.headers["Location"] == f"{base}?did=ban&rejected=2"
+        assert rconn.ttl(keys.ban(email_hash(troll))) == -1  # for good
+        assert statuses(rconn, [published, *pending, *other]) == ["rejected", "rejected", "held"]
+        thread = await (await ws.get("/api/v1/comments", params={"article": ARTICLE})).text()
+        assert published not in thread
+        shown = await (await admin.get(base)).text()
+        assert "for good" in shown
+        assert "Lift the ban" in shown
+        audit = await (await admin.get("/moderation/audit", params={"action": "ban"})).text()
+        assert f"commenter <code>{page_id}</code>" in audit
+    finally:
+        await admin.close()
+    # Their new comments are refused, neutrally: JSON for the widget, a page for a plain form.
+    again = {"article": ARTICLE, "name": "T", "email": troll.upper(), "comment": "Again!",
+             "form_token": form_token(ARTICLE)}  # fmt: skip
+    resp = await ws.post("/api/v1/comments", json=again)
+    assert resp.status == 403
+    error = (await resp.json())["error"]
+    assert error["code"] == "commenter_banned"
+    assert "moderat" not in error["message"]
+    assert "ban" not in error["message"]
+    form = {"article": ARTICLE, "name": "T", "email": troll, "comment": "Again, by form.",
+            "form_token": form_token(ARTICLE)}  # fmt: skip
+    page = await ws.post("/api/v1/comments", data=form, headers={"Accept": "text/html"})
+    assert page.status == 403
+    assert "Your comment cannot be accepted on this site." in await page.text()
+    theirs = [c for c in stored_comments(rconn).values() if c["email_hash"] == email_hash(troll)]
+    assert len(theirs) == 2
+    # Anyone else still comments.
+    await submit(ws, email="bystander-8802@example.net")
+
+
 async def test_a_comment_has_a_page_that_notifications_link_to(
     ws: Client, ws_settings: Settings, rconn: redis.Redis, smtp: tuple[int, Recorder]
 ) -> None:
@@ -689,6 +791,12 @@ async def test_no_workspace_page_or_log_shows_an_address_or_a_secret(
             csrfs.append(csrf_of(await resp.text()))
     for cid in (first, ids[1]):
         assert (await record(await ws.get(f"/moderation/comment/{cid}"))).status == 200
+    scanned = b"".join(pages).decode(errors="replace")
+    found = sorted(set(COMMENTER_LINK.findall(scanned)))
+    assert len(found) == 2  # both commenters have a page, and it is scanned too
+    for commenter_id in found:
+        page = await record(await ws.get(f"/moderation/commenter/{commenter_id}"))
+        assert page.status == 200
     await record(await act(ws, csrfs[-1], ("action", "spam"), ("ids", ids[0])))
     await record(await ws.get("/moderation/queue/spam"))
     await record(await ws.get("/moderation/audit"))

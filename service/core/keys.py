@@ -242,6 +242,23 @@ def by_email(email_hash: str) -> str:
     return f"{PREFIX}:by-email:{email_hash}"
 
 
+def commenter_ids() -> str:
+    """Hash: the workspace's opaque commenter id (a keyed hash of the address's HMAC, not
+    reversible) to that HMAC, filled as the workspace shows commenters."""
+    return f"{PREFIX}:commenters"
+
+
+def ban(email_hash: str) -> str:
+    """A banned commenter (JSON: by, at, until); a ban for a duration expires with the key.
+    The API checks it (EXISTS) before storing a comment."""
+    return f"{PREFIX}:ban:email:{email_hash}"
+
+
+def commenter_notes(email_hash: str) -> str:
+    """Stream of moderators' private notes on a commenter (ts, actor, text)."""
+    return f"{PREFIX}:notes:{email_hash}"
+
+
 def retention() -> str:
     """Sorted set of comments still holding IP and user agent, by creation time."""
     return f"{PREFIX}:retention"

@@ -48,6 +48,7 @@ from service.web.routes import (
     votes,
     widget,
     workspace,
+    workspace_commenters,
     workspace_signin,
 )
 
@@ -86,6 +87,7 @@ def create_app(settings: Settings, *, demo_page: bool = False) -> web.Applicatio
         confirm,
         workspace_signin,
         workspace,
+        workspace_commenters,
     )
     for area in areas:
         app.add_routes(area.routes)

@@ -13,6 +13,7 @@ from playwright.async_api import Page, expect
 
 from service.entry.embedded_redis import RedisServer
 from tests.browser.conftest import ARTIFACTS, Console, Site, make_site, running
+from tests.browser.test_widget import widget
 from tests.helpers import ARTICLE, Recorder, drain, stored_comments
 
 MODERATOR = "desk-8841@news.example.org"
@@ -29,6 +30,7 @@ async def desk(
         smtp_url=f"smtp://127.0.0.1:{smtp[0]}",
         moderator_emails=(MODERATOR,),
         moderator_tokens=(("scripted", TOKEN),),
+        moderator_admins=("scripted",),
         notify="none",
     )
     async with running(site) as running_site:
@@ -129,3 +131,43 @@ async def test_the_workspace_works_without_javascript(desk: Site, nojs_page: Pag
     await page.locator("ol.items > li").first.get_by_role("button", name="Not spam").click()
     await expect(page.get_by_role("status")).to_have_text("1 comment restored.")
     assert stored_comments(desk.conn)[ids[1]]["status"] == "approved"
+
+
+async def sign_in_by_token(site: Site, page: Page) -> None:
+    await page.goto(site.api + "/moderation/")
+    await page.get_by_text("Sign in with a moderator token").click()
+    await page.get_by_label("Token").fill(TOKEN)
+    await page.get_by_role("button", name="Sign in", exact=True).click()
+    await expect(page.locator("h1")).to_have_text("Pending review")
+
+
+async def test_a_ban_that_rejects_existing_comments_clears_them_from_the_thread(
+    desk: Site, page: Page
+) -> None:
+    troll = "troll-9901@example.org"
+    gone = [
+        await desk.published(ARTICLE, email=troll, comment=f"Troll remark {n}.") for n in (1, 2)
+    ]
+    kept = await desk.published(ARTICLE, email="reader-9902@example.org", comment="A fair point.")
+    await page.goto(desk.article_page("/banned", ARTICLE))
+    for cid in (*gone, kept):
+        await expect(widget(page).locator(f"#c-{cid}")).to_be_visible()
+
+    await sign_in_by_token(desk, page)
+    await page.get_by_role("link", name="Approved (3)").click()
+    await page.locator(f"#c-{gone[0]}").get_by_role("link", name="Commenter's page").click()
+    await expect(page.locator("h1")).to_have_text("Commenter")
+    await page.get_by_label("How long").select_option("forever")
+    await page.get_by_label("Also reject their pending and published comments").check()
+    await page.get_by_role("button", name="Ban this commenter").click()
+    await expect(page.get_by_role("status")).to_have_text("Banned. 2 of their comments rejected.")
+    await expect(page.locator("#banned")).to_contain_text("for good")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "workspace-commenter.png"), full_page=True)
+
+    await page.goto(desk.article_page("/banned", ARTICLE))
+    await expect(widget(page).locator(f"#c-{kept}")).to_be_visible()
+    for cid in gone:
+        await expect(widget(page).locator(f"#c-{cid}")).to_have_count(0)
+    stored = stored_comments(desk.conn)
+    assert [stored[i]["status"] for i in gone] == ["rejected", "rejected"]

@@ -29,6 +29,7 @@ from service.core.validation import (
     Submission,
     validate_submission,
 )
+from service.store import commenters
 from service.store import pages as page_store
 from service.store.intake import RateLimited
 from service.store.threads import RenderedThread, view_etag
@@ -91,6 +92,11 @@ async def _accept(request: web.Request, data: Mapping[str, object]) -> tuple[str
     idem_key = _idempotency_key(request)
     if sub.parent_id is not None:
         await _check_parent(request, sub)
+
+    # A banned commenter's comment is refused before anything is stored (one EXISTS), with
+    # a neutral message that says nothing of moderators or of why.
+    if await commenters.is_banned(request.app[REDIS], vault.email_hash(sub.email)):
+        raise ApiError(403, "commenter_banned", "Your comment cannot be accepted on this site.")
 
     stored: str | bytes | None = None
     created_at = time.time()

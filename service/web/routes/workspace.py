@@ -19,7 +19,7 @@ from service.core import keys
 from service.core.records import as_text, decode_record
 from service.core.validation import FieldError
 from service.store import moderation, overview, queues
-from service.web.appkeys import REDIS, SETTINGS, SYNC_REDIS, WORKSPACE_JS
+from service.web.appkeys import REDIS, SETTINGS, SYNC_REDIS, VAULT, WORKSPACE_JS
 from service.web.routes.moderator_api import MAX_IDS, edited_text, entry_cursor, score_cursor
 from service.web.workspace import Signed, form_post, page_session, see_other, workspace_page
 
@@ -52,6 +52,7 @@ BACK = re.compile(
     r"(\?[^\s\\#]*)?"
 )
 FILTER_MAX = 200
+COMMENTER_PAGE = re.compile(r"/moderation/commenter/[0-9a-f]{20}")
 # The grounds of a decision on a report of illegal content (DSA art. 17): a short text, kept
 # in the audit entry.
 GROUNDS_MAX = 500
@@ -75,7 +76,10 @@ async def queue(request: web.Request) -> web.Response:
     cursor = query.get("cursor") or None
     if cursor is not None and not score_cursor(cursor):
         cursor = None  # a cursor we did not hand out: the first page
-    page = await queues.read(request.app[REDIS], folder, filters, PAGE_SIZE, cursor, details=True)
+    name = request.app[VAULT].commenter_id
+    page = await queues.read(
+        request.app[REDIS], folder, filters, PAGE_SIZE, cursor, details=True, name=name
+    )
     here = request.rel_url
     context = {
         "title": NAMES[folder],
@@ -104,7 +108,9 @@ async def comment(request: web.Request) -> web.Response:
         return signed
     comment_id = request.match_info["comment_id"]
     item = (
-        await queues.one(request.app[REDIS], comment_id) if keys.is_comment_id(comment_id) else None
+        await queues.one(request.app[REDIS], comment_id, request.app[VAULT].commenter_id)
+        if keys.is_comment_id(comment_id)
+        else None
     )
     if item is None:
         raise web.HTTPNotFound()
@@ -122,7 +128,7 @@ async def edit(request: web.Request) -> web.Response:
     comment_id = request.match_info["comment_id"]
     item = None
     if keys.is_comment_id(comment_id):
-        item = await queues.one(request.app[REDIS], comment_id)
+        item = await queues.one(request.app[REDIS], comment_id, request.app[VAULT].commenter_id)
     if item is None:
         raise web.HTTPNotFound()
     typed = next((value for name, value in fields if name == "text"), "")
@@ -170,7 +176,7 @@ async def act(request: web.Request) -> web.Response:
     signed, fields = checked
     first = {name: value for name, value in reversed(fields)}
     back = first.get("back", "")
-    if not BACK.fullmatch(back):
+    if not (BACK.fullmatch(back) or COMMENTER_PAGE.fullmatch(back)):
         back = "/moderation/queue/held"
     if first.get("item"):
         action, _, one = first["item"].partition(":")

@@ -128,6 +128,9 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         max_connections=2,
         timeout_s=settings.redis_timeout_s + settings.redis_replica_timeout_s,
         decode_responses=False,
+        # The intake is the one client that may sit idle through a Redis restart while the
+        # API answers from the other (a banned or closed check fails first, during it).
+        retry_stale=True,
     )
     writer = IntakeWriter(writer_conn, settings)
     await writer.start()

@@ -48,6 +48,12 @@ def thread_version(article: str) -> str:
     return f"{PREFIX}:{{{article_tag(article)}}}:ver"
 
 
+def article_settings(article: str) -> str:
+    """Hash of an article's settings admins chose: closed ("1" closed, "0" kept open against
+    the site default), premoderate ("1": every comment held)."""
+    return f"{PREFIX}:{{{article_tag(article)}}}:settings"
+
+
 def thread_roots(article: str) -> str:
     """Sorted set of the approved comments shown at the top level (no parent, or a parent that
     is not public), scored by creation time: a page of the thread is a range of it."""

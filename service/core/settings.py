@@ -296,6 +296,13 @@ class Settings:
     limit_reports: tuple[int, int] = setting(
         (10, 600), "LIMIT_REPORTS", "reports per client IP (count/seconds); beyond: 429", _rate
     )
+    close_after_days: int = setting(
+        0,
+        "CLOSE_AFTER_DAYS",
+        "close a thread to new comments this many days after its first published comment "
+        "(0: never); admins may keep one open, or close one, in the workspace",
+        _integer,
+    )
     reports_flag: int = setting(
         3, "REPORTS_FLAG", "distinct readers' reports that put a comment in the Reported queue"
     )

@@ -48,6 +48,7 @@ from service.web.routes import (
     votes,
     widget,
     workspace,
+    workspace_articles,
     workspace_commenters,
     workspace_signin,
 )
@@ -88,6 +89,7 @@ def create_app(settings: Settings, *, demo_page: bool = False) -> web.Applicatio
         workspace_signin,
         workspace,
         workspace_commenters,
+        workspace_articles,
     )
     for area in areas:
         app.add_routes(area.routes)

@@ -171,3 +171,27 @@ async def test_a_ban_that_rejects_existing_comments_clears_them_from_the_thread(
         await expect(widget(page).locator(f"#c-{cid}")).to_have_count(0)
     stored = stored_comments(desk.conn)
     assert [stored[i]["status"] for i in gone] == ["rejected", "rejected"]
+
+
+async def test_closing_an_article_makes_the_widget_read_only(desk: Site, page: Page) -> None:
+    said = await desk.published(ARTICLE, comment="Said while it was open.")
+    await page.goto(desk.article_page("/closing", ARTICLE))
+    comments = widget(page)
+    await expect(comments.locator("form")).to_have_count(1)
+    await expect(comments.get_by_role("button", name="Reply")).to_have_count(1)
+
+    await sign_in_by_token(desk, page)
+    await page.get_by_role("link", name="Approved (1)").click()
+    await page.locator(f"#c-{said}").get_by_role("link", name="article settings").click()
+    await expect(page.locator("h1")).to_have_text("Article")
+    await page.get_by_label("Closed: the thread is read-only").check()
+    await page.get_by_role("button", name="Save the article's settings").click()
+    await expect(page.get_by_role("status")).to_have_text("Settings saved.")
+    await expect(page.locator("#article-state")).to_have_text("closed")
+
+    await page.goto(desk.article_page("/closing", ARTICLE))
+    comments = widget(page)
+    await expect(comments.locator(f"#c-{said}")).to_be_visible()
+    await expect(comments.get_by_text("Comments on this article are closed.")).to_be_visible()
+    await expect(comments.locator("form")).to_have_count(0)
+    await expect(comments.get_by_role("button", name="Reply")).to_have_count(0)

@@ -105,6 +105,7 @@
       confirm_delete: "Really delete?",
       edited: "edited",
       edit_closed: "The time to edit or delete this comment has passed.",
+      thread_closed: "Comments on this article are closed.",
       report: "Report",
       reason: "Reason",
       spam: "Spam",
@@ -164,6 +165,7 @@
       confirm_delete: "Wirklich löschen?",
       edited: "bearbeitet",
       edit_closed: "Die Zeit zum Bearbeiten oder Löschen ist abgelaufen.",
+      thread_closed: "Die Kommentare zu diesem Artikel sind geschlossen.",
       report: "Melden",
       reason: "Grund",
       spam: "Spam",
@@ -385,6 +387,7 @@
     .text p { margin: .4em 0; overflow-wrap: anywhere }
     .pending > .own { background: var(--pend); padding: .4em .75em; border-radius: 4px }
     .notice { font-style: italic; margin: .2em 0 }
+    .closed .reply { display: none }
     button { font: inherit; cursor: pointer }
     .link, .vote, .act, .rep {
       background: none; border: 0; padding: 0; color: var(--acc); text-decoration: underline;
@@ -490,9 +493,17 @@
         );
       }
       this.more(this.list, data, 1);
+      if (data.closed) this.closeThread();
       this.heading.textContent = countText(data.count);
       this.loadStatus.textContent = data.count ? "" : t("empty");
       this.showPending();
+    }
+
+    // A thread the site closed: read-only, a notice instead of the form, no reply buttons.
+    closeThread() {
+      this.form.remove();
+      this.home.replaceChildren(h("p", { class: "notice", role: "note" }, t("thread_closed")));
+      this.root.querySelector(".root").classList.add("closed");
     }
 
     // Appends a page of comments at `depth` to `list`, then a button for the next page, if any:
@@ -695,7 +706,11 @@
         ? null
         : h(
             "button",
-            { type: "button", class: "link", onclick: () => this.replyTo(c, li, replyButton) },
+            {
+              type: "button",
+              class: "link reply",
+              onclick: () => this.replyTo(c, li, replyButton),
+            },
             t("reply"),
           );
       const body = h(

@@ -50,6 +50,7 @@ ACTIONS = (
     "/moderation/signout",
     "/moderation/sessions/end-all",
     "/moderation/comment/0123456789abcdef-0123456789abcdef/edit",
+    "/moderation/comment/0123456789abcdef-0123456789abcdef/feature",
     "/moderation/commenter/0123456789abcdef0123/note",
     "/moderation/commenter/0123456789abcdef0123/ban",
     "/moderation/commenter/0123456789abcdef0123/unban",
@@ -663,6 +664,57 @@ async def test_a_commenter_page_keeps_history_and_notes_and_admins_ban(
     assert len(theirs) == 2
     # Anyone else still comments.
     await submit(ws, email="bystander-8802@example.net")
+
+
+async def test_a_featured_comment_comes_first_with_a_mark(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    ids = [await submit(ws, comment=f"Published comment number {n}.") for n in range(3)]
+    for cid in ids:
+        approve(rconn, ws_settings, cid)
+    [waiting] = await held(ws, ws_settings, 1)
+    csrf = await sign_in_with_token(ws, TOKEN_BOB)
+    path = f"/moderation/comment/{ids[2]}"
+    assert "Feature this comment" in await (await ws.get(path)).text()
+    assert (
+        "Feature this comment" not in await (await ws.get(f"/moderation/comment/{waiting}")).text()
+    )
+    done = await ws.post(
+        f"{path}/feature", data={"csrf": csrf, "featured": "on"}, allow_redirects=False
+    )
+    assert done.headers["Location"] == f"{path}?did=feature"
+    assert "Stop featuring" in await (await ws.get(path)).text()
+    # Readers see it first, marked, whole or by pages; the others keep their order.
+    whole = await (await ws.get("/api/v1/comments", params={"article": ARTICLE})).json()
+    assert [c["id"] for c in whole["comments"]] == [ids[2], ids[0], ids[1]]
+    assert [c.get("featured") for c in whole["comments"]] == [True, None, None]
+    first = await (
+        await ws.get("/api/v1/comments", params={"article": ARTICLE, "limit": "2"})
+    ).json()
+    assert [c["id"] for c in first["comments"]] == [ids[2], ids[0], ids[1]]
+    assert first["next_cursor"] is None  # nothing is listed twice, nothing is skipped
+    one = await (await ws.get("/api/v1/comments", params={"article": ARTICLE, "limit": "1"})).json()
+    assert [c["id"] for c in one["comments"]] == [ids[2], ids[0]]
+    rest = await (
+        await ws.get(
+            "/api/v1/comments",
+            params={"article": ARTICLE, "limit": "1", "cursor": one["next_cursor"]},
+        )
+    ).json()
+    assert [c["id"] for c in rest["comments"]] == [ids[1]]
+    # A held comment cannot be featured; featuring is undone and audited.
+    refused = await ws.post(
+        f"/moderation/comment/{waiting}/feature", data={"csrf": csrf, "featured": "on"}
+    )
+    assert "Only a published comment can be featured." in await refused.text()
+    undone = await ws.post(
+        f"{path}/feature", data={"csrf": csrf, "featured": "off"}, allow_redirects=False
+    )
+    assert undone.headers["Location"] == f"{path}?did=unfeature"
+    whole = await (await ws.get("/api/v1/comments", params={"article": ARTICLE})).json()
+    assert [c["id"] for c in whole["comments"]] == ids
+    actions = [decode_record(e or {}) for _, e in rconn.xrange(keys.audit_log()) or []]
+    assert [a["action"] for a in actions if a.get("actor") == "bob"] == ["feature", "unfeature"]
 
 
 async def test_a_comment_has_a_page_that_notifications_link_to(

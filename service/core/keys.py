@@ -54,6 +54,12 @@ def article_settings(article: str) -> str:
     return f"{PREFIX}:{{{article_tag(article)}}}:settings"
 
 
+def featured(article: str) -> str:
+    """Sorted set of an article's comments moderators featured, by creation time (a comment
+    that left the thread stays listed until unfeatured, and is not shown)."""
+    return f"{PREFIX}:{{{article_tag(article)}}}:featured"
+
+
 def thread_roots(article: str) -> str:
     """Sorted set of the approved comments shown at the top level (no parent, or a parent that
     is not public), scored by creation time: a page of the thread is a range of it."""

@@ -125,6 +125,39 @@ def edit_text(conn: redis.Redis, comment_id: str, text: str, actor: str) -> Outc
                 continue
 
 
+def feature(conn: redis.Redis, comment_id: str, actor: str, *, on: bool) -> Outcome:
+    """Feature a published comment (readers see it first, with a badge), or stop featuring."""
+    key = keys.comment(comment_id)
+    action = "feature" if on else "unfeature"
+    with conn.pipeline(transaction=True) as pipe:
+        while True:
+            try:
+                pipe.watch(key)  # type: ignore[no-untyped-call]
+                record = decode_record(pipe.hgetall(key))
+                if not record:
+                    return Outcome(comment_id, action, MISSING)
+                status = parse(record.get("status"))
+                if on and status is not Status.APPROVED:
+                    return Outcome(comment_id, action, NOT_ALLOWED, status, status)
+                if (record.get("featured") == "1") == on:
+                    return Outcome(comment_id, action, ALREADY, status, status)
+                now = time.time()
+                article = record["article"]
+                pipe.multi()
+                if on:
+                    pipe.hset(key, "featured", "1")
+                    pipe.zadd(keys.featured(article), {comment_id: float(record["created_at"])})
+                else:
+                    pipe.hdel(key, "featured")
+                    pipe.zrem(keys.featured(article), comment_id)
+                transitions.refresh(pipe, article)
+                _audit(pipe, record, actor, action, status, status, now)
+                pipe.execute()
+                return Outcome(comment_id, action, DONE, status, status)
+            except WatchError:
+                continue
+
+
 def _audit(
     pipe: redis.client.Pipeline | redis.Redis,
     record: dict[str, str],

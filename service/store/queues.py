@@ -42,6 +42,7 @@ LIST_FIELDS = (
     "original_comment",
     "parent_id",
     "reports",
+    "featured",
 )
 READ_BATCH = 200
 
@@ -260,6 +261,7 @@ def view(
         "commenter": {"known": known},
     }
     if details:
+        item["featured"] = record.get("featured") == "1"
         standing = "trusted" if known else ("returning" if comments > 1 else "new")
         item["commenter"] = {
             "known": known,

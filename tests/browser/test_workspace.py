@@ -195,3 +195,24 @@ async def test_closing_an_article_makes_the_widget_read_only(desk: Site, page: P
     await expect(comments.get_by_text("Comments on this article are closed.")).to_be_visible()
     await expect(comments.locator("form")).to_have_count(0)
     await expect(comments.get_by_role("button", name="Reply")).to_have_count(0)
+
+
+async def test_a_featured_comment_shows_first_with_a_badge(desk: Site, page: Page) -> None:
+    ids = [await desk.published(ARTICLE, comment=f"Published remark {n}.") for n in range(3)]
+    await page.goto(desk.article_page("/featured", ARTICLE))
+    top = widget(page).locator("ol.list > li.c")
+    await expect(top.first).to_have_attribute("id", f"c-{ids[0]}")
+
+    await sign_in_by_token(desk, page)
+    await page.goto(f"{desk.api}/moderation/comment/{ids[2]}")
+    await page.get_by_role("button", name="Feature this comment").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "Featured: readers see it first, with a badge."
+    )
+
+    await page.goto(desk.article_page("/featured", ARTICLE))
+    top = widget(page).locator("ol.list > li.c")
+    await expect(top).to_have_count(3)
+    await expect(top.first).to_have_attribute("id", f"c-{ids[2]}")
+    await expect(top.first.locator(".badge")).to_have_text("Featured")
+    await expect(top.nth(1).locator(".badge")).to_have_count(0)

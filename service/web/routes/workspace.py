@@ -140,6 +140,25 @@ async def edit(request: web.Request) -> web.Response:
     return see_other(f"/moderation/comment/{comment_id}?did=edit")
 
 
+@routes.post("/moderation/comment/{comment_id}/feature")
+async def feature(request: web.Request) -> web.Response:
+    """Feature a published comment (first in the thread, with a badge), or stop."""
+    checked = await form_post(request)
+    if isinstance(checked, web.Response):
+        return checked
+    signed, fields = checked
+    comment_id = request.match_info["comment_id"]
+    if not keys.is_comment_id(comment_id):
+        raise web.HTTPNotFound()
+    on = dict(fields).get("featured") == "on"
+    conn = request.app[SYNC_REDIS]
+    done = await asyncio.to_thread(moderation.feature, conn, comment_id, signed.who.actor, on=on)
+    if done.result == moderation.MISSING:
+        raise web.HTTPNotFound()
+    did = done.action if done.result in (moderation.DONE, moderation.ALREADY) else "not-featured"
+    return see_other(f"/moderation/comment/{comment_id}?did={did}")
+
+
 async def _comment_page(
     request: web.Request,
     signed: Signed,
@@ -298,6 +317,12 @@ def _notice(query: Mapping[str, str]) -> str:
         return "Nothing selected."
     if did == "edit":
         return "Text saved; the commenter's original is kept."
+    if did == "feature":
+        return "Featured: readers see it first, with a badge."
+    if did == "unfeature":
+        return "No longer featured."
+    if did == "not-featured":
+        return "Only a published comment can be featured."
     if did not in DONE:
         return ""
     n, skipped = query.get("n", "0"), query.get("skipped", "0")

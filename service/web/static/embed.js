@@ -106,6 +106,7 @@
       edited: "edited",
       edit_closed: "The time to edit or delete this comment has passed.",
       thread_closed: "Comments on this article are closed.",
+      featured: "Featured",
       report: "Report",
       reason: "Reason",
       spam: "Spam",
@@ -166,6 +167,7 @@
       edited: "bearbeitet",
       edit_closed: "Die Zeit zum Bearbeiten oder Löschen ist abgelaufen.",
       thread_closed: "Die Kommentare zu diesem Artikel sind geschlossen.",
+      featured: "Empfohlen",
       report: "Melden",
       reason: "Grund",
       spam: "Spam",
@@ -353,6 +355,9 @@
     --mut: var(--comments-muted,#b4b8bf); --acc: var(--comments-accent,#8ab4f8);
     --on-acc: var(--comments-on-accent,#10131a); --line: var(--comments-border,#8a8f98);
     --err: var(--comments-error,#ff8a80); --pend: var(--comments-pending-bg,#3a3320);`;
+  // Marks beside a comment's name: a moderators' pick.
+  const badges = (c) => (c.featured ? [h("span", { class: "badge" }, t("featured"))] : []);
+
   const CSS = `
     :host { all: initial; display: block }
     .root {
@@ -388,6 +393,7 @@
     .pending > .own { background: var(--pend); padding: .4em .75em; border-radius: 4px }
     .notice { font-style: italic; margin: .2em 0 }
     .closed .reply { display: none }
+    .badge { margin-left: .5em; padding: 0 .4em; border: 1px solid var(--acc); border-radius: 3px; color: var(--acc); font-size: .85em }
     button { font: inherit; cursor: pointer }
     .link, .vote, .act, .rep {
       background: none; border: 0; padding: 0; color: var(--acc); text-decoration: underline;
@@ -723,6 +729,7 @@
           " · ",
           h("time", { datetime: c.created_at, title: exact(c.created_at) }, ago(c.created_at)),
           c.edited ? ` · ${t("edited")}` : null,
+          ...badges(c),
         ),
         h("div", { class: "text" }, ...paragraphs(c.text)),
         own ? h("p", { class: "notice" }, t("pending")) : null,

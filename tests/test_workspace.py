@@ -51,6 +51,7 @@ ACTIONS = (
     "/moderation/sessions/end-all",
     "/moderation/comment/0123456789abcdef-0123456789abcdef/edit",
     "/moderation/comment/0123456789abcdef-0123456789abcdef/feature",
+    "/moderation/comment/0123456789abcdef-0123456789abcdef/reply",
     "/moderation/commenter/0123456789abcdef0123/note",
     "/moderation/commenter/0123456789abcdef0123/ban",
     "/moderation/commenter/0123456789abcdef0123/unban",
@@ -715,6 +716,44 @@ async def test_a_featured_comment_comes_first_with_a_mark(
     assert [c["id"] for c in whole["comments"]] == ids
     actions = [decode_record(e or {}) for _, e in rconn.xrange(keys.audit_log()) or []]
     assert [a["action"] for a in actions if a.get("actor") == "bob"] == ["feature", "unfeature"]
+
+
+async def test_a_staff_reply_is_published_and_marked(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    asked = await submit(ws, comment="Will the station have a crew all year?")
+    approve(rconn, ws_settings, asked)
+    [waiting] = await held(ws, ws_settings, 1)
+    csrf = await sign_in_with_token(ws, TOKEN_BOB)
+    path = f"/moderation/comment/{asked}"
+    empty = await ws.post(f"{path}/reply", data={"csrf": csrf, "name": "Staff", "reply": " "})
+    assert empty.status == 422
+    unnamed = await ws.post(f"{path}/reply", data={"csrf": csrf, "name": "", "reply": "Yes."})
+    assert "The name is 1 to 80 characters." in await unnamed.text()
+    held_page = await ws.post(
+        f"/moderation/comment/{waiting}/reply", data={"csrf": csrf, "name": "S", "reply": "Hi"}
+    )
+    assert held_page.status == 422
+    answer = "Yes: a crew of four, rotating every six months. (The editors)"
+    done = await ws.post(
+        f"{path}/reply",
+        data={"csrf": csrf, "name": "The Science Desk", "reply": answer},
+        allow_redirects=False,
+    )
+    assert done.headers["Location"] == f"{path}?did=staff-reply"
+    whole = await (await ws.get("/api/v1/comments", params={"article": ARTICLE})).json()
+    [question] = whole["comments"]
+    assert "staff" not in question
+    [reply] = question["replies"]
+    assert reply["name"] == "The Science Desk"
+    assert reply["text"] == answer
+    assert reply["staff"] is True
+    paged = await (
+        await ws.get("/api/v1/comments", params={"article": ARTICLE, "limit": "5"})
+    ).json()
+    assert paged["comments"][0]["replies"][0]["staff"] is True
+    actions = [decode_record(e or {}) for _, e in rconn.xrange(keys.audit_log()) or []]
+    assert [a["action"] for a in actions if a.get("actor") == "bob"] == ["staff-reply"]
 
 
 async def test_a_comment_has_a_page_that_notifications_link_to(

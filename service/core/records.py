@@ -17,7 +17,7 @@ from service.core.validation import Submission
 
 # The only fields a reader ever sees. Anything else on the record (sealed email, its HMAC,
 # IP, user agent, token, honeypot) stays internal.
-PUBLIC_FIELDS = ("id", "parent_id", "name", "website", "comment", "created_at", "featured")
+PUBLIC_FIELDS = ("id", "parent_id", "name", "website", "comment", "created_at", "featured", "staff")
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +97,8 @@ def public_view(values: Mapping[str, str | None]) -> dict[str, object]:
         "created_at": datetime.fromtimestamp(created, UTC).isoformat(timespec="seconds"),
         # A moderator's pick, shown first with a badge; absent on other comments.
         **({"featured": True} if values.get("featured") == "1" else {}),
+        # Written by the site's staff from the moderators' workspace.
+        **({"staff": True} if values.get("staff") == "1" else {}),
     }
 
 

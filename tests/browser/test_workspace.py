@@ -209,10 +209,18 @@ async def test_a_featured_comment_shows_first_with_a_badge(desk: Site, page: Pag
     await expect(page.get_by_role("status")).to_have_text(
         "Featured: readers see it first, with a badge."
     )
+    await page.get_by_label("Reply (published at once").fill("Thank you: we added a map.")
+    await page.get_by_role("button", name="Publish the staff reply").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "Your reply is published, marked as the staff's."
+    )
 
     await page.goto(desk.article_page("/featured", ARTICLE))
     top = widget(page).locator("ol.list > li.c")
     await expect(top).to_have_count(3)
     await expect(top.first).to_have_attribute("id", f"c-{ids[2]}")
-    await expect(top.first.locator(".badge")).to_have_text("Featured")
+    await expect(top.first.locator(":scope > article .badge")).to_have_text("Featured")
     await expect(top.nth(1).locator(".badge")).to_have_count(0)
+    reply = top.first.locator("li.c").first
+    await expect(reply).to_contain_text("Thank you: we added a map.")
+    await expect(reply.locator(".badge")).to_have_text("Staff")

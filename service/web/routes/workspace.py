@@ -159,6 +159,42 @@ async def feature(request: web.Request) -> web.Response:
     return see_other(f"/moderation/comment/{comment_id}?did={did}")
 
 
+STAFF_NAME_MAX = 80
+
+
+@routes.post("/moderation/comment/{comment_id}/reply")
+async def staff_reply(request: web.Request) -> web.Response:
+    """Answer a published comment as the site's staff: published at once, marked in the
+    thread."""
+    checked = await form_post(request)
+    if isinstance(checked, web.Response):
+        return checked
+    signed, fields = checked
+    comment_id = request.match_info["comment_id"]
+    item = None
+    if keys.is_comment_id(comment_id):
+        item = await queues.one(request.app[REDIS], comment_id, request.app[VAULT].commenter_id)
+    if item is None:
+        raise web.HTTPNotFound()
+    given = dict(reversed(fields))
+    typed, name = given.get("reply", ""), " ".join(given.get("name", "").split())
+    text = edited_text(request.app[SETTINGS].max_comment_chars, typed)
+    problem = text.message if isinstance(text, FieldError) else ""
+    if not 0 < len(name) <= STAFF_NAME_MAX:
+        problem = f"The name is 1 to {STAFF_NAME_MAX} characters."
+    if item["status"] != "approved":
+        problem = "Only a published comment can be answered."
+    if problem or isinstance(text, FieldError):
+        return await _comment_page(
+            request, signed, item, "", reply_draft=typed, reply_error=problem
+        )
+    conn, settings = request.app[SYNC_REDIS], request.app[SETTINGS]
+    await asyncio.to_thread(
+        moderation.staff_reply, conn, settings, comment_id, name, text, signed.who.actor
+    )
+    return see_other(f"/moderation/comment/{comment_id}?did=staff-reply")
+
+
 async def _comment_page(
     request: web.Request,
     signed: Signed,
@@ -167,6 +203,8 @@ async def _comment_page(
     *,
     draft: str | None = None,
     error: str = "",
+    reply_draft: str = "",
+    reply_error: str = "",
 ) -> web.Response:
     status = str(item["status"] or "pending")
     offered = ACTIONS.get(status, ACTIONS["held"])  # pending: as if held
@@ -181,8 +219,10 @@ async def _comment_page(
         "show_status": True,
         "draft": item["text"] if draft is None else draft,
         "error": error,
+        "reply_draft": reply_draft,
+        "reply_error": reply_error,
     }
-    code = 422 if error else 200
+    code = 422 if error or reply_error else 200
     return await workspace_page(request, signed, "workspace/comment.html", context, status=code)
 
 
@@ -317,6 +357,8 @@ def _notice(query: Mapping[str, str]) -> str:
         return "Nothing selected."
     if did == "edit":
         return "Text saved; the commenter's original is kept."
+    if did == "staff-reply":
+        return "Your reply is published, marked as the staff's."
     if did == "feature":
         return "Featured: readers see it first, with a badge."
     if did == "unfeature":

@@ -107,6 +107,7 @@
       edit_closed: "The time to edit or delete this comment has passed.",
       thread_closed: "Comments on this article are closed.",
       featured: "Featured",
+      staff: "Staff",
       report: "Report",
       reason: "Reason",
       spam: "Spam",
@@ -168,6 +169,7 @@
       edit_closed: "Die Zeit zum Bearbeiten oder Löschen ist abgelaufen.",
       thread_closed: "Die Kommentare zu diesem Artikel sind geschlossen.",
       featured: "Empfohlen",
+      staff: "Redaktion",
       report: "Melden",
       reason: "Grund",
       spam: "Spam",
@@ -355,8 +357,11 @@
     --mut: var(--comments-muted,#b4b8bf); --acc: var(--comments-accent,#8ab4f8);
     --on-acc: var(--comments-on-accent,#10131a); --line: var(--comments-border,#8a8f98);
     --err: var(--comments-error,#ff8a80); --pend: var(--comments-pending-bg,#3a3320);`;
-  // Marks beside a comment's name: a moderators' pick.
-  const badges = (c) => (c.featured ? [h("span", { class: "badge" }, t("featured"))] : []);
+  // Marks beside a comment's name: a moderators' pick, a reply by the staff.
+  const badges = (c) =>
+    [c.featured && "featured", c.staff && "staff"]
+      .filter(Boolean)
+      .map((k) => h("span", { class: "badge" }, t(k)));
 
   const CSS = `
     :host { all: initial; display: block }

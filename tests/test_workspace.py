@@ -4,6 +4,7 @@ the queues and acting on them, the audit. Real Redis, a real SMTP server, real j
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import AsyncIterator
 
@@ -16,6 +17,7 @@ from yarl import URL
 from service.core import keys
 from service.core.records import as_text, decode_record
 from service.core.settings import Settings
+from service.store import commenters
 from service.web.app import create_app
 from service.web.workspace import COOKIE
 from tests.helpers import (
@@ -754,6 +756,20 @@ async def test_a_staff_reply_is_published_and_marked(
     assert paged["comments"][0]["replies"][0]["staff"] is True
     actions = [decode_record(e or {}) for _, e in rconn.xrange(keys.audit_log()) or []]
     assert [a["action"] for a in actions if a.get("actor") == "bob"] == ["staff-reply"]
+
+
+async def test_banned_commenters_comments_can_be_held_instead(
+    ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    settings = ws_settings.with_overrides(banned_comments="hold")
+    troll = "troll-8803@example.net"
+    async with TestClient(TestServer(create_app(settings))) as ws:
+        commenters.ban(rconn, settings, email_hash(troll), "0" * 20, "alice", None,
+                       reject_existing=False)  # fmt: skip
+        [kept] = await held(ws, settings, 1, email=troll)
+    stored = stored_comments(rconn)[kept]
+    assert stored["status"] == "held"
+    assert "banned" in {r["code"] for r in json.loads(stored["reasons"])}
 
 
 async def test_a_comment_has_a_page_that_notifications_link_to(

@@ -154,6 +154,9 @@ def _decide(
         result = decide(score(candidate, model, policy, signals, reputation), reputation, policy)
         if result.verdict == APPROVE and articles.premoderated(conn, record["article"]):
             result = replace(result, verdict=HOLD, reasons=(*result.reasons, PREMODERATED))
+        if result.verdict != SPAM and conn.exists(keys.ban(record.get("email_hash", ""))):
+            # COMMENTS_BANNED_COMMENTS=hold let it in: a moderator decides.
+            result = replace(result, verdict=HOLD, reasons=(*result.reasons, BANNED))
         scoring_s = time.perf_counter() - started
         pipe.multi()
         _write(conn, pipe, record, ctx, result, settings, now, notified)
@@ -172,6 +175,9 @@ def _decide(
 PREMODERATED = Reason(
     "premoderated", 0.0, "Every comment on this article is held for review", holds=True
 )
+
+
+BANNED = Reason("banned", 0.0, "The commenter is banned", holds=True)
 
 
 def ask_outside(settings: Settings, record: dict[str, str], reputation: Reputation) -> Outside:

@@ -95,7 +95,9 @@ async def _accept(request: web.Request, data: Mapping[str, object]) -> tuple[str
 
     # A banned commenter's comment is refused before anything is stored (one EXISTS), with
     # a neutral message that says nothing of moderators or of why.
-    if await commenters.is_banned(request.app[REDIS], vault.email_hash(sub.email)):
+    if settings.banned_comments == "refuse" and await commenters.is_banned(
+        request.app[REDIS], vault.email_hash(sub.email)
+    ):
         raise ApiError(403, "commenter_banned", "Your comment cannot be accepted on this site.")
     if await _closed(request, sub.article):
         raise ApiError(403, "comments_closed", "Comments on this article are closed.")

@@ -4,6 +4,7 @@ the queues and acting on them, the audit. Real Redis, a real SMTP server, real j
 from __future__ import annotations
 
 import io
+import json
 import re
 from collections.abc import AsyncIterator
 
@@ -14,7 +15,9 @@ from aiohttp.test_utils import TestClient, TestServer
 from yarl import URL
 
 from service.core import keys
+from service.core.records import as_text, decode_record
 from service.core.settings import Settings
+from service.store import commenters
 from service.web.app import create_app
 from service.web.workspace import COOKIE
 from tests.helpers import (
@@ -23,7 +26,9 @@ from tests.helpers import (
     Recorder,
     approve,
     drain,
+    email_hash,
     forbidden,
+    form_token,
     stored_comments,
     submit,
 )
@@ -38,6 +43,7 @@ PAGES = (
     "/moderation/queue/approved",
     "/moderation/queue/rejected",
     "/moderation/queue/all",
+    "/moderation/queue/reported",
     "/moderation/audit",
     "/moderation/overview",
 )
@@ -46,6 +52,11 @@ ACTIONS = (
     "/moderation/signout",
     "/moderation/sessions/end-all",
     "/moderation/comment/0123456789abcdef-0123456789abcdef/edit",
+    "/moderation/comment/0123456789abcdef-0123456789abcdef/feature",
+    "/moderation/comment/0123456789abcdef-0123456789abcdef/reply",
+    "/moderation/commenter/0123456789abcdef0123/note",
+    "/moderation/commenter/0123456789abcdef0123/ban",
+    "/moderation/commenter/0123456789abcdef0123/unban",
 )
 
 
@@ -509,6 +520,258 @@ async def test_every_status_has_its_queue(
     assert listed(await (await ws.get("/moderation/queue/approved")).text()) == ids[:2]
 
 
+async def reader_report(client: Client, comment_id: str, n: int, reason: str, **more: str) -> None:
+    body = {"reader": f"{n:032x}", "reason": reason, **more}
+    resp = await client.post(f"/api/v1/comments/{comment_id}/reports", json=body)
+    assert resp.status == 202, await resp.text()
+
+
+async def test_reported_queue_groups_reports_and_keeps_the_grounds(
+    ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    settings = ws_settings.with_overrides(reports_flag=2, limit_reports=(100, 600))
+    async with TestClient(TestServer(create_app(settings))) as ws:
+        unlawful = await submit(ws, comment="A comment readers say breaks the law.")
+        rude = await submit(ws, comment="A merely rude comment, readers say.")
+        for cid in (unlawful, rude):
+            approve(rconn, settings, cid)
+        statement = "It repeats a defamatory claim about a named person."
+        await reader_report(ws, unlawful, 1, "illegal", statement=statement)
+        await reader_report(ws, unlawful, 2, "abuse")
+        await reader_report(ws, unlawful, 3, "abuse")
+        await reader_report(ws, rude, 4, "abuse")
+        await reader_report(ws, rude, 5, "off-topic")
+        csrf = await sign_in_with_token(ws, TOKEN_BOB)
+        html = await (await ws.get("/moderation/queue/reported")).text()
+        assert "Reported (2)" in html
+        assert listed(html) == [unlawful, rude]
+        assert "Reported 3 times: abuse (2), illegal (1)" in html
+        assert "Reported 2 times: abuse (1), off-topic (1)" in html
+        assert f"<q>{statement}</q>" in html
+        assert html.count('name="grounds:') == 1  # only the illegal-content report asks why
+        back = "/moderation/queue/reported"
+        grounds = "Defamation of a private person; removed under our policy §4."
+        done = await act(
+            ws, csrf, ("item", f"reject:{unlawful}"), (f"grounds:{unlawful}", grounds), back=back
+        )
+        assert done.headers["Location"] == f"{back}?did=reject&n=1&skipped=0"
+        # Approving the published rude one keeps it and dismisses the reports: done, audited.
+        kept = await act(ws, csrf, ("item", f"approve:{rude}"), back=back)
+        assert kept.headers["Location"] == f"{back}?did=approve&n=1&skipped=0"
+        assert statuses(rconn, [unlawful, rude]) == ["rejected", "approved"]
+        after = await (await ws.get(back)).text()
+        assert "Reported (0)" in after
+        assert "Nothing here." in after
+        entries = [decode_record(e or {}) for _, e in rconn.xrange(keys.audit_log()) or []]
+        decided = {e["comment_id"]: e for e in entries}
+        assert decided[unlawful]["action"] == "reject"
+        assert decided[unlawful]["grounds"] == grounds
+        assert decided[rude]["action"] == "dismiss"
+        assert "grounds" not in decided[rude]
+        audit = await (await ws.get("/moderation/audit", params={"comment_id": unlawful})).text()
+        assert grounds in audit
+
+
+COMMENTER_LINK = re.compile(r'href="/moderation/commenter/([0-9a-f]{20})"')
+
+
+async def test_a_commenter_page_keeps_history_and_notes_and_admins_ban(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    troll = "troll-8801@example.net"
+    published = await submit(ws, email=troll, comment="A published remark, still up.")
+    approve(rconn, ws_settings, published)
+    pending = await held(ws, ws_settings, 1, email=troll)
+    other = await held(ws, ws_settings, 1, email="bystander-8802@example.net")
+    bob = await sign_in_with_token(ws, TOKEN_BOB)
+    html = await (await ws.get("/moderation/queue/held")).text()
+    ids = COMMENTER_LINK.findall(html)
+    assert len(set(ids)) == 2
+    page_id = ids[0]
+    # Opaque: not the address, nor part of its stored keyed hash, nor in any key's name.
+    assert page_id not in email_hash(troll)
+    assert page_id not in " ".join(as_text(k) for k in rconn.keys("*"))
+    page = await ws.get(f"/moderation/commenter/{page_id}")
+    assert page.status == 200
+    text = await page.text()
+    assert "A published remark, still up." in text
+    assert "Held comment number 0" in text
+    assert other[0] not in text
+    assert "Ban this commenter" not in text  # a moderator sees no ban form
+    # Private notes: moderators write them; an empty one is refused, precisely.
+    base = f"/moderation/commenter/{page_id}"
+    empty = await ws.post(f"{base}/note", data={"csrf": bob, "note": "  "})
+    assert empty.status == 422
+    assert "A note is 1 to 2000 characters." in await empty.text()
+    noted = await ws.post(
+        f"{base}/note",
+        data={"csrf": bob, "note": "Third warning this week."},
+        allow_redirects=False,
+    )
+    assert noted.status == 303
+    assert "bob: Third warning this week." in await (await ws.get(base)).text()
+    # A moderator may not ban: only admins do.
+    refused = await ws.post(
+        f"{base}/ban", data={"csrf": bob, "duration": "forever"}, allow_redirects=False
+    )
+    assert refused.status == 403
+    assert not rconn.exists(keys.ban(email_hash(troll)))
+    assert (await ws.get("/moderation/commenter/0123456789abcdef0123")).status == 404
+    admin = await other_client(ws_settings)
+    try:
+        alice = await sign_in_with_token(admin, TOKEN_ALICE)
+        wrong = await admin.post(f"{base}/ban", data={"csrf": alice, "duration": "3 weeks"})
+        assert wrong.status == 422
+        assert "Choose how long" in await wrong.text()
+        week = await admin.post(
+            f"{base}/ban", data={"csrf": alice, "duration": "7d"}, allow_redirects=False
+        )
+        assert week.headers["Location"] == f"{base}?did=ban&rejected=0"
+        assert 6 * 86_400 < rconn.ttl(keys.ban(email_hash(troll))) <= 7 * 86_400
+        assert statuses(rconn, [published, *pending]) == ["approved", "held"]
+        lifted = await admin.post(f"{base}/unban", data={"csrf": alice}, allow_redirects=False)
+        assert lifted.status == 303
+        assert not rconn.exists(keys.ban(email_hash(troll)))
+        banned = await admin.post(
+            f"{base}/ban",
+            data={"csrf": alice, "duration": "forever", "reject_existing": "on"},
+            allow_redirects=False,
+        )
+        assert banned.headers["Location"] == f"{base}?did=ban&rejected=2"
+        assert rconn.ttl(keys.ban(email_hash(troll))) == -1  # for good
+        assert statuses(rconn, [published, *pending, *other]) == ["rejected", "rejected", "held"]
+        thread = await (await ws.get("/api/v1/comments", params={"article": ARTICLE})).text()
+        assert published not in thread
+        shown = await (await admin.get(base)).text()
+        assert "for good" in shown
+        assert "Lift the ban" in shown
+        audit = await (await admin.get("/moderation/audit", params={"action": "ban"})).text()
+        assert f"commenter <code>{page_id}</code>" in audit
+    finally:
+        await admin.close()
+    # Their new comments are refused, neutrally: JSON for the widget, a page for a plain form.
+    again = {"article": ARTICLE, "name": "T", "email": troll.upper(), "comment": "Again!",
+             "form_token": form_token(ARTICLE)}  # fmt: skip
+    resp = await ws.post("/api/v1/comments", json=again)
+    assert resp.status == 403
+    error = (await resp.json())["error"]
+    assert error["code"] == "commenter_banned"
+    assert "moderat" not in error["message"]
+    assert "ban" not in error["message"]
+    form = {"article": ARTICLE, "name": "T", "email": troll, "comment": "Again, by form.",
+            "form_token": form_token(ARTICLE)}  # fmt: skip
+    page = await ws.post("/api/v1/comments", data=form, headers={"Accept": "text/html"})
+    assert page.status == 403
+    assert "Your comment cannot be accepted on this site." in await page.text()
+    theirs = [c for c in stored_comments(rconn).values() if c["email_hash"] == email_hash(troll)]
+    assert len(theirs) == 2
+    # Anyone else still comments.
+    await submit(ws, email="bystander-8802@example.net")
+
+
+async def test_a_featured_comment_comes_first_with_a_mark(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    ids = [await submit(ws, comment=f"Published comment number {n}.") for n in range(3)]
+    for cid in ids:
+        approve(rconn, ws_settings, cid)
+    [waiting] = await held(ws, ws_settings, 1)
+    csrf = await sign_in_with_token(ws, TOKEN_BOB)
+    path = f"/moderation/comment/{ids[2]}"
+    assert "Feature this comment" in await (await ws.get(path)).text()
+    assert (
+        "Feature this comment" not in await (await ws.get(f"/moderation/comment/{waiting}")).text()
+    )
+    done = await ws.post(
+        f"{path}/feature", data={"csrf": csrf, "featured": "on"}, allow_redirects=False
+    )
+    assert done.headers["Location"] == f"{path}?did=feature"
+    assert "Stop featuring" in await (await ws.get(path)).text()
+    # Readers see it first, marked, whole or by pages; the others keep their order.
+    whole = await (await ws.get("/api/v1/comments", params={"article": ARTICLE})).json()
+    assert [c["id"] for c in whole["comments"]] == [ids[2], ids[0], ids[1]]
+    assert [c.get("featured") for c in whole["comments"]] == [True, None, None]
+    first = await (
+        await ws.get("/api/v1/comments", params={"article": ARTICLE, "limit": "2"})
+    ).json()
+    assert [c["id"] for c in first["comments"]] == [ids[2], ids[0], ids[1]]
+    assert first["next_cursor"] is None  # nothing is listed twice, nothing is skipped
+    one = await (await ws.get("/api/v1/comments", params={"article": ARTICLE, "limit": "1"})).json()
+    assert [c["id"] for c in one["comments"]] == [ids[2], ids[0]]
+    rest = await (
+        await ws.get(
+            "/api/v1/comments",
+            params={"article": ARTICLE, "limit": "1", "cursor": one["next_cursor"]},
+        )
+    ).json()
+    assert [c["id"] for c in rest["comments"]] == [ids[1]]
+    # A held comment cannot be featured; featuring is undone and audited.
+    refused = await ws.post(
+        f"/moderation/comment/{waiting}/feature", data={"csrf": csrf, "featured": "on"}
+    )
+    assert "Only a published comment can be featured." in await refused.text()
+    undone = await ws.post(
+        f"{path}/feature", data={"csrf": csrf, "featured": "off"}, allow_redirects=False
+    )
+    assert undone.headers["Location"] == f"{path}?did=unfeature"
+    whole = await (await ws.get("/api/v1/comments", params={"article": ARTICLE})).json()
+    assert [c["id"] for c in whole["comments"]] == ids
+    actions = [decode_record(e or {}) for _, e in rconn.xrange(keys.audit_log()) or []]
+    assert [a["action"] for a in actions if a.get("actor") == "bob"] == ["feature", "unfeature"]
+
+
+async def test_a_staff_reply_is_published_and_marked(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    asked = await submit(ws, comment="Will the station have a crew all year?")
+    approve(rconn, ws_settings, asked)
+    [waiting] = await held(ws, ws_settings, 1)
+    csrf = await sign_in_with_token(ws, TOKEN_BOB)
+    path = f"/moderation/comment/{asked}"
+    empty = await ws.post(f"{path}/reply", data={"csrf": csrf, "name": "Staff", "reply": " "})
+    assert empty.status == 422
+    unnamed = await ws.post(f"{path}/reply", data={"csrf": csrf, "name": "", "reply": "Yes."})
+    assert "The name is 1 to 80 characters." in await unnamed.text()
+    held_page = await ws.post(
+        f"/moderation/comment/{waiting}/reply", data={"csrf": csrf, "name": "S", "reply": "Hi"}
+    )
+    assert held_page.status == 422
+    answer = "Yes: a crew of four, rotating every six months. (The editors)"
+    done = await ws.post(
+        f"{path}/reply",
+        data={"csrf": csrf, "name": "The Science Desk", "reply": answer},
+        allow_redirects=False,
+    )
+    assert done.headers["Location"] == f"{path}?did=staff-reply"
+    whole = await (await ws.get("/api/v1/comments", params={"article": ARTICLE})).json()
+    [question] = whole["comments"]
+    assert "staff" not in question
+    [reply] = question["replies"]
+    assert reply["name"] == "The Science Desk"
+    assert reply["text"] == answer
+    assert reply["staff"] is True
+    paged = await (
+        await ws.get("/api/v1/comments", params={"article": ARTICLE, "limit": "5"})
+    ).json()
+    assert paged["comments"][0]["replies"][0]["staff"] is True
+    actions = [decode_record(e or {}) for _, e in rconn.xrange(keys.audit_log()) or []]
+    assert [a["action"] for a in actions if a.get("actor") == "bob"] == ["staff-reply"]
+
+
+async def test_banned_commenters_comments_can_be_held_instead(
+    ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    settings = ws_settings.with_overrides(banned_comments="hold")
+    troll = "troll-8803@example.net"
+    async with TestClient(TestServer(create_app(settings))) as ws:
+        commenters.ban(rconn, settings, email_hash(troll), "0" * 20, "alice", None,
+                       reject_existing=False)  # fmt: skip
+        [kept] = await held(ws, settings, 1, email=troll)
+    stored = stored_comments(rconn)[kept]
+    assert stored["status"] == "held"
+    assert "banned" in {r["code"] for r in json.loads(stored["reasons"])}
+
+
 async def test_a_comment_has_a_page_that_notifications_link_to(
     ws: Client, ws_settings: Settings, rconn: redis.Redis, smtp: tuple[int, Recorder]
 ) -> None:
@@ -635,6 +898,12 @@ async def test_no_workspace_page_or_log_shows_an_address_or_a_secret(
             csrfs.append(csrf_of(await resp.text()))
     for cid in (first, ids[1]):
         assert (await record(await ws.get(f"/moderation/comment/{cid}"))).status == 200
+    scanned = b"".join(pages).decode(errors="replace")
+    found = sorted(set(COMMENTER_LINK.findall(scanned)))
+    assert len(found) == 2  # both commenters have a page, and it is scanned too
+    for commenter_id in found:
+        page = await record(await ws.get(f"/moderation/commenter/{commenter_id}"))
+        assert page.status == 200
     await record(await act(ws, csrfs[-1], ("action", "spam"), ("ids", ids[0])))
     await record(await ws.get("/moderation/queue/spam"))
     await record(await ws.get("/moderation/audit"))

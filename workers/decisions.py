@@ -31,7 +31,7 @@ from service.core.settings import Settings
 from service.core.signing import Purpose
 from service.core.statuses import Status
 from service.queueing import jobs
-from service.store import transitions
+from service.store import articles, transitions
 from service.store.reputation import website_domain
 from workers import akismet, digests, moderation_hook
 from workers.moderation_hook import HookVerdict
@@ -40,6 +40,7 @@ from workers.scoring import (
     HOLD,
     SPAM,
     Candidate,
+    Reason,
     Reputation,
     Result,
     Signals,
@@ -151,6 +152,11 @@ def _decide(
         candidate = Candidate(record["name"], record["comment"], record.get("website", ""))
         started = time.perf_counter()
         result = decide(score(candidate, model, policy, signals, reputation), reputation, policy)
+        if result.verdict == APPROVE and articles.premoderated(conn, record["article"]):
+            result = replace(result, verdict=HOLD, reasons=(*result.reasons, PREMODERATED))
+        if result.verdict != SPAM and conn.exists(keys.ban(record.get("email_hash", ""))):
+            # COMMENTS_BANNED_COMMENTS=hold let it in: a moderator decides.
+            result = replace(result, verdict=HOLD, reasons=(*result.reasons, BANNED))
         scoring_s = time.perf_counter() - started
         pipe.multi()
         _write(conn, pipe, record, ctx, result, settings, now, notified)
@@ -163,6 +169,15 @@ def _decide(
         pipe.hincrbyfloat(keys.stats(), "scoring_seconds_sum", scoring_s)
         pipe.execute()
     return STATUS_BY_VERDICT[result.verdict]
+
+
+# An admin chose to review every comment on the article before it is published.
+PREMODERATED = Reason(
+    "premoderated", 0.0, "Every comment on this article is held for review", holds=True
+)
+
+
+BANNED = Reason("banned", 0.0, "The commenter is banned", holds=True)
 
 
 def ask_outside(settings: Settings, record: dict[str, str], reputation: Reputation) -> Outside:

@@ -48,6 +48,18 @@ def thread_version(article: str) -> str:
     return f"{PREFIX}:{{{article_tag(article)}}}:ver"
 
 
+def article_settings(article: str) -> str:
+    """Hash of an article's settings admins chose: closed ("1" closed, "0" kept open against
+    the site default), premoderate ("1": every comment held)."""
+    return f"{PREFIX}:{{{article_tag(article)}}}:settings"
+
+
+def featured(article: str) -> str:
+    """Sorted set of an article's comments moderators featured, by creation time (a comment
+    that left the thread stays listed until unfeatured, and is not shown)."""
+    return f"{PREFIX}:{{{article_tag(article)}}}:featured"
+
+
 def thread_roots(article: str) -> str:
     """Sorted set of the approved comments shown at the top level (no parent, or a parent that
     is not public), scored by creation time: a page of the thread is a range of it."""
@@ -240,6 +252,23 @@ def labels() -> str:
 def by_email(email_hash: str) -> str:
     """Set of a commenter's comment ids, by the keyed HMAC of their address (export/erase)."""
     return f"{PREFIX}:by-email:{email_hash}"
+
+
+def commenter_ids() -> str:
+    """Hash: the workspace's opaque commenter id (a keyed hash of the address's HMAC, not
+    reversible) to that HMAC, filled as the workspace shows commenters."""
+    return f"{PREFIX}:commenters"
+
+
+def ban(email_hash: str) -> str:
+    """A banned commenter (JSON: by, at, until); a ban for a duration expires with the key.
+    The API checks it (EXISTS) before storing a comment."""
+    return f"{PREFIX}:ban:email:{email_hash}"
+
+
+def commenter_notes(email_hash: str) -> str:
+    """Stream of moderators' private notes on a commenter (ts, actor, text)."""
+    return f"{PREFIX}:notes:{email_hash}"
 
 
 def retention() -> str:

@@ -17,7 +17,7 @@ from service.core.validation import Submission
 
 # The only fields a reader ever sees. Anything else on the record (sealed email, its HMAC,
 # IP, user agent, token, honeypot) stays internal.
-PUBLIC_FIELDS = ("id", "parent_id", "name", "website", "comment", "created_at")
+PUBLIC_FIELDS = ("id", "parent_id", "name", "website", "comment", "created_at", "featured", "staff")
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +95,10 @@ def public_view(values: Mapping[str, str | None]) -> dict[str, object]:
         "website": values.get("website") or None,
         "text": values.get("comment"),
         "created_at": datetime.fromtimestamp(created, UTC).isoformat(timespec="seconds"),
+        # A moderator's pick, shown first with a badge; absent on other comments.
+        **({"featured": True} if values.get("featured") == "1" else {}),
+        # Written by the site's staff from the moderators' workspace.
+        **({"staff": True} if values.get("staff") == "1" else {}),
     }
 
 
@@ -111,6 +115,8 @@ def build_thread(comments: list[dict[str, object]]) -> list[dict[str, object]]:
         siblings = parent["replies"] if parent is not None else roots
         assert isinstance(siblings, list)
         siblings.append(c)
+    # Moderators' picks first among the top-level comments (a stable sort keeps the rest).
+    roots.sort(key=lambda c: not c.get("featured"))
     return roots
 
 

@@ -35,6 +35,7 @@ class EmailVault:
         self._id_key = derive_key(secret, "idempotency")
         self._browser_key = derive_key(secret, "commenter-browser")
         self._voter_key = derive_key(secret, "voter")
+        self._commenter_key = derive_key(secret, "commenter-id")
 
     def seal(self, email: str, comment_id: str) -> str:
         nonce = os.urandom(NONCE_BYTES)
@@ -51,6 +52,12 @@ class EmailVault:
     def email_hash(self, email: str) -> str:
         # Case-folded: nearly every mailbox provider treats the local part case-insensitively.
         return hmac.new(self._hmac_key, email.casefold().encode(), hashlib.sha256).hexdigest()
+
+    def commenter_id(self, email_hash: str) -> str:
+        """The workspace's name for a commenter: 20 hex chars of a keyed hash of their
+        address's HMAC. Without the server's key it cannot be reversed or guessed from an
+        address, and it differs from every stored value."""
+        return hmac.new(self._commenter_key, email_hash.encode(), hashlib.sha256).hexdigest()[:20]
 
     def browser_fingerprint(self, email_hash: str, commenter_key: str) -> str:
         """Names the browser a commenter posted from (the random key their widget keeps),

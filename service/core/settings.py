@@ -296,6 +296,20 @@ class Settings:
     limit_reports: tuple[int, int] = setting(
         (10, 600), "LIMIT_REPORTS", "reports per client IP (count/seconds); beyond: 429", _rate
     )
+    banned_comments: str = setting(
+        "refuse",
+        "BANNED_COMMENTS",
+        "a banned commenter's new comments: `refuse` (403 `commenter_banned`, a neutral "
+        "message) or `hold` (accepted, then held for moderators with the reason `banned`)",
+        _one_of("refuse", "hold"),
+    )
+    close_after_days: int = setting(
+        0,
+        "CLOSE_AFTER_DAYS",
+        "close a thread to new comments this many days after its first published comment "
+        "(0: never); admins may keep one open, or close one, in the workspace",
+        _integer,
+    )
     reports_flag: int = setting(
         3, "REPORTS_FLAG", "distinct readers' reports that put a comment in the Reported queue"
     )

@@ -19,6 +19,9 @@ import redis
 import redis.asyncio as aioredis
 import redis.asyncio.sentinel as aiosentinel
 import redis.sentinel
+from redis.asyncio.retry import Retry
+from redis.backoff import NoBackoff
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.utils import SENTINEL as UNSET  # redis-py's "argument not given" marker
 
 from service.core import redis_urls
@@ -127,6 +130,7 @@ def async_client(
     max_connections: int,
     timeout_s: float | None = None,
     decode_responses: bool = True,
+    retry_stale: bool = False,
 ) -> aioredis.Redis:
     """An asyncio client (the API's) with a blocking pool of `max_connections`; `timeout_s`
     as for sync_client."""
@@ -136,6 +140,10 @@ def async_client(
         "max_connections": max_connections,
         "timeout": settings.redis_timeout_s,
     }
+    if retry_stale:
+        # Once more on a fresh connection when a pooled one turns out dead (Redis restarted
+        # while it sat idle): the command never reached the server that is there now.
+        options |= {"retry": Retry(NoBackoff(), 1), "retry_on_error": [RedisConnectionError]}
     if not redis_urls.is_sentinel(url):
         return aioredis.Redis(
             connection_pool=aioredis.BlockingConnectionPool.from_url(url, **options)

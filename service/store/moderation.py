@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 from redis.exceptions import WatchError
@@ -46,8 +47,10 @@ def apply(
     *,
     link_nonce: str | None = None,
     link_ttl_s: int = 0,
+    grounds: str = "",
 ) -> Outcome:
-    """Apply a moderator's decision. With link_nonce, the link is spent in the same write."""
+    """Apply a moderator's decision. With link_nonce, the link is spent in the same write;
+    `grounds` (why, for a report of illegal content) go into the audit entry."""
     key = keys.comment(comment_id)
     used_key = keys.token_used(Purpose.MODERATION, link_nonce) if link_nonce else None
     rule = ACTIONS[action]
@@ -63,8 +66,9 @@ def apply(
                 before, after = parse(record.get("status")), rule.target
                 if before == after:
                     # Approving a published comment that readers reported keeps it as it
-                    # is: the decision dismisses their reports.
-                    conn.zrem(keys.reported(), comment_id)
+                    # is: the decision dismisses their reports, and the audit says so.
+                    if conn.zrem(keys.reported(), comment_id):
+                        _audit(conn, record, actor, "dismiss", before, before, time.time(), grounds)
                     return Outcome(comment_id, action, ALREADY, before, before)
                 if not rule.allowed_from(before):
                     return Outcome(comment_id, action, NOT_ALLOWED, before, before)
@@ -73,7 +77,7 @@ def apply(
                 transitions.move(
                     conn, pipe, settings, record, after, by=f"moderator:{actor}", now=now
                 )
-                _audit(pipe, record, actor, action, before, after, now)
+                _audit(pipe, record, actor, action, before, after, now, grounds)
                 pipe.hincrby(keys.stats(), f"moderation_{action}", 1)
                 # What the text model learns from: a verdict a moderator made or corrected.
                 if action in ("spam", "ham") or (action == "approve" and before in _CORRECTED):
@@ -122,14 +126,97 @@ def edit_text(conn: redis.Redis, comment_id: str, text: str, actor: str) -> Outc
                 continue
 
 
+def feature(conn: redis.Redis, comment_id: str, actor: str, *, on: bool) -> Outcome:
+    """Feature a published comment (readers see it first, with a badge), or stop featuring."""
+    key = keys.comment(comment_id)
+    action = "feature" if on else "unfeature"
+    with conn.pipeline(transaction=True) as pipe:
+        while True:
+            try:
+                pipe.watch(key)  # type: ignore[no-untyped-call]
+                record = decode_record(pipe.hgetall(key))
+                if not record:
+                    return Outcome(comment_id, action, MISSING)
+                status = parse(record.get("status"))
+                if on and status is not Status.APPROVED:
+                    return Outcome(comment_id, action, NOT_ALLOWED, status, status)
+                if (record.get("featured") == "1") == on:
+                    return Outcome(comment_id, action, ALREADY, status, status)
+                now = time.time()
+                article = record["article"]
+                pipe.multi()
+                if on:
+                    pipe.hset(key, "featured", "1")
+                    pipe.zadd(keys.featured(article), {comment_id: float(record["created_at"])})
+                else:
+                    pipe.hdel(key, "featured")
+                    pipe.zrem(keys.featured(article), comment_id)
+                transitions.refresh(pipe, article)
+                _audit(pipe, record, actor, action, status, status, now)
+                pipe.execute()
+                return Outcome(comment_id, action, DONE, status, status)
+            except WatchError:
+                continue
+
+
+# The commenter every staff reply is filed under (not an address's HMAC: 64 hex it is not).
+STAFF = "staff"
+
+
+def staff_reply(
+    conn: redis.Redis, settings: Settings, parent_id: str, name: str, text: str, actor: str
+) -> Outcome:
+    """Publish a reply to a published comment as the site's staff (marked so in the thread)."""
+    key = keys.comment(parent_id)
+    with conn.pipeline(transaction=True) as pipe:
+        while True:
+            try:
+                pipe.watch(key)  # type: ignore[no-untyped-call]
+                parent = decode_record(pipe.hgetall(key))
+                if not parent:
+                    return Outcome(parent_id, "staff-reply", MISSING)
+                status = parse(parent.get("status"))
+                if status is not Status.APPROVED:
+                    return Outcome(parent_id, "staff-reply", NOT_ALLOWED, status, status)
+                now = time.time()
+                article = parent["article"]
+                reply_id = keys.new_comment_id(article)
+                record = {
+                    "id": reply_id,
+                    "article": article,
+                    "title": parent.get("title", ""),
+                    "article_url": parent.get("article_url", ""),
+                    "parent_id": parent_id,
+                    "name": name,
+                    "comment": text,
+                    "created_at": f"{now:.6f}",
+                    "email_hash": STAFF,
+                    "staff": "1",
+                    "staff_by": actor,
+                    "status": Status.PENDING.value,
+                }
+                stored: dict[Any, Any] = dict(record)  # hset's Mapping is invariant in its types
+                pipe.multi()
+                pipe.hset(keys.comment(reply_id), mapping=stored)
+                transitions.move(
+                    conn, pipe, settings, record, Status.APPROVED, by=f"moderator:{actor}", now=now
+                )
+                _audit(pipe, record, actor, "staff-reply", Status.PENDING, Status.APPROVED, now)
+                pipe.execute()
+                return Outcome(reply_id, "staff-reply", DONE, Status.PENDING, Status.APPROVED)
+            except WatchError:
+                continue
+
+
 def _audit(
-    pipe: redis.client.Pipeline,
+    pipe: redis.client.Pipeline | redis.Redis,
     record: dict[str, str],
     actor: str,
     action: str,
     before: Status,
     after: Status,
     now: float,
+    grounds: str = "",
 ) -> None:
     entry = {
         "ts": f"{now:.3f}",
@@ -139,5 +226,6 @@ def _audit(
         "article": record["article"],
         "from": before.value,
         "to": after.value,
+        **({"grounds": grounds} if grounds else {}),
     }
     pipe.xadd(keys.audit_log(), entry, maxlen=AUDIT_MAX, approximate=True)  # type: ignore[arg-type]

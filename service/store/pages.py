@@ -47,14 +47,21 @@ async def read_page(
         index = keys.thread_top(article)
     else:
         index = keys.thread_roots(article)
+    # Moderators' picks lead the first page of top-level comments, and are left out of the
+    # ranges (read that much longer, so a page stays full and `more` stays true).
+    picked = [] if cursor.parent else await _featured(redis, article, index)
+    ids = {c for c, _ in picked}
     async with redis.pipeline(transaction=False) as pipe:
         pipe.zcard(keys.thread(article))
-        _after(pipe, index, cursor, limit + 1)
+        _after(pipe, index, cursor, limit + 1 + len(picked))
         if cursor.after:
             _ties(pipe, index, cursor)
         count, *found = await pipe.execute()
-    ranked = _merge(cursor, found)
+    ranked = [pair for pair in _merge(cursor, found) if pair[0] not in ids]
     shown, more = ranked[:limit], len(ranked) > limit
+    range_last = shown[-1] if shown else None
+    if picked and not cursor.after:
+        shown = picked + shown
 
     # Each comment's first replies (oldest first) and how many it has in all.
     async with redis.pipeline(transaction=False) as pipe:
@@ -99,12 +106,23 @@ async def read_page(
         comments.append(item)
     # The next page starts after the last comment shown, or after the range if all of it was
     # erased meanwhile.
-    last = (str(items[len(kept) - 1][0]["id"]), items[len(kept) - 1][1]) if kept else None
-    last = last or (shown[-1] if shown else None)
+    regular = [(str(i[0]["id"]), i[1]) for i in items[: len(kept)] if i[0]["id"] not in ids]
+    last = regular[-1] if regular else None
+    last = last or range_last
     next_cursor = None
     if (more or len(kept) < len(items)) and last is not None:
         next_cursor = Cursor(cursor.parent, cursor.sort, last[1], last[0])
     return Page(int(count), comments, next_cursor)
+
+
+async def _featured(redis: aioredis.Redis, article: str, index: str) -> Ranked:
+    """The featured comments still among the top-level ones, oldest first."""
+    chosen = await redis.zrange(keys.featured(article), 0, -1, withscores=True)
+    if not chosen:
+        return []
+    ranked = _ranked(chosen)
+    present = await redis.zmscore(index, [c for c, _ in ranked])
+    return [pair for pair, there in zip(ranked, present, strict=True) if there is not None]
 
 
 def _rest_of_replies(parent: str, shown: Ranked, total: object) -> Cursor | None:

@@ -112,6 +112,7 @@ def erase(conn: redis.Redis, settings: Settings, email_hash: str) -> int:
             keys.confirmation_asked(email_hash),
             keys.flood("email", email_hash),
             keys.privacy_requests_of(email_hash),
+            keys.commenter_notes(email_hash),  # what moderators wrote about them
             *(keys.privacy_request(r) for r in requests),
             *counters,
         )

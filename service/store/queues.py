@@ -9,6 +9,7 @@ exactly where the previous one stopped.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
@@ -41,6 +42,7 @@ LIST_FIELDS = (
     "original_comment",
     "parent_id",
     "reports",
+    "featured",
 )
 READ_BATCH = 200
 
@@ -82,6 +84,7 @@ async def read(
     cursor: str | None = None,
     *,
     details: bool = False,
+    name: Callable[[str], str] | None = None,
 ) -> Page:
     """One page of a folder; with `details` each item also has its parent and a fuller
     commenter summary (what the workspace shows)."""
@@ -112,17 +115,34 @@ async def read(
             if len(records) == limit:
                 break
     next_cursor = bound.lstrip("(") if bound is not None and len(records) == limit else None
-    return Page(await views(redis, records, details=details), next_cursor)
+    return Page(await views(redis, records, details=details, name=name), next_cursor)
 
 
-async def one(redis: aioredis.Redis, comment_id: str) -> dict[str, object] | None:
+async def one(
+    redis: aioredis.Redis, comment_id: str, name: Callable[[str], str] | None = None
+) -> dict[str, object] | None:
     """One comment as the workspace shows it (any status), or None if there is none."""
     row = await redis.hmget(keys.comment(comment_id), LIST_FIELDS)
     record = {k: as_text(v) for k, v in zip(LIST_FIELDS, row, strict=True) if v is not None}
     if not record.get("id"):
         return None
-    [item] = await views(redis, [record], details=True)
+    [item] = await views(redis, [record], details=True, name=name)
     return item
+
+
+async def many(
+    redis: aioredis.Redis, comment_ids: list[str], name: Callable[[str], str] | None = None
+) -> list[dict[str, object]]:
+    """These comments as the workspace shows them, in this order (gone ones left out)."""
+    async with redis.pipeline(transaction=False) as pipe:
+        for cid in comment_ids:
+            pipe.hmget(keys.comment(cid), LIST_FIELDS)
+        rows = await pipe.execute()
+    records = [
+        {k: as_text(v) for k, v in zip(LIST_FIELDS, row, strict=True) if v is not None}
+        for row in rows
+    ]
+    return await views(redis, [r for r in records if r.get("id")], details=True, name=name)
 
 
 async def _batch(
@@ -151,14 +171,21 @@ async def counts(redis: aioredis.Redis) -> dict[str, int]:
     async with redis.pipeline(transaction=False) as pipe:
         for status in STATUSES.values():
             pipe.zcard(BY_STATUS[status]())
-        sizes = [int(size) for size in await pipe.execute()]
-    return {**dict(zip(STATUSES, sizes, strict=True)), "all": sum(sizes)}
+        pipe.zcard(keys.reported())
+        *sizes, reported = [int(size) for size in await pipe.execute()]
+    return {**dict(zip(STATUSES, sizes, strict=True)), "all": sum(sizes), REPORTED: reported}
 
 
 async def views(
-    redis: aioredis.Redis, records: list[dict[str, str]], *, details: bool = False
+    redis: aioredis.Redis,
+    records: list[dict[str, str]],
+    *,
+    details: bool = False,
+    name: Callable[[str], str] | None = None,
 ) -> list[dict[str, object]]:
-    """Moderators' views of stored comments, their commenters' standing read in one trip."""
+    """Moderators' views of stored comments, their commenters' standing read in one trip.
+    With `name` (EmailVault.commenter_id), each commenter also gets their opaque id, which
+    is remembered so their page can find them, and whether they are banned."""
     parents = [_parent_id(record) if details else None for record in records]
     reported = [int(record.get("reports") or 0) > 0 for record in records]
     async with redis.pipeline(transaction=False) as pipe:
@@ -167,6 +194,9 @@ async def views(
             pipe.hgetall(keys.email_reputation(email_hash))
             if details:
                 pipe.scard(keys.by_email(email_hash))
+            if name is not None:
+                pipe.exists(keys.ban(email_hash))
+                pipe.hset(keys.commenter_ids(), name(email_hash), email_hash)
             if parent_id:
                 pipe.hmget(keys.comment(parent_id), PARENT_FIELDS)
             if has_reports:
@@ -176,8 +206,15 @@ async def views(
     for record, parent_id, has_reports in zip(records, parents, reported, strict=True):
         reputation = next(found)
         comments = int(next(found)) if details else 0
+        banned = False
+        if name is not None:
+            banned, _ = bool(next(found)), next(found)
         parent = next(found) if parent_id else None
         item = view(record, reputation, comments, parent, details=details)
+        if name is not None and isinstance(item["commenter"], dict):
+            item["commenter"]["id"] = name(record.get("email_hash", ""))
+            if banned:
+                item["commenter"]["standing"] = "banned"
         # What readers reported (reason, statement, when), oldest first; never who.
         found_reports = [json.loads(v) for v in next(found)] if has_reports else []
         item["reports"] = sorted(found_reports, key=lambda r: r.get("at", 0))
@@ -224,6 +261,7 @@ def view(
         "commenter": {"known": known},
     }
     if details:
+        item["featured"] = record.get("featured") == "1"
         standing = "trusted" if known else ("returning" if comments > 1 else "new")
         item["commenter"] = {
             "known": known,

@@ -51,6 +51,8 @@ from service.web.routes import (
     votes,
     widget,
     workspace,
+    workspace_articles,
+    workspace_commenters,
     workspace_signin,
 )
 
@@ -92,6 +94,8 @@ def create_app(settings: Settings, *, demo_page: bool = False) -> web.Applicatio
         confirm,
         workspace_signin,
         workspace,
+        workspace_commenters,
+        workspace_articles,
     )
     for area in areas:
         app.add_routes(area.routes)
@@ -149,6 +153,9 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         max_connections=2,
         timeout_s=settings.redis_timeout_s + settings.redis_replica_timeout_s,
         decode_responses=False,
+        # The intake is the one client that may sit idle through a Redis restart while the
+        # API answers from the other (a banned or closed check fails first, during it).
+        retry_stale=True,
     )
     writer = IntakeWriter(writer_conn, settings)
     await writer.start()

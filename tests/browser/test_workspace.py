@@ -13,6 +13,7 @@ from playwright.async_api import Page, expect
 
 from service.entry.embedded_redis import RedisServer
 from tests.browser.conftest import ARTIFACTS, Console, Site, make_site, running
+from tests.browser.test_widget import widget
 from tests.helpers import ARTICLE, Recorder, drain, stored_comments
 
 MODERATOR = "desk-8841@news.example.org"
@@ -29,6 +30,7 @@ async def desk(
         smtp_url=f"smtp://127.0.0.1:{smtp[0]}",
         moderator_emails=(MODERATOR,),
         moderator_tokens=(("scripted", TOKEN),),
+        moderator_admins=("scripted",),
         notify="none",
     )
     async with running(site) as running_site:
@@ -129,3 +131,96 @@ async def test_the_workspace_works_without_javascript(desk: Site, nojs_page: Pag
     await page.locator("ol.items > li").first.get_by_role("button", name="Not spam").click()
     await expect(page.get_by_role("status")).to_have_text("1 comment restored.")
     assert stored_comments(desk.conn)[ids[1]]["status"] == "approved"
+
+
+async def sign_in_by_token(site: Site, page: Page) -> None:
+    await page.goto(site.api + "/moderation/")
+    await page.get_by_text("Sign in with a moderator token").click()
+    await page.get_by_label("Token").fill(TOKEN)
+    await page.get_by_role("button", name="Sign in", exact=True).click()
+    await expect(page.locator("h1")).to_have_text("Pending review")
+
+
+async def test_a_ban_that_rejects_existing_comments_clears_them_from_the_thread(
+    desk: Site, page: Page
+) -> None:
+    troll = "troll-9901@example.org"
+    gone = [
+        await desk.published(ARTICLE, email=troll, comment=f"Troll remark {n}.") for n in (1, 2)
+    ]
+    kept = await desk.published(ARTICLE, email="reader-9902@example.org", comment="A fair point.")
+    await page.goto(desk.article_page("/banned", ARTICLE))
+    for cid in (*gone, kept):
+        await expect(widget(page).locator(f"#c-{cid}")).to_be_visible()
+
+    await sign_in_by_token(desk, page)
+    await page.get_by_role("link", name="Approved (3)").click()
+    await page.locator(f"#c-{gone[0]}").get_by_role("link", name="Commenter's page").click()
+    await expect(page.locator("h1")).to_have_text("Commenter")
+    await page.get_by_label("How long").select_option("forever")
+    await page.get_by_label("Also reject their pending and published comments").check()
+    await page.get_by_role("button", name="Ban this commenter").click()
+    await expect(page.get_by_role("status")).to_have_text("Banned. 2 of their comments rejected.")
+    await expect(page.locator("#banned")).to_contain_text("for good")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "workspace-commenter.png"), full_page=True)
+
+    await page.goto(desk.article_page("/banned", ARTICLE))
+    await expect(widget(page).locator(f"#c-{kept}")).to_be_visible()
+    for cid in gone:
+        await expect(widget(page).locator(f"#c-{cid}")).to_have_count(0)
+    stored = stored_comments(desk.conn)
+    assert [stored[i]["status"] for i in gone] == ["rejected", "rejected"]
+
+
+async def test_closing_an_article_makes_the_widget_read_only(desk: Site, page: Page) -> None:
+    said = await desk.published(ARTICLE, comment="Said while it was open.")
+    await page.goto(desk.article_page("/closing", ARTICLE))
+    comments = widget(page)
+    await expect(comments.locator("form")).to_have_count(1)
+    await expect(comments.get_by_role("button", name="Reply")).to_have_count(1)
+
+    await sign_in_by_token(desk, page)
+    await page.get_by_role("link", name="Approved (1)").click()
+    await page.locator(f"#c-{said}").get_by_role("link", name="article settings").click()
+    await expect(page.locator("h1")).to_have_text("Article")
+    await page.get_by_label("Closed: the thread is read-only").check()
+    await page.get_by_role("button", name="Save the article's settings").click()
+    await expect(page.get_by_role("status")).to_have_text("Settings saved.")
+    await expect(page.locator("#article-state")).to_have_text("closed")
+
+    await page.goto(desk.article_page("/closing", ARTICLE))
+    comments = widget(page)
+    await expect(comments.locator(f"#c-{said}")).to_be_visible()
+    await expect(comments.get_by_text("Comments on this article are closed.")).to_be_visible()
+    await expect(comments.locator("form")).to_have_count(0)
+    await expect(comments.get_by_role("button", name="Reply")).to_have_count(0)
+
+
+async def test_a_featured_comment_shows_first_with_a_badge(desk: Site, page: Page) -> None:
+    ids = [await desk.published(ARTICLE, comment=f"Published remark {n}.") for n in range(3)]
+    await page.goto(desk.article_page("/featured", ARTICLE))
+    top = widget(page).locator("ol.list > li.c")
+    await expect(top.first).to_have_attribute("id", f"c-{ids[0]}")
+
+    await sign_in_by_token(desk, page)
+    await page.goto(f"{desk.api}/moderation/comment/{ids[2]}")
+    await page.get_by_role("button", name="Feature this comment").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "Featured: readers see it first, with a badge."
+    )
+    await page.get_by_label("Reply (published at once").fill("Thank you: we added a map.")
+    await page.get_by_role("button", name="Publish the staff reply").click()
+    await expect(page.get_by_role("status")).to_have_text(
+        "Your reply is published, marked as the staff's."
+    )
+
+    await page.goto(desk.article_page("/featured", ARTICLE))
+    top = widget(page).locator("ol.list > li.c")
+    await expect(top).to_have_count(3)
+    await expect(top.first).to_have_attribute("id", f"c-{ids[2]}")
+    await expect(top.first.locator(":scope > article .badge")).to_have_text("Featured")
+    await expect(top.nth(1).locator(".badge")).to_have_count(0)
+    reply = top.first.locator("li.c").first
+    await expect(reply).to_contain_text("Thank you: we added a map.")
+    await expect(reply.locator(".badge")).to_have_text("Staff")

@@ -29,6 +29,7 @@ from service.core.validation import (
     Submission,
     validate_submission,
 )
+from service.store import articles, commenters
 from service.store import pages as page_store
 from service.store.intake import RateLimited
 from service.store.threads import RenderedThread, view_etag
@@ -91,6 +92,15 @@ async def _accept(request: web.Request, data: Mapping[str, object]) -> tuple[str
     idem_key = _idempotency_key(request)
     if sub.parent_id is not None:
         await _check_parent(request, sub)
+
+    # A banned commenter's comment is refused before anything is stored (one EXISTS), with
+    # a neutral message that says nothing of moderators or of why.
+    if settings.banned_comments == "refuse" and await commenters.is_banned(
+        request.app[REDIS], vault.email_hash(sub.email)
+    ):
+        raise ApiError(403, "commenter_banned", "Your comment cannot be accepted on this site.")
+    if await _closed(request, sub.article):
+        raise ApiError(403, "comments_closed", "Comments on this article are closed.")
 
     stored: str | bytes | None = None
     created_at = time.time()
@@ -223,10 +233,20 @@ async def get_comments(request: web.Request) -> web.Response:
         thread = await request.app[THREADS].get(request.app[REDIS], article)
     else:
         thread = await _page(request, article)
-    headers = {"ETag": thread.etag, "Cache-Control": "no-cache"}
-    if thread.etag in _etags(request.headers.get("If-None-Match", "")):
+    body, etag = thread.body, thread.etag
+    if await _closed(request, article):
+        # Read per request, beside the cached thread: a thread closes by time too.
+        body, etag = b'{"closed":true,' + body[1:], etag[:-1] + '-closed"'
+    headers = {"ETag": etag, "Cache-Control": "no-cache"}
+    if etag in _etags(request.headers.get("If-None-Match", "")):
         raise web.HTTPNotModified(headers=headers)
-    return web.Response(body=thread.body, content_type="application/json", headers=headers)
+    return web.Response(body=body, content_type="application/json", headers=headers)
+
+
+async def _closed(request: web.Request, article: str) -> bool:
+    days = request.app[SETTINGS].close_after_days
+    found = await articles.state(request.app[REDIS], article, days, time.time())
+    return found.closed
 
 
 @routes.get("/healthz")

@@ -19,7 +19,7 @@ from service.core import keys
 from service.core.records import as_text, decode_record
 from service.core.validation import FieldError
 from service.store import moderation, overview, queues
-from service.web.appkeys import REDIS, SETTINGS, SYNC_REDIS, WORKSPACE_JS
+from service.web.appkeys import REDIS, SETTINGS, SYNC_REDIS, VAULT, WORKSPACE_JS
 from service.web.routes.moderator_api import MAX_IDS, edited_text, entry_cursor, score_cursor
 from service.web.workspace import Signed, form_post, page_session, see_other, workspace_page
 
@@ -33,6 +33,7 @@ NAMES = {
     "approved": "Approved",
     "rejected": "Rejected",
     "all": "All",
+    "reported": "Reported",
 }
 VERBS = {"approve": "Approve", "reject": "Reject", "spam": "Spam", "ham": "Not spam"}
 DONE = {"approve": "approved", "reject": "rejected", "spam": "marked as spam", "ham": "restored"}
@@ -43,12 +44,18 @@ ACTIONS = {
     "approved": ("reject", "spam"),
     "rejected": ("approve", "spam"),
     "all": ("approve", "reject", "spam"),
+    # Approving a published comment readers reported keeps it and dismisses their reports.
+    "reported": ("approve", "reject", "spam"),
 }
 BACK = re.compile(
-    r"/moderation/(queue/(held|spam|approved|rejected|all)|comment/[0-9a-f]{16}-[0-9a-f]{16})"
+    r"/moderation/(queue/(held|spam|approved|rejected|all|reported)|comment/[0-9a-f]{16}-[0-9a-f]{16})"
     r"(\?[^\s\\#]*)?"
 )
 FILTER_MAX = 200
+COMMENTER_PAGE = re.compile(r"/moderation/commenter/[0-9a-f]{20}")
+# The grounds of a decision on a report of illegal content (DSA art. 17): a short text, kept
+# in the audit entry.
+GROUNDS_MAX = 500
 
 
 @routes.get("/moderation/queue/{folder}")
@@ -69,7 +76,10 @@ async def queue(request: web.Request) -> web.Response:
     cursor = query.get("cursor") or None
     if cursor is not None and not score_cursor(cursor):
         cursor = None  # a cursor we did not hand out: the first page
-    page = await queues.read(request.app[REDIS], folder, filters, PAGE_SIZE, cursor, details=True)
+    name = request.app[VAULT].commenter_id
+    page = await queues.read(
+        request.app[REDIS], folder, filters, PAGE_SIZE, cursor, details=True, name=name
+    )
     here = request.rel_url
     context = {
         "title": NAMES[folder],
@@ -98,7 +108,9 @@ async def comment(request: web.Request) -> web.Response:
         return signed
     comment_id = request.match_info["comment_id"]
     item = (
-        await queues.one(request.app[REDIS], comment_id) if keys.is_comment_id(comment_id) else None
+        await queues.one(request.app[REDIS], comment_id, request.app[VAULT].commenter_id)
+        if keys.is_comment_id(comment_id)
+        else None
     )
     if item is None:
         raise web.HTTPNotFound()
@@ -116,7 +128,7 @@ async def edit(request: web.Request) -> web.Response:
     comment_id = request.match_info["comment_id"]
     item = None
     if keys.is_comment_id(comment_id):
-        item = await queues.one(request.app[REDIS], comment_id)
+        item = await queues.one(request.app[REDIS], comment_id, request.app[VAULT].commenter_id)
     if item is None:
         raise web.HTTPNotFound()
     typed = next((value for name, value in fields if name == "text"), "")
@@ -128,6 +140,61 @@ async def edit(request: web.Request) -> web.Response:
     return see_other(f"/moderation/comment/{comment_id}?did=edit")
 
 
+@routes.post("/moderation/comment/{comment_id}/feature")
+async def feature(request: web.Request) -> web.Response:
+    """Feature a published comment (first in the thread, with a badge), or stop."""
+    checked = await form_post(request)
+    if isinstance(checked, web.Response):
+        return checked
+    signed, fields = checked
+    comment_id = request.match_info["comment_id"]
+    if not keys.is_comment_id(comment_id):
+        raise web.HTTPNotFound()
+    on = dict(fields).get("featured") == "on"
+    conn = request.app[SYNC_REDIS]
+    done = await asyncio.to_thread(moderation.feature, conn, comment_id, signed.who.actor, on=on)
+    if done.result == moderation.MISSING:
+        raise web.HTTPNotFound()
+    did = done.action if done.result in (moderation.DONE, moderation.ALREADY) else "not-featured"
+    return see_other(f"/moderation/comment/{comment_id}?did={did}")
+
+
+STAFF_NAME_MAX = 80
+
+
+@routes.post("/moderation/comment/{comment_id}/reply")
+async def staff_reply(request: web.Request) -> web.Response:
+    """Answer a published comment as the site's staff: published at once, marked in the
+    thread."""
+    checked = await form_post(request)
+    if isinstance(checked, web.Response):
+        return checked
+    signed, fields = checked
+    comment_id = request.match_info["comment_id"]
+    item = None
+    if keys.is_comment_id(comment_id):
+        item = await queues.one(request.app[REDIS], comment_id, request.app[VAULT].commenter_id)
+    if item is None:
+        raise web.HTTPNotFound()
+    given = dict(reversed(fields))
+    typed, name = given.get("reply", ""), " ".join(given.get("name", "").split())
+    text = edited_text(request.app[SETTINGS].max_comment_chars, typed)
+    problem = text.message if isinstance(text, FieldError) else ""
+    if not 0 < len(name) <= STAFF_NAME_MAX:
+        problem = f"The name is 1 to {STAFF_NAME_MAX} characters."
+    if item["status"] != "approved":
+        problem = "Only a published comment can be answered."
+    if problem or isinstance(text, FieldError):
+        return await _comment_page(
+            request, signed, item, "", reply_draft=typed, reply_error=problem
+        )
+    conn, settings = request.app[SYNC_REDIS], request.app[SETTINGS]
+    await asyncio.to_thread(
+        moderation.staff_reply, conn, settings, comment_id, name, text, signed.who.actor
+    )
+    return see_other(f"/moderation/comment/{comment_id}?did=staff-reply")
+
+
 async def _comment_page(
     request: web.Request,
     signed: Signed,
@@ -136,6 +203,8 @@ async def _comment_page(
     *,
     draft: str | None = None,
     error: str = "",
+    reply_draft: str = "",
+    reply_error: str = "",
 ) -> web.Response:
     status = str(item["status"] or "pending")
     offered = ACTIONS.get(status, ACTIONS["held"])  # pending: as if held
@@ -150,8 +219,10 @@ async def _comment_page(
         "show_status": True,
         "draft": item["text"] if draft is None else draft,
         "error": error,
+        "reply_draft": reply_draft,
+        "reply_error": reply_error,
     }
-    code = 422 if error else 200
+    code = 422 if error or reply_error else 200
     return await workspace_page(request, signed, "workspace/comment.html", context, status=code)
 
 
@@ -164,7 +235,7 @@ async def act(request: web.Request) -> web.Response:
     signed, fields = checked
     first = {name: value for name, value in reversed(fields)}
     back = first.get("back", "")
-    if not BACK.fullmatch(back):
+    if not (BACK.fullmatch(back) or COMMENTER_PAGE.fullmatch(back)):
         back = "/moderation/queue/held"
     if first.get("item"):
         action, _, one = first["item"].partition(":")
@@ -175,11 +246,26 @@ async def act(request: web.Request) -> web.Response:
     if action not in moderation.ACTIONS or not ids:
         return see_other(str(URL(back).update_query(did="nothing")))
     conn, settings = request.app[SYNC_REDIS], request.app[SETTINGS]
+    # Approving a published comment readers reported dismisses their reports: that is done.
+    listed = await request.app[REDIS].zmscore(keys.reported(), ids)
+    dismissing = {i for i, s in zip(ids, listed, strict=True) if s is not None}
     outcomes = [
-        await asyncio.to_thread(moderation.apply, conn, settings, cid, action, signed.who.actor)
+        await asyncio.to_thread(
+            moderation.apply,
+            conn,
+            settings,
+            cid,
+            action,
+            signed.who.actor,
+            grounds=_grounds(first, cid),
+        )
         for cid in ids
     ]
-    done = sum(o.result == moderation.DONE for o in outcomes)
+    done = sum(
+        o.result == moderation.DONE
+        or (o.result == moderation.ALREADY and action == "approve" and o.comment_id in dismissing)
+        for o in outcomes
+    )
     target = _without(URL(back), "did", "n", "skipped", "cursor")
     target = target.update_query(did=action, n=done, skipped=len(outcomes) - done)
     return see_other(str(target))
@@ -254,6 +340,13 @@ async def script(request: web.Request) -> web.Response:
     )
 
 
+def _grounds(fields: Mapping[str, str], comment_id: str) -> str:
+    """What a moderator wrote as the grounds of a decision on this comment (its own field,
+    so a bulk action keeps each comment's), one line, at most GROUNDS_MAX characters."""
+    typed = fields.get(f"grounds:{comment_id}", "")
+    return " ".join(typed.split())[:GROUNDS_MAX]
+
+
 def _without(url: URL, *names: str) -> URL:
     return url.with_query([(k, v) for k, v in url.query.items() if k not in names])
 
@@ -264,6 +357,14 @@ def _notice(query: Mapping[str, str]) -> str:
         return "Nothing selected."
     if did == "edit":
         return "Text saved; the commenter's original is kept."
+    if did == "staff-reply":
+        return "Your reply is published, marked as the staff's."
+    if did == "feature":
+        return "Featured: readers see it first, with a badge."
+    if did == "unfeature":
+        return "No longer featured."
+    if did == "not-featured":
+        return "Only a published comment can be featured."
     if did not in DONE:
         return ""
     n, skipped = query.get("n", "0"), query.get("skipped", "0")

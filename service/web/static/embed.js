@@ -108,6 +108,9 @@
       confirm_delete: "Really delete?",
       edited: "edited",
       edit_closed: "The time to edit or delete this comment has passed.",
+      thread_closed: "Comments on this article are closed.",
+      featured: "Featured",
+      staff: "Staff",
       report: "Report",
       reason: "Reason",
       spam: "Spam",
@@ -170,6 +173,9 @@
       confirm_delete: "Wirklich löschen?",
       edited: "bearbeitet",
       edit_closed: "Die Zeit zum Bearbeiten oder Löschen ist abgelaufen.",
+      thread_closed: "Die Kommentare zu diesem Artikel sind geschlossen.",
+      featured: "Empfohlen",
+      staff: "Redaktion",
       report: "Melden",
       reason: "Grund",
       spam: "Spam",
@@ -358,6 +364,12 @@
     --mut: var(--comments-muted,#b4b8bf); --acc: var(--comments-accent,#8ab4f8);
     --on-acc: var(--comments-on-accent,#10131a); --line: var(--comments-border,#8a8f98);
     --err: var(--comments-error,#ff8a80); --pend: var(--comments-pending-bg,#3a3320);`;
+  // Marks beside a comment's name: a moderators' pick, a reply by the staff.
+  const badges = (c) =>
+    [c.featured && "featured", c.staff && "staff"]
+      .filter(Boolean)
+      .map((k) => h("span", { class: "badge" }, t(k)));
+
   const CSS = `
     :host { all: initial; display: block }
     .root {
@@ -394,6 +406,8 @@
     .text p { margin: .4em 0; overflow-wrap: anywhere }
     .pending > .own { background: var(--pend); padding: .4em .75em; border-radius: 4px }
     .notice { font-style: italic; margin: .2em 0 }
+    .closed .reply { display: none }
+    .badge { margin-left: .5em; padding: 0 .4em; border: 1px solid var(--acc); border-radius: 3px; color: var(--acc); font-size: .85em }
     button { font: inherit; cursor: pointer }
     .link, .vote, .act, .rep {
       background: none; border: 0; padding: 0; color: var(--acc); text-decoration: underline;
@@ -504,6 +518,7 @@
         );
       }
       this.more(this.list, data, 1);
+      if (data.closed) this.closeThread();
       this.heading.textContent = countText(data.count);
       this.loadStatus.textContent = data.count ? "" : t("empty");
       this.showPending();
@@ -593,6 +608,13 @@
       es.onerror = () => {
         if (es.readyState === EventSource.CLOSED) poll(); // it stopped retrying
       };
+    }
+
+    // A thread the site closed: read-only, a notice instead of the form, no reply buttons.
+    closeThread() {
+      this.form.remove();
+      this.home.replaceChildren(h("p", { class: "notice", role: "note" }, t("thread_closed")));
+      this.root.querySelector(".root").classList.add("closed");
     }
 
     // Appends a page of comments at `depth` to `list`, then a button for the next page, if any:
@@ -795,7 +817,11 @@
         ? null
         : h(
             "button",
-            { type: "button", class: "link", onclick: () => this.replyTo(c, li, replyButton) },
+            {
+              type: "button",
+              class: "link reply",
+              onclick: () => this.replyTo(c, li, replyButton),
+            },
             t("reply"),
           );
       const body = h(
@@ -808,6 +834,7 @@
           " · ",
           h("time", { datetime: c.created_at, title: exact(c.created_at) }, ago(c.created_at)),
           c.edited ? ` · ${t("edited")}` : null,
+          ...badges(c),
         ),
         h("div", { class: "text" }, ...paragraphs(c.text)),
         own ? h("p", { class: "notice" }, t("pending")) : null,

@@ -1,0 +1,94 @@
+"""Per-article settings admins choose in the workspace: comments closed, every comment
+pre-moderated; and the site's default closing of threads some days after their first comment.
+
+Whether a thread is closed is read per request (one pipelined trip: the article's settings
+and its first published comment), not kept in the cached thread, so a thread closes by time
+without anything being written.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import redis
+import redis.asyncio as aioredis
+
+from service.core import keys
+
+DAY_S = 86_400
+# The `closed` field: explicitly closed, or explicitly open (an admin reopened a thread the
+# site default had closed); absent: the site default decides.
+CLOSED, OPEN = "1", "0"
+AUDIT_MAX = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class ArticleState:
+    closed: bool
+    premoderate: bool
+    explicit: str | None  # CLOSED, OPEN or None (the default)
+    closes_at: float | None  # when the site default closes it (a first comment exists)
+
+
+async def state(
+    redis_: aioredis.Redis, article: str, close_after_days: int, now: float
+) -> ArticleState:
+    async with redis_.pipeline(transaction=False) as pipe:
+        pipe.hmget(keys.article_settings(article), ["closed", "premoderate"])
+        pipe.zrange(keys.thread(article), 0, 0, withscores=True)
+        (closed, premoderate), first = await pipe.execute()
+    return _state(closed, premoderate, first, close_after_days, now)
+
+
+def _state(
+    closed: object, premoderate: object, first: list[tuple[object, float]], days: int, now: float
+) -> ArticleState:
+    explicit = _text(closed)
+    closes_at = first[0][1] + days * DAY_S if days > 0 and first else None
+    if explicit in (CLOSED, OPEN):
+        is_closed = explicit == CLOSED
+    else:
+        explicit = None
+        is_closed = closes_at is not None and now >= closes_at
+    return ArticleState(is_closed, _text(premoderate) == "1", explicit, closes_at)
+
+
+def premoderated(conn: redis.Redis, article: str) -> bool:
+    """The worker's check: hold every comment on this article."""
+    return _text(conn.hget(keys.article_settings(article), "premoderate")) == "1"
+
+
+def update(
+    conn: redis.Redis, article: str, actor: str, *, closed: str | None, premoderate: bool
+) -> list[str]:
+    """Set an article's settings (closed: CLOSED, OPEN or None for the site default); each
+    change is audited. The changes made, as audit actions."""
+    key = keys.article_settings(article)
+    before_closed, before_pre = (_text(v) for v in conn.hmget(key, ["closed", "premoderate"]))
+    now = time.time()
+    done: list[str] = []
+    with conn.pipeline(transaction=True) as pipe:
+        if closed != (before_closed if before_closed in (CLOSED, OPEN) else None):
+            if closed is None:
+                pipe.hdel(key, "closed")
+            else:
+                pipe.hset(key, "closed", closed)
+            done.append({CLOSED: "close", OPEN: "open", None: "default-closing"}[closed])
+        if premoderate != (before_pre == "1"):
+            if premoderate:
+                pipe.hset(key, "premoderate", "1")
+            else:
+                pipe.hdel(key, "premoderate")
+            done.append("premoderate" if premoderate else "no-premoderate")
+        for action in done:
+            entry = {"ts": f"{now:.3f}", "actor": actor, "action": action, "article": article}
+            pipe.xadd(keys.audit_log(), entry, maxlen=AUDIT_MAX, approximate=True)  # type: ignore[arg-type]
+        pipe.execute()
+    return done
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode()
+    return value if isinstance(value, str) else None

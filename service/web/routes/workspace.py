@@ -106,15 +106,19 @@ async def comment(request: web.Request) -> web.Response:
     signed = await page_session(request)
     if isinstance(signed, web.Response):
         return signed
+    item = await _requested_comment(request)
+    return await _comment_page(request, signed, item, _notice(request.query))
+
+
+async def _requested_comment(request: web.Request) -> dict[str, object]:
+    """The comment the path names, as the workspace shows it; 404 if there is none."""
     comment_id = request.match_info["comment_id"]
-    item = (
-        await queues.one(request.app[REDIS], comment_id, request.app[VAULT].commenter_id)
-        if keys.is_comment_id(comment_id)
-        else None
-    )
+    item = None
+    if keys.is_comment_id(comment_id):
+        item = await queues.one(request.app[REDIS], comment_id, request.app[VAULT].commenter_id)
     if item is None:
         raise web.HTTPNotFound()
-    return await _comment_page(request, signed, item, _notice(request.query))
+    return item
 
 
 @routes.post("/moderation/comment/{comment_id}/edit")
@@ -126,11 +130,7 @@ async def edit(request: web.Request) -> web.Response:
         return checked
     signed, fields = checked
     comment_id = request.match_info["comment_id"]
-    item = None
-    if keys.is_comment_id(comment_id):
-        item = await queues.one(request.app[REDIS], comment_id, request.app[VAULT].commenter_id)
-    if item is None:
-        raise web.HTTPNotFound()
+    item = await _requested_comment(request)
     typed = next((value for name, value in fields if name == "text"), "")
     text = edited_text(request.app[SETTINGS].max_comment_chars, typed)
     if isinstance(text, FieldError):
@@ -171,11 +171,7 @@ async def staff_reply(request: web.Request) -> web.Response:
         return checked
     signed, fields = checked
     comment_id = request.match_info["comment_id"]
-    item = None
-    if keys.is_comment_id(comment_id):
-        item = await queues.one(request.app[REDIS], comment_id, request.app[VAULT].commenter_id)
-    if item is None:
-        raise web.HTTPNotFound()
+    item = await _requested_comment(request)
     given = dict(reversed(fields))
     typed, name = given.get("reply", ""), " ".join(given.get("name", "").split())
     text = edited_text(request.app[SETTINGS].max_comment_chars, typed)

@@ -2,7 +2,9 @@
 
 Erasure either anonymises (default: the words stay in the conversation, nothing links them to
 the person) or removes the comments. Either way the sealed address, its HMAC, the IP and the
-user agent are deleted, with the commenter's reputation and index.
+user agent are deleted, with the commenter's reputation and index, the workspace's name for
+them, and a ban: a ban keyed by an address that no longer exists here would be the one trace
+left of it, and an address ban is evaded by a new address anyway.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import redis
 
 from service.core import keys
 from service.core.records import as_text, decode_record
+from service.core.sealing import EmailVault
 from service.core.settings import Settings
 from service.core.statuses import Status, parse
 from service.queueing import jobs
@@ -113,9 +116,11 @@ def erase(conn: redis.Redis, settings: Settings, email_hash: str) -> int:
             keys.flood("email", email_hash),
             keys.privacy_requests_of(email_hash),
             keys.commenter_notes(email_hash),  # what moderators wrote about them
+            keys.ban(email_hash),
             *(keys.privacy_request(r) for r in requests),
             *counters,
         )
+        pipe.hdel(keys.commenter_ids(), EmailVault(settings.secret_key).commenter_id(email_hash))
         pipe.execute()
     return len(ids)
 

@@ -65,11 +65,30 @@ class Audit:
         for scheme in SCHEMES:
             await self.page.emulate_media(color_scheme=scheme)
             found = await serious_violations(self.page, context)
+            if not exclude:  # focus may land in an excluded element, not ours to judge
+                found += await self.focus_problems()
             self.found += [f"{where} ({scheme}): {line}" for line in found]
         await self.page.emulate_media(color_scheme="light")
         self.seen.append(where)
         if status != 200:
             self.console.allow_status(status)  # the page's own answer, logged by Chromium
+
+    async def focus_problems(self) -> list[str]:
+        """axe does not look at focus: the keyboard's next stop must show a clear outline."""
+        await self.page.keyboard.press("Tab")
+        focused = await self.page.evaluate(FOCUSED)
+        if focused is None or (focused["width"] >= 2 and focused["style"] != "none"):
+            return []  # nothing to focus (a dialog without controls), or clearly shown
+        return [f"focus: no visible outline on {focused['tag']} ({focused})"]
+
+
+# The focused element and its outline, as the page's CSS draws it.
+FOCUSED = """() => {
+  const e = document.activeElement;
+  if (!e || e === document.body) return null;
+  const s = getComputedStyle(e);
+  return {tag: e.tagName, style: s.outlineStyle, width: parseFloat(s.outlineWidth)};
+}"""
 
 
 @pytest.fixture

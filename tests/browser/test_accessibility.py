@@ -5,7 +5,7 @@ console error.
 The workspace's pages come from the app's router (every GET route under /moderation/), so a
 page added later is audited without a change here; each is seen with content in it (every
 queue holds a comment, a reported one with a statement of illegal content, an edited one,
-notes, a ban) and with its form errors shown. The widget inside the demo article is audited
+a note, a ban) and with its form errors shown. The widget inside the demo article is audited
 by its own tests; here the article's own markup is, with and without the widget.
 """
 
@@ -47,7 +47,6 @@ class Audit:
     page: Page
     console: Console
     found: list[str] = field(default_factory=list)
-    seen: list[str] = field(default_factory=list)
 
     async def visit(self, url: str, status: int = 200, exclude: Sequence[str] = ()) -> bool:
         """Open `url` and audit it; False (not audited) if it is no page (a script)."""
@@ -69,7 +68,6 @@ class Audit:
                 found += await self.focus_problems()
             self.found += [f"{where} ({scheme}): {line}" for line in found]
         await self.page.emulate_media(color_scheme="light")
-        self.seen.append(where)
         if status != 200:
             self.console.allow_status(status)  # the page's own answer, logged by Chromium
 
@@ -113,7 +111,7 @@ class Seeded:
 
 
 async def seed(site: Site) -> Seeded:
-    """A comment in every queue, a reply, a report of illegal content, an edit, a feature."""
+    """A comment in every queue, replies, a report of illegal content, an edited text."""
     parent = await site.published(ARTICLE, comment="The station needs a crew all year.",
                                   website="https://blog.example.net")  # fmt: skip
     reported = await site.published(ARTICLE, email=TROLL, comment="Something unlawful.")
@@ -190,7 +188,9 @@ async def test_every_workspace_page_passes_the_audit(
     await page.get_by_role("button", name="Save the note").click()
     await expect(page.get_by_role("alert")).to_be_visible()
     await audit.check(422)
-    await page.goto(f"{desk.api}/moderation/commenter/{commenter_ids[0]}")
+    await page.get_by_label("Add a note").fill("Third warning this week.")
+    await page.get_by_role("button", name="Save the note").click()
+    await expect(page.get_by_role("status")).to_have_text("Note saved.")
     await page.get_by_label("How long").select_option("forever")
     await page.get_by_role("button", name="Ban this commenter").click()
     await expect(page.get_by_role("status")).to_contain_text("Banned.")

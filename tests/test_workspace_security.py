@@ -241,3 +241,23 @@ async def test_cross_site_and_forged_posts_are_refused_by_every_action(
     act = await post(ws, "/moderation/act", desk.fields("/moderation/act", csrf))
     assert act.status == 303
     assert stored_comments(rconn)[desk.comment_id]["status"] == "spam"
+
+
+async def test_every_page_sends_its_policy_and_is_not_cached(ws: Client, desk: Desk) -> None:
+    """Signed out (the sign-in page answers) and signed in: only the workspace's own script
+    runs, nothing is cached, and no URL reaches another site as a referrer."""
+    public = [p for t in sorted(PUBLIC_PAGES - {"/moderation/workspace.js"})
+              for p in filled_paths(t, desk.samples)]  # fmt: skip
+    answers = [await ws.get(path) for path in [*public, *desk.pages(ws)]]
+    await sign_in_with_token(ws, TOKEN_ALICE)
+    answers += [await ws.get(path) for path in desk.pages(ws)]
+    assert {r.status for r in answers} == {200, 401, 410}  # 410: a spent sign-in link
+    for resp in answers:
+        policy = resp.headers["Content-Security-Policy"]
+        assert "script-src 'self'" in policy, resp.url
+        assert "default-src 'none'" in policy, resp.url
+        assert resp.headers["Referrer-Policy"] == "same-origin", resp.url
+        assert resp.headers["Cache-Control"] == "no-store", resp.url
+    script = await ws.get("/moderation/workspace.js")
+    assert script.status == 200
+    assert script.content_type == "text/javascript"

@@ -93,9 +93,8 @@ class Desk:
     def actions(self, client: Client) -> list[tuple[str, str]]:
         """(template, path) of every action; sign-out and end-all last (they end sessions)."""
         paths = route_paths(client.app, "POST", "/moderation/")
-        ordered = sorted(
-            set(paths) - SIGNIN_FORMS, key=lambda t: ("sign" in t or "end-all" in t, t)
-        )
+        last = ("/moderation/signout", "/moderation/sessions/end-all")
+        ordered = sorted(set(paths) - SIGNIN_FORMS, key=lambda t: (t in last, t))
         return [(t, path) for t in ordered for path in filled_paths(t, self.samples)]
 
     def fields(self, template: str, csrf: str | None) -> list[tuple[str, str]]:
@@ -131,11 +130,9 @@ async def desk(ws: Client, ws_settings: Settings) -> Desk:
 
 
 async def post(
-    client: Client, path: str, fields: list[tuple[str, str]], **headers: str
+    client: Client, path: str, fields: list[tuple[str, str]], headers: dict[str, str] | None = None
 ) -> ClientResponse:
-    sent = {"Cookie": headers.pop("cookie")} if "cookie" in headers else {}
-    return await client.post(path, data=fields, headers={**sent, **headers},
-                             allow_redirects=False)  # fmt: skip
+    return await client.post(path, data=fields, headers=headers, allow_redirects=False)
 
 
 async def nothing_happened(settings: Settings, desk: Desk, conn: redis.Redis) -> None:
@@ -156,14 +153,14 @@ async def nothing_happened(settings: Settings, desk: Desk, conn: redis.Redis) ->
 async def refused_everywhere(
     ws: Client, desk: Desk, cookie: str | None, csrf: str, conn: redis.Redis
 ) -> None:
-    sent = {"cookie": f"{COOKIE}={cookie}"} if cookie else {}
+    sent = {"Cookie": f"{COOKIE}={cookie}"} if cookie else None
     ws.session.cookie_jar.clear()  # only the cookie given here is sent
     for path in desk.pages(ws):
-        resp = await ws.get(path, headers={"Cookie": sent["cookie"]} if sent else None)
+        resp = await ws.get(path, headers=sent)
         assert resp.status == 401, path
         assert "Sign in to moderate" in await resp.text(), path
     for template, path in desk.actions(ws):
-        resp = await post(ws, path, desk.fields(template, csrf), **sent)
+        resp = await post(ws, path, desk.fields(template, csrf), sent)
         assert resp.status == 401, path
     await nothing_happened(ws.app[SETTINGS], desk, conn)
 
@@ -232,7 +229,7 @@ async def test_cross_site_and_forged_posts_are_refused_by_every_action(
             *((f"from {h}", desk.fields(template, csrf), h) for h in FOREIGN),
         ]
         for what, fields, headers in attempts:
-            resp = await post(ws, path, fields, **headers)
+            resp = await post(ws, path, fields, headers)
             assert resp.status == 403, (path, what)
     # Still signed in (sign-out and end-all were refused too), and nothing happened.
     assert (await ws.get("/moderation/queue/held")).status == 200

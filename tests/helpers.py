@@ -12,13 +12,15 @@ import email
 import email.policy
 import functools
 import hashlib
+import itertools
 import json
 import os
+import re
 import subprocess
 import sys
 import time
 import zlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from email.message import EmailMessage
 from pathlib import Path
@@ -326,3 +328,28 @@ def _seed_one(
     pipe.hset(keys.comment(comment_id), mapping={k: v for k, v in record.items() if v})
     transitions.show(pipe, record, created)
     return comment_id
+
+
+def route_paths(app: web.Application, method: str, prefix: str) -> list[str]:
+    """The path templates (`/moderation/comment/{comment_id}`) the app's router answers for
+    `method` under `prefix`: a test driven by this list covers a route added later."""
+    paths = []
+    for route in app.router.routes():
+        info = route.resource.get_info() if route.resource else {}
+        path = str(info.get("path") or info.get("formatter") or "")
+        if route.method == method and path.startswith(prefix) and path not in paths:
+            paths.append(path)
+    return paths
+
+
+def filled_paths(template: str, samples: Mapping[str, Sequence[str]]) -> list[str]:
+    """`template` with each `{name}` (or `{name:regex}`) replaced by each of `samples[name]`,
+    in every combination."""
+    names = re.findall(r"\{(\w+)", template)
+    missing = [name for name in names if name not in samples]
+    assert not missing, f"{template}: give the path parameters {missing} samples"
+    parts = re.split(r"\{\w+(?::[^}]*)?\}", template)  # the text between the parameters
+    return [
+        "".join(p + v for p, v in zip(parts, (*values, ""), strict=True))
+        for values in itertools.product(*(samples[name] for name in names))
+    ]

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import io
+import ipaddress
+import re
 from pathlib import Path
 from urllib.parse import quote
 
 import redis
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient, TestServer
+from yarl import URL
 
 from service.core.settings import Settings
 from service.core.statuses import Status
@@ -25,13 +28,27 @@ from service.web.app import create_app
 from service.web.appkeys import LIVE
 from service.web.routes.demo import ARTICLE_ID
 from tests.helpers import (
+    ARTICLE,
+    Recorder,
     approve,
     data_files,
+    drain,
+    filled_paths,
     forbidden,
     key_dump,
     redis_values,
+    route_paths,
     run_worker_burst,
     stored_comments,
+    submit,
+)
+from tests.test_workspace import (
+    ADMIN,
+    COMMENTER_LINK,
+    csrf_of,
+    mailed_signin_link,
+    session_of,
+    workspace_settings,
 )
 
 # Distinctive local parts so a hit cannot be a coincidence.
@@ -179,3 +196,106 @@ async def _until_voted(stream: ClientResponse) -> bytes:
         assert line, "the stream ended"
         lines.append(line)
     return b"".join(lines)
+
+
+# The workspace: every page its router serves, before and after every kind of action.
+WS_COMMENTERS = ["Ws-Commenter.7781@Example.COM", "ws-replier-7782@mail.example.net"]
+# Their IPs (documentation ranges), forwarded by a proxy the service trusts: stored with
+# each comment, shown on no page.
+WS_IPS = ["198.51.100.77", "2001:db8::7781"]
+
+
+async def test_no_workspace_page_shows_an_address_or_an_ip_and_no_log_a_secret(
+    settings: Settings,
+    rconn: redis.Redis,
+    smtp: tuple[int, Recorder],
+    captured_logs: io.StringIO,
+) -> None:
+    proxied = (ipaddress.ip_network("127.0.0.1/32"),)
+    ws_settings = workspace_settings(
+        settings, smtp_url=f"smtp://127.0.0.1:{smtp[0]}", trusted_proxies=proxied
+    )
+    pages: list[bytes] = []
+    secrets: list[str] = []
+
+    async def record(resp: ClientResponse) -> ClientResponse:
+        pages.append(f"{resp.url.path_qs} {resp.status}".encode())
+        pages.extend(f"{k}: {v}".encode() for k, v in resp.headers.items())
+        pages.append(await resp.read())
+        secrets.extend(re.findall(r'name="csrf" value="([^"]+)"', await resp.text()))
+        return resp
+
+    async with TestClient(TestServer(create_app(ws_settings))) as ws:
+        first = await submit(ws, email=WS_COMMENTERS[0], website="https://site.example.org",
+                             headers={"X-Forwarded-For": WS_IPS[0]})  # fmt: skip
+        approve(rconn, ws_settings, first)
+        ids = [await submit(ws, email=WS_COMMENTERS[0], comment=f"Held comment {n}.",
+                            headers={"X-Forwarded-For": WS_IPS[0]}) for n in range(2)]  # fmt: skip
+        ids.append(await submit(ws, email=WS_COMMENTERS[1], parent_id=first,
+                                headers={"X-Forwarded-For": WS_IPS[1]}))  # fmt: skip
+        await drain(ws_settings)
+        assert {stored_comments(rconn)[i]["ip"] for i in ids} == set(WS_IPS)  # stored, so
+
+        # Signed in by the mailed link, as a person is.
+        signin = await record(await ws.get("/moderation/"))
+        csrf = secrets[0]
+        await record(await ws.post("/moderation/signin", data={"csrf": csrf, "email": ADMIN}))
+        link = URL(await mailed_signin_link(ws_settings, smtp[1], ADMIN)).path
+        shown = await record(await ws.get(link))
+        await record(await ws.post(link, data={"csrf": csrf_of(await shown.text())}))
+        session = session_of(ws)
+        assert signin.status == shown.status == 200
+
+        async def every_page() -> None:
+            listed = b"".join(pages).decode(errors="replace")
+            samples = {
+                "folder": ["held", "spam", "approved", "rejected", "all", "reported"],
+                "comment_id": [first, *ids],
+                "commenter_id": sorted(set(COMMENTER_LINK.findall(listed))),
+                "token": [link.rsplit("/", 1)[1]],
+            }
+            assert len(samples["commenter_id"]) == 2, "both commenters' pages are scanned"
+            query = {"/moderation/article": f"?article={ARTICLE}", "/moderation/queue/{folder}":
+                     "?order=newest&q=comment"}  # fmt: skip
+            for template in route_paths(ws.app, "GET", "/moderation/"):
+                for path in filled_paths(template, samples):
+                    await record(await ws.get(path))
+                    if template in query:
+                        await record(await ws.get(path + query[template]))
+
+        await record(await ws.get("/moderation/queue/all"))  # links to the commenters' pages
+        await every_page()
+        # Every kind of action, so the pages show notes, a ban, edits, a staff reply, audits.
+        commenter = COMMENTER_LINK.findall(b"".join(pages).decode(errors="replace"))[0]
+        csrf = secrets[-1]
+        on_comment = f"/moderation/comment/{first}"
+        for path, fields in [
+            ("/moderation/act", {"item": f"spam:{ids[0]}"}),
+            (f"/moderation/commenter/{commenter}/note", {"note": "Watch this one."}),
+            (f"/moderation/commenter/{commenter}/ban", {"duration": "7d"}),
+            (f"{on_comment}/edit", {"text": "Edited by a moderator."}),
+            (f"{on_comment}/feature", {"featured": "on"}),
+            (f"{on_comment}/reply", {"name": "Staff", "reply": "Thanks for writing."}),
+            ("/moderation/article", {"article": ARTICLE, "closing": "closed"}),
+        ]:
+            resp = await record(await ws.post(path, data={"csrf": csrf, **fields}))
+            assert resp.status == 200, (path, resp.status)  # after its redirect
+        await every_page()
+
+    scanned = b"\n".join(pages)
+    assert b"Held comment 1." in scanned  # the scan sees real content
+    assert b"Watch this one." in scanned
+    for address in WS_COMMENTERS:
+        for needle in forbidden(address):
+            assert needle not in scanned, (needle, address)
+    for needle in forbidden(ADMIN):  # the moderator's own address: only in their mail
+        assert needle not in scanned, needle
+    for ip in WS_IPS:
+        assert ip.encode() not in scanned, ip
+    logs = captured_logs.getvalue()
+    assert "/moderation/signin/[token]" in logs, "the access log wrote nothing"
+    assert "/moderation/commenter/" in logs
+    for secret in [session, *set(secrets), link.rsplit("/", 1)[1]]:
+        assert secret not in logs
+    for address in WS_COMMENTERS:
+        assert address.casefold() not in logs.casefold()

@@ -278,7 +278,10 @@ export default (x) => {
         })
         .catch(() => null);
       if (res?.status === 202) {
-        box.replaceWith(h("p", { class: "notice", role: "status" }, t("reported")));
+        // Focus was in the dialog: it moves to the answer, not to the top of the page.
+        const done = h("p", { class: "notice", role: "status", tabindex: -1 }, t("reported"));
+        box.replaceWith(done);
+        done.focus();
       } else {
         const error = (await res?.json().catch(() => null))?.error;
         note.textContent = error?.fields?.statement?.message || t("unavailable");

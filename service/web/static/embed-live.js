@@ -23,6 +23,7 @@ export default (x) => (th) => {
   };
   const newest = () => th.page("sort=newest");
   bar.onclick = async () => {
+    let first;
     try {
       for (const c of flat(await newest()).reverse()) {
         if (!fresh.has(c.id) || th.shown(c.id)) continue;
@@ -38,8 +39,12 @@ export default (x) => (th) => {
         const more = list.querySelector(":scope > .more");
         if (!parent && x.sort === "newest") list.prepend(li);
         else list.insertBefore(li, more);
+        first ||= li.firstChild;
       }
     } catch {}
+    // The button hides now: focus goes to what it brought (a keyboard reader reads on there).
+    first?.setAttribute("tabindex", -1);
+    first?.focus();
     for (const id of fresh) known.add(id);
     fresh.clear();
     announce([]);

@@ -49,12 +49,12 @@ const solvePow = (challenge) =>
   new Promise((resolve) => {
     const done = (solution) => resolve(solution && btoa(JSON.stringify({ challenge, solution })));
     const here = () => pow()(challenge).then(done, () => done(null));
-    const self = import.meta.url;
+    const source = import.meta.url;
     let worker;
     let blob;
     try {
-      if (new URL(self).origin === location.origin) {
-        worker = new Worker(self, { type: "module" });
+      if (new URL(source).origin === location.origin) {
+        worker = new Worker(source, { type: "module" });
       } else {
         blob = URL.createObjectURL(new Blob([`(${pow})(self)`], { type: "text/javascript" }));
         worker = new Worker(blob);

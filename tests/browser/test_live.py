@@ -65,7 +65,7 @@ async def test_a_comment_approved_while_reading_waits_for_the_readers_click(
 
 
 async def test_without_event_source_the_first_page_is_polled(site: Site, page: Page) -> None:
-    await site.published(ARTICLE, comment="Already there.")
+    there = await site.published(ARTICLE, comment="Already there.")
     await page.add_init_script("delete window.EventSource;")
     await page.clock.install()
     # The first poll is the baseline: what was there already is not "new".
@@ -80,6 +80,11 @@ async def test_without_event_source_the_first_page_is_polled(site: Site, page: P
     await fresh.click()
     await expect(w.locator(f"#c-{newer}")).to_have_count(1)
     await expect(w.locator("ol.list > li.c")).to_have_count(2)
+
+    # Edits on the polled page show in place as well.
+    await asyncio.to_thread(moderation.edit_text, site.conn, there, "Corrected.", "mod")
+    await page.clock.run_for(31_000)
+    await expect(w.locator(f"#c-{there} > article .text")).to_have_text("Corrected.")
 
 
 async def test_while_the_reader_scrolls_a_new_comment_shifts_nothing_and_edits_show(

@@ -117,6 +117,7 @@ export default (x) => (th) => {
           flat(data).map((c) => c.id),
           data.count,
         );
+        for (const c of flat(data)) if (th.shown(c.id)) refresh(c); // edits and votes, too
       } catch {}
     }, POLL_MS);
   };

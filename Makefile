@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench.pages
 	$(BIN)/python -m tests.bench.workspace
 	$(BIN)/python -m tests.bench.stream
+	$(BIN)/python -m tests.bench.widget
 	$(BIN)/comments spam bench
 
 # After changing dependencies in pyproject.toml: resolve them again, for every platform, with

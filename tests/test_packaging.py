@@ -31,3 +31,6 @@ def test_the_wheel_carries_templates_model_training_data_and_widget(tmp_path: Pa
     assert [name for name in expected if name not in names] == []
     sources = {p.relative_to(ROOT).as_posix() for p in (ROOT / "service").rglob("*.html")}
     assert sources <= names  # every page template, however deep
+    scripts = {p.relative_to(ROOT).as_posix() for p in (ROOT / "service").rglob("static/*.js")}
+    assert "service/web/static/embed-form.js" in scripts
+    assert scripts <= names  # embed.js imports the others; without one, its part is missing

@@ -28,7 +28,7 @@ from service.web.appkeys import (
     WORKSPACE_JS,
     WRITER,
 )
-from service.web.assets import Asset
+from service.web.assets import Asset, Widget
 from service.web.cors import cors_middleware
 from service.web.errors import error_middleware
 from service.web.headers import add_security_headers
@@ -72,7 +72,7 @@ def create_app(settings: Settings, *, demo_page: bool = False) -> web.Applicatio
     app[SIGNER] = Signer(settings.secret_key, settings.old_secret_keys)
     app[THREADS] = ThreadCache(settings.thread_cache_s)
     app[METRICS] = Metrics()
-    app[EMBED] = Asset.load()
+    app[EMBED] = Widget.load()
     app[WORKSPACE_JS] = Asset.load("workspace.js")
     pages.setup(app)
     app.cleanup_ctx.append(_redis)

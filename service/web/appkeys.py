@@ -11,7 +11,7 @@ from service.core.settings import Settings
 from service.core.signing import Signer
 from service.store.intake import IntakeWriter
 from service.store.threads import ThreadCache
-from service.web.assets import Asset
+from service.web.assets import Asset, Widget
 from service.web.live import Hub
 from service.web.metrics_registry import Metrics
 
@@ -24,7 +24,7 @@ SIGNER = web.AppKey("signer", Signer)
 # Synchronous client for the rare moderation actions, which run in a thread.
 SYNC_REDIS = web.AppKey("sync_redis", redis.Redis)
 METRICS = web.AppKey("metrics", Metrics)
-EMBED = web.AppKey("embed", Asset)
+EMBED = web.AppKey("embed", Widget)
 WORKSPACE_JS = web.AppKey("workspace_js", Asset)
 # The process's one subscription to live events and its readers' streams.
 LIVE = web.AppKey("live", Hub)

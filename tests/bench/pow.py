@@ -2,7 +2,7 @@
 issuing and checking in this process, and a bot's solver (the altcha library) beside them.
 
 Challenges come from `ProofOfWork.issue` with the settings' defaults (or COMMENTS_POW_COST /
-COMMENTS_POW_MAX_NUMBER). The solver is the `pow` function cut out of embed.js, run in a
+COMMENTS_POW_MAX_NUMBER). The solver is the `pow` function cut out of embed-form.js, run in a
 Worker made from a Blob as the widget runs it on a news site's page. The reference line in
 the same run is a single PBKDF2 derivation of the same cost in the same browser.
 
@@ -57,10 +57,10 @@ ONE_DERIVATION = """async (cost) => {
 
 
 def solver_source() -> str:
-    """The widget's solver, as embed.js ships it."""
-    text = resources.files("service.web").joinpath("static/embed.js").read_text()
-    found = re.search(r"^  function pow\(scope\) \{\n.*?^  \}\n", text, re.M | re.S)
-    assert found, "embed.js has no `function pow(scope)`"
+    """The widget's solver, as embed-form.js ships it."""
+    text = resources.files("service.web").joinpath("static/embed-form.js").read_text()
+    found = re.search(r"^function pow\(scope\) \{\n.*?^\}\n", text, re.M | re.S)
+    assert found, "embed-form.js has no `function pow(scope)`"
     return found.group(0)
 
 

@@ -1,5 +1,5 @@
 """The proof of work in headless Chromium: the widget solves it off the main thread while the
-reader types (a Worker from a Blob on a news site's page, from embed.js itself on the
+reader types (a Worker from a Blob on a news site's page, from embed-form.js itself on the
 service's own demo page, and on the main thread where a page's CSP refuses both), the post
 carries it, a replayed or expired solution is refused, and a reader without JavaScript still
 posts (held)."""
@@ -118,11 +118,12 @@ async def test_the_demo_page_solves_with_its_own_csp(
     site: Site, quiet_page: Page, console: Console
 ) -> None:
     """The service's demo page allows scripts from itself only (no blob: Workers): the widget
-    starts its Worker from embed.js, and nothing is refused."""
+    starts its Worker from embed-form.js (a module Worker), and nothing is refused."""
     workers, _ = watch(quiet_page)
     await quiet_page.goto(site.api + "/")
     await post_comment(quiet_page, "Posted from the demo page.")
-    assert workers == [site.api + "/embed.js"]
+    [worker] = workers
+    assert worker.startswith(site.api + "/embed-form.")
     [record] = stored_comments(site.conn).values()
     assert record["pow"] == pow.VALID
     assert console.errors == []

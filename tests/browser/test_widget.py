@@ -377,3 +377,40 @@ async def test_canonical_url_is_the_default_article_and_newest_first_sorts(
     ids = widget(page).locator("ol.list > li.c")
     await expect(ids).to_have_count(2)
     assert [await li.get_attribute("id") for li in await ids.all()] == [f"c-{newer}", f"c-{older}"]
+
+
+async def test_parts_load_under_a_strict_policy_and_leave_no_globals(
+    site: Site, page: Page
+) -> None:
+    """A news page that allows scripts and connections to the service's origin only: embed.js
+    imports its parts from there (German words, live updates, the form's actions), and the
+    page's global scope holds nothing more afterwards."""
+    await site.published(ARTICLE, comment="Erster!")
+    policy = (
+        f"default-src 'none'; script-src {site.api}; connect-src {site.api}; "
+        "style-src 'unsafe-inline'"
+    )
+    path = site.article_page("/strict", ARTICLE, attrs='data-lang="de"').removeprefix(site.origin)
+    site.pages[path] = site.pages[path].replace(
+        "<head>", f'<head><meta http-equiv="Content-Security-Policy" content="{policy}">'
+    )
+    await page.add_init_script("window.__before = Object.getOwnPropertyNames(window);")
+    parts: list[str] = []
+    page.on("request", lambda r: parts.append(r.url) if "/embed-" in r.url else None)
+    await page.goto(site.origin + path)
+    w = widget(page)
+    await expect(w.locator("h2")).to_have_text("1 Kommentar")
+    await fill_form(page, comment="Ein guter Artikel.")
+    await w.locator("button.submit").click()
+    await expect(w.locator("li.pending .notice")).to_have_text(
+        "Dein Kommentar wartet auf Freischaltung."
+    )
+    assert {url.rsplit("/", 1)[1].split(".")[0] for url in parts} == {
+        "embed-de",
+        "embed-live",
+        "embed-form",
+    }
+    added = await page.evaluate(
+        "Object.getOwnPropertyNames(window).filter((k) => !window.__before.includes(k))"
+    )
+    assert added == ["__before"]

@@ -245,20 +245,21 @@ class _Batch:
         email_hash, article = record["email_hash"], record["article"]
         self.keys += [keys.comment(comment_id), keys.by_email(email_hash), job_key]
         self.keys += [keys.ban(email_hash), keys.article_settings(article), keys.thread(article)]
-        self.keys += [self._counter(limit, comment_id, record) for limit in self.limits]
+        counted = {
+            "ip": record.get("ip", "unknown"),
+            "email": email_hash,
+            "article": keys.comment_article_tag(comment_id),
+            "site": "all",
+        }
+        self.keys += [
+            keys.rate(
+                f"submit-{limit.scope}", counted[limit.scope], int(self.now // limit.window_s)
+            )
+            for limit in self.limits
+        ]
         data, description, meta = self.hashes.varying(comment_id, request)
         job_id = self.hashes.job_id(comment_id)
         self.args += [comment_id, job_id, int(may_exist), packed, data, description, meta]
-
-    def _counter(self, limit: Limit, comment_id: str, record: Mapping[str, str]) -> str:
-        value = {
-            "ip": record.get("ip", "unknown"),
-            "email": record["email_hash"],
-            "article": keys.comment_article_tag(comment_id),
-            "site": "all",
-        }[limit.scope]
-        start = int(self.now // limit.window_s)
-        return keys.rate(f"submit-{limit.scope}", value, start)
 
     def outcome(self, answer: int | list[int | bytes]) -> Outcome:
         """What the script's answer for one comment means for its request."""
@@ -358,10 +359,14 @@ class IntakeWriter:
             _settle(item.done, batch.outcome(answer))
 
 
+# Made once: json.dumps with options builds a new encoder per call.
+_RECORD_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def pack(record: Mapping[str, str]) -> bytes:
     """A record as the intake script's one JSON argument (UnicodeEncodeError if a value is not
     text Redis can store)."""
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+    return _RECORD_JSON.encode(record).encode()
 
 
 def _text(value: bytes | int | None) -> str:

@@ -77,24 +77,27 @@ def validate_submission(
     errors: dict[str, FieldError] = {}
 
     def text(name: str, limit: int, *, required: bool, multiline: bool = False) -> str | None:
-        label = field_label(name)
+        # The label is made only for an error: most fields of most submissions have none.
         raw = data.get(name)
         if raw is None:
             value = ""
         elif isinstance(raw, str):
-            value = raw.replace("\r\n", "\n").replace("\r", "\n").strip()
+            value = raw.replace("\r\n", "\n").replace("\r", "\n") if "\r" in raw else raw
+            value = value.strip()
         else:
-            errors[name] = FieldError("invalid_type", f"{label} must be a string.")
+            errors[name] = FieldError("invalid_type", f"{field_label(name)} must be a string.")
             return None
         if not value:
             if required:
-                errors[name] = FieldError("required", f"{label} is required.")
+                errors[name] = FieldError("required", f"{field_label(name)} is required.")
             return None
         if len(value) > limit:
-            errors[name] = FieldError("too_long", f"{label} must be at most {limit} characters.")
+            message = f"{field_label(name)} must be at most {limit} characters."
+            errors[name] = FieldError("too_long", message)
             return None
         if (_BAD_IN_TEXT if multiline else _BAD_IN_LINE).search(value):
-            errors[name] = FieldError("invalid_characters", f"{label} contains control characters.")
+            message = f"{field_label(name)} contains control characters."
+            errors[name] = FieldError("invalid_characters", message)
             return None
         return unicodedata.normalize("NFC", value)
 

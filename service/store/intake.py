@@ -31,7 +31,9 @@ from dataclasses import dataclass, field
 
 import redis
 import redis.asyncio as aioredis
+from redis.connection import HiredisRespSerializer
 from redis.exceptions import RedisError
+from redis.utils import HIREDIS_AVAILABLE
 
 from service.core import keys
 from service.core.logs import request_id
@@ -361,6 +363,26 @@ class IntakeWriter:
 
 # Made once: json.dumps with options builds a new encoder per call.
 _RECORD_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+class _PackedInC:
+    """A connection that packs commands with hiredis, as redis-py's synchronous connections do."""
+
+    _packer = HiredisRespSerializer()
+
+    def pack_command(self, *args: Value) -> list[bytes]:
+        # (redis-py annotates its arguments wrongly, as lists)
+        return self._packer.pack(*args)  # type: ignore[arg-type,no-any-return]
+
+
+def pack_in_c(client: aioredis.Redis) -> None:
+    """Have a client's connections pack commands in C. redis-py's asyncio ones do it in Python,
+    argument by argument: for the intake's batches, ~19 arguments a comment, that was 6 % of
+    the API's CPU time under load, as much as validating the comment."""
+    if HIREDIS_AVAILABLE:
+        pool = client.connection_pool
+        base = pool.connection_class  # a plain, TLS, Unix socket or Sentinel connection
+        pool.connection_class = type(base.__name__, (_PackedInC, base), {})
 
 
 def pack(record: Mapping[str, str]) -> bytes:

@@ -13,7 +13,7 @@ from service.core.sealing import EmailVault
 from service.core.settings import Settings
 from service.core.signing import Signer
 from service.store import connections, migrations
-from service.store.intake import IntakeWriter
+from service.store.intake import IntakeWriter, pack_in_c
 from service.store.threads import ThreadCache
 from service.web import openapi, pages
 from service.web.appkeys import (
@@ -170,6 +170,7 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
         # API answers from the other (a banned or closed check fails first, during it).
         retry_stale=True,
     )
+    pack_in_c(writer_conn)
     writer = IntakeWriter(writer_conn, settings)
     await writer.start()
     sync = connections.sync_client(settings, max_connections=8)

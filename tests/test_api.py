@@ -32,6 +32,7 @@ from tests.helpers import (
     all_keys,
     approve,
     drain,
+    email_hash,
     make_settings,
     run_worker_burst,
     stored_comments,
@@ -316,6 +317,25 @@ async def test_idempotency_key_reused_for_other_content(client: Client) -> None:
     assert (await post(client, headers=headers)).status == 202
     resp = await post(client, {**VALID, "comment": "something else"}, headers=headers)
     await assert_error(resp, 422, "idempotency_key_reused")
+
+
+async def test_a_ban_or_a_closed_thread_comes_before_an_earlier_attempt(
+    client: Client, rconn: redis.Redis, settings: Settings
+) -> None:
+    """The intake script checks in the order the API always did: banned, closed, then the
+    earlier attempt's answer; a refused comment writes nothing and counts against no limit."""
+    headers = {"Idempotency-Key": "retry-after-ban"}
+    assert (await post(client, headers=headers)).status == 202
+    before = sorted(all_keys(rconn))
+    rconn.set(keys.ban(email_hash(VALID["email"])), "1")
+    await assert_error(await post(client, headers=headers), 403, "commenter_banned")
+    await assert_error(await post(client), 403, "commenter_banned")
+    rconn.delete(keys.ban(email_hash(VALID["email"])))
+    rconn.hset(keys.article_settings(ARTICLE), "closed", "1")
+    await assert_error(await post(client, headers=headers), 403, "comments_closed")
+    rconn.hdel(keys.article_settings(ARTICLE), "closed")
+    assert sorted(all_keys(rconn)) == before
+    assert len(queued_ids(rconn, settings)) == 1
 
 
 # --- replies ------------------------------------------------------------------------------

@@ -4,11 +4,16 @@ Requests that arrive while a batch is being written wait in an inbox and go toge
 next write (group commit): batches grow with load, a lone request waits for one round trip
 only, and each request is answered only after its own batch is in Redis.
 
-A batch is one Lua script, one round trip: it skips comments an earlier attempt already stored
-(Idempotency-Key), counts every comment against every abuse limit, and writes each allowed
-comment with its index entries and its RQ job (service/queueing/job_hashes.py). A script runs
-atomically, and Redis refuses a script for lack of memory only at its first write, so a batch
-is all or nothing: never a record without its job or the reverse.
+A batch is one Lua script, one round trip: it refuses comments of banned commenters and on
+closed threads, skips comments an earlier attempt already stored (Idempotency-Key), counts every
+comment against every abuse limit, and writes each allowed comment with its index entries and
+its RQ job (service/queueing/job_hashes.py). A script runs atomically, and Redis refuses a
+script for lack of memory only at its first write, so a batch is all or nothing: never a
+record without its job or the reverse.
+
+The checks live in the script, not in the request, because a round trip of its own was the
+largest cost of accepting a comment: the request's write to Redis costs more CPU time than
+everything it does in Python (profiled under load), and the batch shares one write among all.
 
 With COMMENTS_REDIS_MIN_REPLICAS, the batch is answered only after that many replicas have
 acknowledged it (WAIT): a failover to a replica then loses no comment that was answered 202.
@@ -26,13 +31,16 @@ from dataclasses import dataclass, field
 
 import redis
 import redis.asyncio as aioredis
+from redis.connection import HiredisRespSerializer
 from redis.exceptions import RedisError
+from redis.utils import HIREDIS_AVAILABLE
 
 from service.core import keys
 from service.core.logs import request_id
 from service.core.settings import Settings
 from service.queueing import jobs
 from service.queueing.job_hashes import JobHashes, Value, timestamp
+from service.store.articles import DAY_S
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +53,25 @@ class RateLimited(Exception):
         self.scope, self.retry_after = scope, retry_after
 
 
+class Refused(Exception):
+    """A submission the service does not take: its commenter is banned, or its thread closed."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+BANNED, CLOSED = "banned", "closed"
+
+
+@dataclass(frozen=True, slots=True)
+class Earlier:
+    """What an earlier attempt with the same Idempotency-Key stored ("" where it has none)."""
+
+    fingerprint: str
+    created_at: str
+
+
 class NotReplicated(RedisError):
     """Fewer replicas than COMMENTS_REDIS_MIN_REPLICAS acknowledged a batch in time. The batch
     is on the primary and may survive, or not: the client is told to retry (Idempotency-Key
@@ -52,12 +79,16 @@ class NotReplicated(RedisError):
 
 
 # KEYS: pending, retention, the queue, RQ's set of queues; then per comment its record, its
-# commenter's index, its job, and one counter per limit.
-# ARGV: now, the jobs' time stamp, the number of limits, their allowances, their windows, the
-# number of job fields all jobs share, those fields; then per comment its id, its job id,
-# whether it may exist already, its record (JSON), and its job's data, description and meta.
-# Returns per comment: 0 written, -1 already stored, or the 1-based index of the first limit
-# it is over (nothing written).
+# commenter's index, its job, its commenter's ban, its article's settings, its thread, and one
+# counter per limit.
+# ARGV: now, the jobs' time stamp, the number of limits, their allowances, their windows,
+# whether to refuse banned commenters, whether to refuse closed threads, the seconds after its
+# first comment that the site closes a thread (0: never), the number of job fields all jobs
+# share, those fields; then per comment its id, its job id, whether it may exist already, its
+# record (JSON), and its job's data, description and meta.
+# Returns per comment: 0 written, -2 its commenter banned, -3 its thread closed, the 1-based
+# index of the first limit it is over (nothing written in these three cases), or
+# {-1, fingerprint, created_at} when an earlier attempt stored it already.
 # (Seven arguments a comment rather than ~90, one per field: the client encodes each argument
 # in Python, and that was the largest cost of a batch.)
 INTAKE_SCRIPT = """
@@ -68,9 +99,22 @@ for s = 1, nlimits do
   windows[s] = ARGV[3 + nlimits + s]
 end
 local a = 4 + 2 * nlimits
+local refuse_banned, refuse_closed = ARGV[a] == '1', ARGV[a + 1] == '1'
+local close_after = tonumber(ARGV[a + 2])
+a = a + 3
 local shared = {}
 for f = 1, tonumber(ARGV[a]) do shared[f] = ARGV[a + f] end
 a = a + #shared + 1
+
+-- As service/store/articles.py decides it: an admin's explicit choice, else the site default.
+local function closed(settings_key, thread_key)
+  local explicit = redis.call('HGET', settings_key, 'closed')
+  if explicit == '1' then return true end
+  if explicit == '0' or close_after <= 0 then return false end
+  local first = redis.call('ZRANGE', thread_key, 0, 0, 'WITHSCORES')
+  return first[2] ~= nil and tonumber(now) >= tonumber(first[2]) + close_after
+end
+
 local k, i = 5, 0
 local out, queued = {}, {}
 while a <= #ARGV do
@@ -78,10 +122,16 @@ while a <= #ARGV do
   local id, job_id, may_exist = ARGV[a], ARGV[a + 1], ARGV[a + 2]
   local record, data, description, meta = ARGV[a + 3], ARGV[a + 4], ARGV[a + 5], ARGV[a + 6]
   a = a + 7
-  local record_key, email_key, job_key, counters = KEYS[k], KEYS[k + 1], KEYS[k + 2], k + 3
-  k = k + 3 + nlimits
-  if may_exist == '1' and redis.call('EXISTS', record_key) == 1 then
-    out[i] = -1
+  local record_key, email_key, job_key = KEYS[k], KEYS[k + 1], KEYS[k + 2]
+  local ban_key, settings_key, thread_key, counters = KEYS[k + 3], KEYS[k + 4], KEYS[k + 5], k + 6
+  k = k + 6 + nlimits
+  if refuse_banned and redis.call('EXISTS', ban_key) == 1 then
+    out[i] = -2
+  elseif refuse_closed and closed(settings_key, thread_key) then
+    out[i] = -3
+  elseif may_exist == '1' and redis.call('EXISTS', record_key) == 1 then
+    local earlier = redis.call('HMGET', record_key, 'fingerprint', 'created_at')
+    out[i] = {-1, earlier[1] or '', earlier[2] or ''}
   else
     local over = 0
     for s = 1, nlimits do
@@ -132,6 +182,24 @@ class Limit:
     window_s: int
 
 
+@dataclass(frozen=True, slots=True)
+class Checks:
+    """What the script refuses before it writes: off for code that is not serving a request."""
+
+    banned: bool = False
+    closed: bool = False
+    close_after_s: int = 0  # the site's default closing of threads (0: never)
+
+    @classmethod
+    def of(cls, settings: Settings) -> Checks:
+        days = settings.close_after_days
+        return cls(settings.banned_comments == "refuse", True, days * DAY_S if days > 0 else 0)
+
+
+# The outcome of one comment's write: stored now (None), stored by an earlier attempt, or why not.
+Outcome = Earlier | RateLimited | Refused | None
+
+
 @dataclass(slots=True)
 class _Pending:
     comment_id: str
@@ -142,7 +210,7 @@ class _Pending:
     # encoded fails its own request, not the batch it would have joined.
     packed: bytes
     request_id: str | None = None
-    done: asyncio.Future[None] = field(
+    done: asyncio.Future[Earlier | None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
 
@@ -151,7 +219,12 @@ class _Batch:
     """One run of the intake script: its keys and arguments, and how to read its answer."""
 
     def __init__(
-        self, hashes: JobHashes, limits: Sequence[Limit], now: float, min_replicas: int
+        self,
+        hashes: JobHashes,
+        limits: Sequence[Limit],
+        checks: Checks,
+        now: float,
+        min_replicas: int,
     ) -> None:
         self.hashes, self.limits, self.now = hashes, limits, now
         self.min_replicas = min_replicas
@@ -159,6 +232,7 @@ class _Batch:
         self.args: list[Value] = [f"{now:.6f}", timestamp(now), len(limits)]
         self.args += [limit.allowed for limit in limits]
         self.args += [limit.window_s for limit in limits]
+        self.args += [int(checks.banned), int(checks.closed), checks.close_after_s]
         self.args += [len(hashes.fixed), *hashes.fixed]
 
     def add(
@@ -170,27 +244,35 @@ class _Batch:
         request: str | None,
     ) -> None:
         job_key = self.hashes.key(comment_id)
-        self.keys += [keys.comment(comment_id), keys.by_email(record["email_hash"]), job_key]
-        self.keys += [self._counter(limit, comment_id, record) for limit in self.limits]
+        email_hash, article = record["email_hash"], record["article"]
+        self.keys += [keys.comment(comment_id), keys.by_email(email_hash), job_key]
+        self.keys += [keys.ban(email_hash), keys.article_settings(article), keys.thread(article)]
+        counted = {
+            "ip": record.get("ip", "unknown"),
+            "email": email_hash,
+            "article": keys.comment_article_tag(comment_id),
+            "site": "all",
+        }
+        self.keys += [
+            keys.rate(
+                f"submit-{limit.scope}", counted[limit.scope], int(self.now // limit.window_s)
+            )
+            for limit in self.limits
+        ]
         data, description, meta = self.hashes.varying(comment_id, request)
         job_id = self.hashes.job_id(comment_id)
         self.args += [comment_id, job_id, int(may_exist), packed, data, description, meta]
 
-    def _counter(self, limit: Limit, comment_id: str, record: Mapping[str, str]) -> str:
-        value = {
-            "ip": record.get("ip", "unknown"),
-            "email": record["email_hash"],
-            "article": keys.comment_article_tag(comment_id),
-            "site": "all",
-        }[limit.scope]
-        start = int(self.now // limit.window_s)
-        return keys.rate(f"submit-{limit.scope}", value, start)
-
-    def outcome(self, code: int) -> RateLimited | None:
+    def outcome(self, answer: int | list[int | bytes]) -> Outcome:
         """What the script's answer for one comment means for its request."""
-        if code <= 0:  # written now, or by an earlier attempt with the same key
+        if isinstance(answer, list):  # stored by an earlier attempt with the same key
+            _, fingerprint, created_at = answer
+            return Earlier(_text(fingerprint), _text(created_at))
+        if answer == 0:
             return None
-        limit = self.limits[code - 1]
+        if answer < 0:
+            return Refused(BANNED if answer == -2 else CLOSED)
+        limit = self.limits[answer - 1]
         end = (int(self.now // limit.window_s) + 1) * limit.window_s
         return RateLimited(limit.scope, int(end - self.now) + 1)
 
@@ -213,6 +295,7 @@ class IntakeWriter:
             Limit("article", *settings.limit_article),
             Limit("site", *settings.limit_site),
         ]
+        self._checks = Checks.of(settings)
         self._script = connection.register_script(INTAKE_SCRIPT)
         self._hashes = JobHashes.of(jobs.PROCESS_COMMENT, settings)
         self._batch_max = settings.batch_max
@@ -230,16 +313,19 @@ class IntakeWriter:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def store(self, comment_id: str, record: dict[str, str], *, may_exist: bool) -> None:
-        """Return once the record and its job are in Redis; raise RateLimited, or the Redis
-        error, otherwise."""
+    async def store(
+        self, comment_id: str, record: dict[str, str], *, may_exist: bool
+    ) -> Earlier | None:
+        """Return once the record and its job are in Redis (None), or what an earlier attempt
+        stored under this id (may_exist only); raise Refused, RateLimited, or the Redis error,
+        with nothing written."""
         pending = self._in_flight.get(comment_id)
         if pending is None:
             pending = _Pending(comment_id, record, may_exist, pack(record), request_id.get())
             self._in_flight[comment_id] = pending
             self._inbox.put_nowait(pending)
         # shield: a client disconnecting must not cancel a write other requests share.
-        await asyncio.shield(pending.done)
+        return await asyncio.shield(pending.done)
 
     async def _run(self) -> None:
         while True:
@@ -258,30 +344,64 @@ class IntakeWriter:
                     self._inbox.task_done()
 
     async def _write(self, items: Sequence[_Pending]) -> None:
-        batch = _Batch(self._hashes, self._limits, time.time(), self._settings.redis_min_replicas)
+        batch = _Batch(
+            self._hashes,
+            self._limits,
+            self._checks,
+            time.time(),
+            self._settings.redis_min_replicas,
+        )
         for item in items:
             batch.add(item.comment_id, item.record, item.packed, item.may_exist, item.request_id)
-        codes = await self._script(keys=batch.keys, args=batch.args)
+        answers = await self._script(keys=batch.keys, args=batch.args)
         if batch.min_replicas:
             timeout_ms = int(self._settings.redis_replica_timeout_s * 1000)
             batch.check_replicas(await self._conn.wait(batch.min_replicas, timeout_ms))
-        for item, code in zip(items, codes, strict=True):
-            _settle(item.done, batch.outcome(int(code)))
+        for item, answer in zip(items, answers, strict=True):
+            _settle(item.done, batch.outcome(answer))
+
+
+# Made once: json.dumps with options builds a new encoder per call.
+_RECORD_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+class _PackedInC:
+    """A connection that packs commands with hiredis, as redis-py's synchronous connections do."""
+
+    _packer = HiredisRespSerializer()
+
+    def pack_command(self, *args: Value) -> list[bytes]:
+        # (redis-py annotates its arguments wrongly, as lists)
+        return self._packer.pack(*args)  # type: ignore[arg-type,no-any-return]
+
+
+def pack_in_c(client: aioredis.Redis) -> None:
+    """Have a client's connections pack commands in C. redis-py's asyncio ones do it in Python,
+    argument by argument: for the intake's batches, ~19 arguments a comment, that was 6 % of
+    the API's CPU time under load, as much as validating the comment."""
+    if HIREDIS_AVAILABLE:
+        pool = client.connection_pool
+        base = pool.connection_class  # a plain, TLS, Unix socket or Sentinel connection
+        pool.connection_class = type(base.__name__, (_PackedInC, base), {})
 
 
 def pack(record: Mapping[str, str]) -> bytes:
     """A record as the intake script's one JSON argument (UnicodeEncodeError if a value is not
     text Redis can store)."""
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":")).encode()
+    return _RECORD_JSON.encode(record).encode()
 
 
-def _settle(done: asyncio.Future[None], error: BaseException | None) -> None:
+def _text(value: bytes | int | None) -> str:
+    return value.decode() if isinstance(value, bytes) else ""
+
+
+def _settle(done: asyncio.Future[Earlier | None], result: Outcome | BaseException) -> None:
     if done.done():
         return
-    if error is None:
-        done.set_result(None)
+    if not isinstance(result, BaseException):
+        done.set_result(result)
         return
-    done.set_exception(error)
+    done.set_exception(result)
     done.exception()  # marked retrieved: a disconnected client may never await it
 
 
@@ -291,11 +411,11 @@ def store_batch(
     records: dict[str, dict[str, str]],
     request_ids: dict[str, str] | None = None,
 ) -> None:
-    """Comment records, their index entries and their jobs, all or nothing, without limits:
-    what the intake writer does for requests, for code that is not serving one."""
+    """Comment records, their index entries and their jobs, all or nothing, without limits or
+    checks: what the intake writer does for requests, for code that is not serving one."""
     if not records:
         return
-    batch = _Batch(JobHashes.of(jobs.PROCESS_COMMENT, settings), (), time.time(), 0)
+    batch = _Batch(JobHashes.of(jobs.PROCESS_COMMENT, settings), (), Checks(), time.time(), 0)
     for comment_id, record in records.items():
         batch.add(comment_id, record, pack(record), False, (request_ids or {}).get(comment_id))
     conn.register_script(INTAKE_SCRIPT)(keys=batch.keys, args=batch.args)

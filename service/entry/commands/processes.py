@@ -45,10 +45,12 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
 
     from aiohttp import web
 
-    from service.web.app import create_app, server_limits
+    from service.web.app import create_app, server_limits, settle_heap
 
+    app = create_app(settings)
+    settle_heap()
     web.run_app(
-        create_app(settings),
+        app,
         host=args.host,
         port=args.port,
         loop=new_event_loop(),

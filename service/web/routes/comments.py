@@ -13,11 +13,7 @@ from redis.exceptions import RedisError
 
 from service.core import form_token as tokens
 from service.core import keys, pages, pow
-from service.core.records import (
-    RequestMeta,
-    fingerprint,
-    new_record,
-)
+from service.core.records import RequestMeta, new_record
 from service.core.settings import Settings
 from service.core.statuses import AS_SEEN_BY_AUTHOR, Status
 from service.core.validation import (
@@ -29,9 +25,9 @@ from service.core.validation import (
     Submission,
     validate_submission,
 )
-from service.store import articles, commenters
+from service.store import articles
 from service.store import pages as page_store
-from service.store.intake import RateLimited
+from service.store.intake import BANNED, CLOSED, RateLimited, Refused
 from service.store.threads import RenderedThread, view_etag
 from service.web import nojs
 from service.web.appkeys import REDIS, SETTINGS, SIGNER, THREADS, VAULT, WRITER
@@ -47,6 +43,12 @@ MAX_STATUS_IDS = 50
 PAGE_PARAMS = frozenset({"limit", "cursor", "sort"})
 PENDING_FRAGMENT = "#comment-pending"
 routes = web.RouteTableDef()
+# Why the intake refused a comment, in words for the reader; a banned commenter's are neutral
+# (nothing of moderators or of why).
+REFUSALS = {
+    BANNED: ("commenter_banned", "Your comment cannot be accepted on this site."),
+    CLOSED: ("comments_closed", "Comments on this article are closed."),
+}
 RATE_SCOPES = {
     "ip": "from this address",
     "email": "from this commenter",
@@ -93,54 +95,46 @@ async def _accept(request: web.Request, data: Mapping[str, object]) -> tuple[str
     if sub.parent_id is not None:
         await _check_parent(request, sub)
 
-    # A banned commenter's comment is refused before anything is stored (one EXISTS), with
-    # a neutral message that says nothing of moderators or of why.
-    if settings.banned_comments == "refuse" and await commenters.is_banned(
-        request.app[REDIS], vault.email_hash(sub.email)
-    ):
-        raise ApiError(403, "commenter_banned", "Your comment cannot be accepted on this site.")
-    if await _closed(request, sub.article):
-        raise ApiError(403, "comments_closed", "Comments on this article are closed.")
-
-    stored: str | bytes | None = None
-    created_at = time.time()
+    now = time.time()
     if idem_key is None:
         comment_id = keys.new_comment_id(sub.article)
     else:
         # The same key from the same commenter on the same article names the same comment.
         scope = f"{sub.article}\x00{vault.email_hash(sub.email)}"
         comment_id = keys.new_comment_id(sub.article, vault.idempotency_suffix(scope, idem_key))
-        stored, created = await request.app[REDIS].hmget(
-            keys.comment(comment_id), ["fingerprint", "created_at"]
+    token = tokens.check(request.app[SIGNER], sub.form_token, sub.article, now)
+    meta = RequestMeta(
+        ip=client_address(request),
+        user_agent=request.headers.get("User-Agent", ""),
+        referrer=request.headers.get("Referer", ""),
+        received_at=now,
+        token=token,
+        pow=_proof_of_work(settings, sub, now),
+    )
+    record = new_record(comment_id, sub, meta, vault)
+    try:
+        # The intake script refuses a banned commenter's comment and one on a closed thread
+        # before anything is stored, in that order, then finds an earlier attempt's.
+        earlier = await request.app[WRITER].store(
+            comment_id, record, may_exist=idem_key is not None
         )
-        created_at = float(created) if created else created_at
-        if stored is not None and stored != fingerprint(sub):
-            raise ApiError(
-                422, "idempotency_key_reused", "This Idempotency-Key was used for other content."
-            )
-
-    if stored is None:  # a first attempt: an identical retry just gets the first answer
-        now = created_at
-        token = tokens.check(request.app[SIGNER], sub.form_token, sub.article, now)
-        meta = RequestMeta(
-            ip=client_address(request),
-            user_agent=request.headers.get("User-Agent", ""),
-            referrer=request.headers.get("Referer", ""),
-            received_at=now,
-            token=token,
-            pow=_proof_of_work(settings, sub, now),
+    except Refused as refused:
+        raise ApiError(403, *REFUSALS[refused.reason]) from None
+    except RateLimited as limited:
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"Too many comments ({RATE_SCOPES[limited.scope]}); try again later.",
+            headers={"Retry-After": str(limited.retry_after)},
+        ) from None
+    if earlier is None:
+        return comment_id, now
+    # A retry: an identical one just gets the first answer.
+    if earlier.fingerprint and earlier.fingerprint != record["fingerprint"]:
+        raise ApiError(
+            422, "idempotency_key_reused", "This Idempotency-Key was used for other content."
         )
-        record = new_record(comment_id, sub, meta, vault)
-        try:
-            await request.app[WRITER].store(comment_id, record, may_exist=idem_key is not None)
-        except RateLimited as limited:
-            raise ApiError(
-                429,
-                "rate_limited",
-                f"Too many comments ({RATE_SCOPES[limited.scope]}); try again later.",
-                headers={"Retry-After": str(limited.retry_after)},
-            ) from None
-    return comment_id, created_at
+    return comment_id, float(earlier.created_at) if earlier.created_at else now
 
 
 @routes.get("/api/v1/form-token")

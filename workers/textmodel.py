@@ -2,9 +2,10 @@
 
 A comment's words are cut into windows of up to `WINDOW` words (of a long comment, at most
 `MAX_WINDOWS` spread across it); each window is scored like a short comment (the training sets
-are short texts), and the comment's score is the mean of its windows' log-odds. So a long comment is as spam-like as its typical passage, and does not drift
-towards spam for being long: with whole-text features, long prose collected generic n-grams
-whose small weights summed to +5.75 points (issue 12). The mean then goes through a Platt
+are short texts), and the comment's score is the mean of its windows' log-odds. So a long
+comment is as spam-like as its typical passage, and does not drift towards spam for being
+long: with whole-text features, long prose collected generic n-grams whose small weights
+summed to +5.75 points (issue 12). The mean then goes through a Platt
 calibration fitted on out-of-fold scores (see `fit`), so "80 % spam-like" means what it says.
 
 Features per window are binary and L2-normalised: word unigrams and bigrams, character 3- and

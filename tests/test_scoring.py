@@ -213,6 +213,14 @@ def test_features_are_stable_bounded_and_windowed() -> None:
     assert last == set(windows(" ".join(f"w{i}" for i in range(896, 1000)))[0].tolist())
 
 
+def test_scoring_all_windows_at_once_is_the_mean_of_each(model: TextModel) -> None:
+    """`raw` sums every window in one pass; training scores them one by one: the same."""
+    text = (Path(__file__).parent / "fixtures" / "long_comments.txt").read_text() * 2
+    for sample in (text, text[:300], "Check out my channel!"):
+        assert model.raw(sample) == pytest.approx(model.mean_logit(windows(sample)), abs=1e-9)
+    assert model.raw("... , ;") == model.mean_logit([]) == model.bias
+
+
 def test_roc_auc() -> None:
     assert roc_auc([0.1, 0.2, 0.8, 0.9], [0, 0, 1, 1]) == 1.0
     assert roc_auc([0.9, 0.8, 0.2, 0.1], [0, 0, 1, 1]) == 0.0

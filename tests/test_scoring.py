@@ -176,7 +176,9 @@ def test_long_legitimate_comments_score_like_short_ones(model: TextModel) -> Non
         assert result.verdict == APPROVE, result
     each = [model.logit(p) for p in paragraphs]
     assert min(each) - 0.5 <= model.logit(whole) <= max(each) + 0.5
-    assert model.logit(whole * 3) == pytest.approx(model.logit(whole), abs=0.5)
+    # Three times as long is judged on 4 of its windows, other passages than `whole`'s: as
+    # ham-like as the passages are, and no more spam-like than the shorter text.
+    assert min(each) - 0.5 <= model.logit(whole * 3) <= model.logit(whole) + 0.5
 
 
 def test_long_ham_training_texts_look_like_ham(model: TextModel) -> None:
@@ -202,8 +204,21 @@ def test_features_are_stable_bounded_and_windowed() -> None:
     assert a.tolist() == b.tolist() == sorted(set(a.tolist()))
     assert windows("") == windows("... , ;") == []
     assert all(0 <= i < 1 << 18 for i in windows("x" * 500)[0].tolist())
-    # Windows of 64 words; a tail shorter than 32 joins the window before.
-    assert [len(windows("word " * n)) for n in (1, 96, 97, 128, 130, 1000)] == [1, 1, 2, 2, 2, 16]
+    # Windows of 64 words; a tail shorter than 32 joins the window before; a long comment is
+    # judged on 4 windows spread from its start to its end.
+    assert [len(windows("word " * n)) for n in (1, 96, 97, 128, 130, 1000)] == [1, 1, 2, 2, 2, 4]
+    text = " ".join(f"w{i}" for i in range(1000))
+    first, *_, last = (set(window.tolist()) for window in windows(text))
+    assert first == set(windows(" ".join(f"w{i}" for i in range(64)))[0].tolist())
+    assert last == set(windows(" ".join(f"w{i}" for i in range(896, 1000)))[0].tolist())
+
+
+def test_scoring_all_windows_at_once_is_the_mean_of_each(model: TextModel) -> None:
+    """`raw` sums every window in one pass; training scores them one by one: the same."""
+    text = (Path(__file__).parent / "fixtures" / "long_comments.txt").read_text() * 2
+    for sample in (text, text[:300], "Check out my channel!"):
+        assert model.raw(sample) == pytest.approx(model.mean_logit(windows(sample)), abs=1e-9)
+    assert model.raw("... , ;") == model.mean_logit([]) == model.bias
 
 
 def test_roc_auc() -> None:

@@ -339,6 +339,29 @@
         ),
       );
 
+  // The service's HTML (cleaned there), parsed inert and rebuilt through the same allow-list
+  // again: a second defence.
+  const TAGS = "P BR EM STRONG A BLOCKQUOTE UL OL LI CODE PRE".split(" ");
+  const ATTRS = { A: ["href"], OL: ["start"] };
+  const adopt = (node) => {
+    if (node.nodeType === 3) return [node.data];
+    if (!TAGS.includes(node.nodeName)) return [];
+    const kids = [...node.childNodes].flatMap(adopt);
+    const attrs = {};
+    for (const name of ATTRS[node.nodeName] || []) attrs[name] = node.getAttribute(name);
+    if (node.nodeName === "A") {
+      if (!isHttpUrl(attrs.href)) return kids;
+      attrs.rel = "nofollow ugc noopener";
+    }
+    return [h(node.nodeName, attrs, ...kids)];
+  };
+  const content = (c) => {
+    if (!c.html) return paragraphs(c.text); // awaiting moderation: the text as typed
+    const tpl = h("template");
+    tpl.innerHTML = c.html;
+    return [...tpl.content.childNodes].flatMap(adopt);
+  };
+
   const relative = new Intl.RelativeTimeFormat(LANG, { numeric: "auto" });
   const UNITS = [
     ["year", 31536e3],
@@ -836,7 +859,7 @@
           c.edited ? ` · ${t("edited")}` : null,
           ...badges(c),
         ),
-        h("div", { class: "text" }, ...paragraphs(c.text)),
+        h("div", { class: "text" }, ...content(c)),
         own ? h("p", { class: "notice" }, t("pending")) : null,
         own ? null : this.voteButton(c),
         replyButton,

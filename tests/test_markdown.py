@@ -6,8 +6,10 @@ import re
 from html.parser import HTMLParser
 
 import pytest
+import redis
 
 from service.core.markdown import ATTRIBUTES, LINK_REL, MAX_COSTLY, MAX_NESTING, TAGS, render
+from tests.helpers import ARTICLE, Client, seed_thread
 
 
 class Tags(HTMLParser):
@@ -173,3 +175,23 @@ def test_very_long_text_keeps_every_character() -> None:
     html = render(text)
     assert html.count("Word") == 2_000
     assert 'href="https://example.org/end"' in html
+
+
+async def test_pages_carry_the_html_beside_the_text(client: Client, rconn: redis.Redis) -> None:
+    text = "A *fine* point, see https://example.org/x\n\n> quoted"
+    seed_thread(rconn, ARTICLE, 1, replies=1, text=text)
+    resp = await client.get(f"/api/v1/comments?article={ARTICLE}&limit=5")
+    comment = (await resp.json())["comments"][0]
+    assert comment["text"] == text
+    assert comment["html"] == render(text)
+    assert comment["replies"][0]["html"] == render(text)
+
+
+async def test_a_text_too_big_to_share_a_page_with_its_html_has_none(
+    client: Client, rconn: redis.Redis
+) -> None:
+    seed_thread(rconn, "big", 1, text="👍" * 10_000)  # 40,000 bytes, its HTML as many
+    seed_thread(rconn, "long", 1, text="x" * 10_000)
+    for article, html in (("big", None), ("long", f"<p>{'x' * 10_000}</p>")):
+        resp = await client.get(f"/api/v1/comments?article={article}&limit=5")
+        assert (await resp.json())["comments"][0]["html"] == html

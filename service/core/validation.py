@@ -42,6 +42,7 @@ _FALSE = frozenset({"", "0", "false", "off", "no"})
 class FieldError(NamedTuple):
     code: str
     message: str
+    limit: int | None = None  # too_long's maximum, which translated messages name
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,7 +87,8 @@ def validate_submission(
                 errors[name] = FieldError("required", f"{label} is required.")
             return None
         if len(value) > limit:
-            errors[name] = FieldError("too_long", f"{label} must be at most {limit} characters.")
+            message = f"{label} must be at most {limit} characters."
+            errors[name] = FieldError("too_long", message, limit)
             return None
         if (_BAD_IN_TEXT if multiline else _BAD_IN_LINE).search(value):
             errors[name] = FieldError("invalid_characters", f"{label} contains control characters.")

@@ -172,3 +172,27 @@ async def test_the_no_javascript_error_page_speaks_it(
     assert "Kept as typed." in page
     assert "not an address" not in page  # the address is never sent back
     assert stored_comments(rconn) == {}
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+async def test_the_your_data_page_speaks_it(client: Client, language: str) -> None:
+    """The page the widget's "Your comments and data" link opens, its refusal and its answer."""
+    headers = {"Accept-Language": language}
+    table = {k: html.escape(v) for k, v in MESSAGES[language].items()}
+    form = await client.get("/privacy", headers=headers)
+    page = await form.text()
+    assert form.headers["Content-Language"] == language
+    assert "Accept-Language" in form.headers.getall("Vary")
+    assert f'<html lang="{language}">' in page
+    for key in ("privacy.title", "privacy.intro", "privacy.label", "privacy.send"):
+        assert table[key] in page, key
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page)
+    assert csrf is not None
+    data = {"csrf": csrf.group(1)}
+    bad = await client.post("/privacy", data={**data, "email": "no"}, headers=headers)
+    assert bad.status == 422
+    assert table["field.invalid_email"] in await bad.text()
+    sent = await client.post("/privacy", data={**data, "email": "x@example.org"}, headers=headers)
+    assert sent.status == 200
+    assert sent.headers["Content-Language"] == language
+    assert table["privacy.sent"] in await sent.text()

@@ -18,7 +18,8 @@ MAX_HEADER = 256
 _RANGE = re.compile(r"\s*([A-Za-z]{1,8})(?:-[A-Za-z0-9]{1,8})*\s*(?:;\s*q\s*=\s*([0-9.]{1,5}))?\s*")
 
 # error.<code>: an error's message; field.<code>: a field error's message; reply.<name>: the
-# page a refused no-JavaScript comment gets (service/web/nojs.py).
+# page a refused no-JavaScript comment gets (service/web/nojs.py); privacy.<name>: the page
+# where a reader asks for the link to their data (routes/privacy.py).
 MESSAGES: dict[str, dict[str, str]] = {
     "en": {
         "error.bad_request": "The request could not be understood.",
@@ -70,6 +71,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "reply.post": "Post Comment",
         "reply.back": "Back to the article",
         "reply.limit": "Comments may be up to {max_comment} characters.",
+        "privacy.title": "Your comments and data",
+        "privacy.intro": "Type the address you commented with. We send a link to it: from there "
+        "you can download your comments or erase them and your address. The link works for 24 "
+        "hours.",
+        "privacy.label": "Your email address",
+        "privacy.send": "Send me the link",
+        "privacy.sent_title": "Check your inbox",
+        "privacy.sent": "If this address has comments here, a link is on its way to it.",
     },
     "de": {
         "error.bad_request": "Die Anfrage ist unverständlich.",
@@ -124,6 +133,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "reply.post": "Kommentar abschicken",
         "reply.back": "Zurück zum Artikel",
         "reply.limit": "Kommentare dürfen bis zu {max_comment} Zeichen lang sein.",
+        "privacy.title": "Ihre Kommentare und Daten",
+        "privacy.intro": "Geben Sie die Adresse ein, mit der Sie kommentiert haben. Wir schicken "
+        "einen Link dorthin: Damit können Sie Ihre Kommentare herunterladen oder sie samt Ihrer "
+        "Adresse löschen. Der Link gilt 24 Stunden.",
+        "privacy.label": "Ihre E-Mail-Adresse",
+        "privacy.send": "Link zusenden",
+        "privacy.sent_title": "Sehen Sie in Ihr Postfach",
+        "privacy.sent": "Wenn zu dieser Adresse Kommentare gespeichert sind, ist ein Link an sie "
+        "unterwegs.",
     },
     "fr": {
         "error.bad_request": "La requête est incompréhensible.",
@@ -178,6 +196,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "reply.post": "Publier le commentaire",
         "reply.back": "Retour à l’article",
         "reply.limit": "Un commentaire peut compter jusqu’à {max_comment} caractères.",
+        "privacy.title": "Vos commentaires et vos données",
+        "privacy.intro": "Saisissez l’adresse avec laquelle vous avez commenté. Nous y envoyons un "
+        "lien : de là, vous pouvez télécharger vos commentaires, ou les effacer avec votre "
+        "adresse. Le lien est valable 24 heures.",
+        "privacy.label": "Votre adresse e-mail",
+        "privacy.send": "M’envoyer le lien",
+        "privacy.sent_title": "Consultez votre boîte de réception",
+        "privacy.sent": "Si cette adresse a des commentaires ici, un lien est en route vers elle.",
     },
     "es": {
         "error.bad_request": "No se ha podido entender la solicitud.",
@@ -230,6 +256,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "reply.post": "Publicar comentario",
         "reply.back": "Volver al artículo",
         "reply.limit": "Los comentarios pueden tener hasta {max_comment} caracteres.",
+        "privacy.title": "Tus comentarios y tus datos",
+        "privacy.intro": "Escribe la dirección con la que comentaste. Te enviamos un enlace: desde "
+        "él puedes descargar tus comentarios o borrarlos junto con tu dirección. El enlace vale "
+        "durante 24 horas.",
+        "privacy.label": "Tu dirección de correo",
+        "privacy.send": "Envíame el enlace",
+        "privacy.sent_title": "Revisa tu bandeja de entrada",
+        "privacy.sent": "Si esta dirección tiene comentarios aquí, le llegará un enlace.",
     },
     "ru": {
         "error.bad_request": "Запрос не удалось разобрать.",
@@ -283,6 +317,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "reply.post": "Отправить комментарий",
         "reply.back": "Вернуться к статье",
         "reply.limit": "Комментарий может содержать до {max_comment} символов.",
+        "privacy.title": "Ваши комментарии и данные",
+        "privacy.intro": "Введите адрес, с которым вы оставляли комментарии. Мы отправим на него "
+        "ссылку: по ней можно скачать ваши комментарии или удалить их вместе с адресом. Ссылка "
+        "действует 24 часа.",
+        "privacy.label": "Ваш адрес электронной почты",
+        "privacy.send": "Прислать ссылку",
+        "privacy.sent_title": "Проверьте почту",
+        "privacy.sent": "Если с этим адресом здесь есть комментарии, ссылка уже отправлена на "
+        "него.",
     },
     "zh": {
         "error.bad_request": "无法理解该请求。",
@@ -332,6 +375,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "reply.post": "发表评论",
         "reply.back": "返回文章",
         "reply.limit": "评论最多 {max_comment} 个字符。",
+        "privacy.title": "您的评论和数据",
+        "privacy.intro": "请输入您发表评论时使用的地址。"
+        "我们会向该地址发送一个链接：通过它，您可以下载您的评论，或删除评论及您的地址。"
+        "链接在 24 小时内有效。",
+        "privacy.label": "您的电子邮件地址",
+        "privacy.send": "把链接发给我",
+        "privacy.sent_title": "请查收邮件",
+        "privacy.sent": "如果此地址在这里有评论，链接已发往该地址。",
     },
 }
 

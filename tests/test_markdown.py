@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 import redis
@@ -195,3 +196,14 @@ async def test_a_text_too_big_to_share_a_page_with_its_html_has_none(
     for article, html in (("big", None), ("long", f"<p>{'x' * 10_000}</p>")):
         resp = await client.get(f"/api/v1/comments?article={article}&limit=5")
         assert (await resp.json())["comments"][0]["html"] == html
+
+
+def test_the_widget_rebuilds_the_same_allow_list() -> None:
+    """embed.js takes the HTML in again through its own copy of the allow-list."""
+    source = (Path(__file__).parent.parent / "service/web/static/embed.js").read_text()
+    tags = re.search(r'const TAGS = "([A-Z ]+)"', source)
+    attrs = re.search(r"const ATTRS = \{ A: \[\"href\"\], OL: \[\"start\"\] \};", source)
+    assert tags is not None
+    assert set(tags.group(1).lower().split()) == TAGS
+    assert attrs is not None
+    assert {"a": {"href"}, "ol": {"start"}} == ATTRIBUTES

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import nh3
 from markdown_it import MarkdownIt
 
-# Tags and attributes the subset produces; the widget imports the same list (embed.js).
+# Tags and attributes the subset produces; embed.js keeps the same list for its own check.
 TAGS = frozenset({"p", "br", "em", "strong", "a", "blockquote", "ul", "ol", "li", "code", "pre"})
 ATTRIBUTES = {"a": {"href"}, "ol": {"start"}}
 LINK_REL = "nofollow ugc noopener"

@@ -32,6 +32,7 @@ bench: $(STAMP)
 	$(BIN)/python -m tests.bench.pow
 	$(BIN)/python -m tests.bench.imports
 	$(BIN)/python -m tests.bench.pages
+	$(BIN)/python -m tests.bench.markdown
 	$(BIN)/python -m tests.bench.workspace
 	$(BIN)/python -m tests.bench.stream
 	$(BIN)/python -m tests.bench.widget

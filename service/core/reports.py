@@ -40,7 +40,7 @@ def validate_report(data: Mapping[str, object]) -> tuple[Report | None, dict[str
         errors["statement"] = FieldError("invalid_type", "statement must be text.")
     elif len(statement.strip()) > MAX_STATEMENT:
         message = f"statement must be at most {MAX_STATEMENT} characters."
-        errors["statement"] = FieldError("too_long", message)
+        errors["statement"] = FieldError("too_long", message, MAX_STATEMENT)
     elif reason in NEEDS_STATEMENT and not statement.strip():
         message = "Say why this is illegal: a statement is required."
         errors["statement"] = FieldError("required", message)

@@ -47,6 +47,7 @@ _FALSE = frozenset({"", "0", "false", "off", "no"})
 class FieldError(NamedTuple):
     code: str
     message: str
+    limit: int | None = None  # too_long's maximum, which translated messages name
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +94,7 @@ def validate_submission(
             return None
         if len(value) > limit:
             message = f"{field_label(name)} must be at most {limit} characters."
-            errors[name] = FieldError("too_long", message)
+            errors[name] = FieldError("too_long", message, limit)
             return None
         if (_BAD_IN_TEXT if multiline else _BAD_IN_LINE).search(value):
             message = f"{field_label(name)} contains control characters."

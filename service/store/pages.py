@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import redis.asyncio as aioredis
 from redis.exceptions import WatchError
 
-from service.core import keys, pages
+from service.core import keys, markdown, pages
 from service.core.pages import Cursor
 from service.core.records import PUBLIC_FIELDS, as_text, public_view
 from service.core.signing import Signer
@@ -27,6 +27,10 @@ NO_CURSOR = 48
 # The public fields, the vote counts and whether the text was edited.
 FIELDS = (*PUBLIC_FIELDS, "up", "down", "edited_at")
 Ranked = list[tuple[str, float]]  # (comment id, creation time) in page order
+# A comment's text and its HTML together, as JSON, stay within a page beside its other fields
+# (name and website are at most 1.2 KB); a longer pair is sent with `"html": null` and
+# readers see the text as plain paragraphs, so one comment still fits the 50 KB page.
+HTML_ROOM = pages.PAGE_BYTES - 8 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,7 +164,18 @@ def render(page: Page, article: str, signer: Signer, now: float) -> bytes:
 def _view(row: list[object]) -> dict[str, object]:
     values = dict(zip(FIELDS, map(_text, row), strict=True))
     votes = {"up": int(values["up"] or 0), "down": int(values["down"] or 0)}
-    return {**public_view(values), "votes": votes, "edited": bool(values["edited_at"])}
+    edited = bool(values["edited_at"])
+    html = _html(values["comment"] or "")
+    return {**public_view(values), "html": html, "votes": votes, "edited": edited}
+
+
+def _html(text: str) -> str | None:
+    """The text as safe HTML (rendered per process, cached), or None if the pair is too big."""
+    html = markdown.render(text)
+    if len(text) + len(html) < HTML_ROOM // 6:  # a character is at most 6 bytes of JSON
+        return html
+    fits = len(json.dumps([text, html], ensure_ascii=False).encode()) <= HTML_ROOM
+    return html if fits else None
 
 
 def _after(pipe: aioredis.client.Pipeline, index: str, cursor: Cursor, count: int) -> None:

@@ -13,7 +13,7 @@ from aiohttp.typedefs import Handler
 
 from service.core.origins import origin_allowed, origin_of
 from service.web.appkeys import SETTINGS
-from service.web.errors import ApiError, error_response
+from service.web.errors import ApiError, error_response, language_of
 
 WIDGET_PATHS = frozenset(
     {
@@ -69,7 +69,8 @@ async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamR
                 "This site may not use the comment service: its origin is not in "
                 "COMMENTS_ALLOWED_ORIGINS.",
                 headers=headers,
-            )
+            ),
+            language_of(request),
         )
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
         return web.Response(status=204, headers={**headers, **PREFLIGHT})

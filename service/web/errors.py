@@ -8,8 +8,10 @@ from collections.abc import Mapping
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from multidict import CIMultiDict
 from redis.exceptions import RedisError
 
+from service.core import messages
 from service.core.validation import FieldError
 from service.web.appkeys import SETTINGS
 
@@ -60,13 +62,29 @@ def storage_unavailable() -> ApiError:
     )
 
 
-def error_response(err: ApiError) -> web.Response:
-    body: dict[str, object] = {"code": err.code, "message": err.message}
+def language_of(request: web.Request) -> str:
+    """The language the reader asked for (Accept-Language), of the six the service speaks."""
+    return messages.negotiate(request.headers.get("Accept-Language", ""))
+
+
+def error_response(err: ApiError, language: str = messages.DEFAULT) -> web.Response:
+    """The error as JSON, its messages in `language`; codes and fields never change."""
+    body: dict[str, object] = {
+        "code": err.code,
+        "message": messages.error_message(language, err.code, err.message),
+    }
     if err.fields:
         body["fields"] = {
-            name: {"code": fe.code, "message": fe.message} for name, fe in err.fields.items()
+            name: {
+                "code": fe.code,
+                "message": messages.field_message(language, fe.code, fe.message, fe.limit),
+            }
+            for name, fe in err.fields.items()
         }
-    response = web.json_response({"error": body}, status=err.status, headers=err.headers)
+    headers = CIMultiDict(err.headers)
+    headers["Content-Language"] = language
+    headers.add("Vary", "Accept-Language")
+    response = web.json_response({"error": body}, status=err.status, headers=headers)
     response[ERROR_CODE] = err.code
     return response
 
@@ -92,19 +110,22 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
                 "request_timeout",
                 "The request took too long.",
                 headers={"Connection": "close"},
-            )
+            ),
+            language_of(request),
         )
     except ApiError as err:
-        return error_response(err)
+        return error_response(err, language_of(request))
     except web.HTTPException as exc:
         if exc.status < 400:
             raise  # redirects and 304s are answers, not errors
         code, message = _HTTP_CODES.get(exc.status, ("http_error", exc.reason))
         headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
-        return error_response(ApiError(exc.status, code, message, headers=headers))
+        error = ApiError(exc.status, code, message, headers=headers)
+        return error_response(error, language_of(request))
     except RedisError as exc:
         log.warning("storage unavailable on %s %s: %r", request.method, request.path, exc)
-        return error_response(storage_unavailable())
+        return error_response(storage_unavailable(), language_of(request))
     except Exception:
         log.exception("unhandled error on %s %s", request.method, request.path)
-        return error_response(ApiError(500, "internal_error", "Something went wrong on our side."))
+        error = ApiError(500, "internal_error", "Something went wrong on our side.")
+        return error_response(error, language_of(request))

@@ -13,9 +13,10 @@ from aiohttp import web
 from yarl import URL
 
 from service.core import form_token as tokens
+from service.core import messages
 from service.core.origins import origin_allowed, origin_of
 from service.web.appkeys import SETTINGS, SIGNER
-from service.web.errors import ApiError
+from service.web.errors import ApiError, language_of
 from service.web.headers import PAGE_POLICY
 from service.web.pages import LINK_PAGE_HEADERS, render
 
@@ -69,11 +70,19 @@ def error_page(
         for name in (*KEPT, "comment", "name", "website")
     }
     kept["article_url"] = _article_url_to_keep(kept["article_url"], err, back)
+    language = language_of(request)
+    texts = messages.texts(language, "reply.")
+    problems = {
+        name: messages.field_message(language, fe.code, fe.message, fe.limit)
+        for name, fe in err.fields.items()
+    }
     context = {
-        "title": "Your comment could not be posted",
-        "error": err,
-        "fields": err.fields,
-        "other_problems": [fe.message for name, fe in err.fields.items() if name not in FIELDS],
+        "lang": language,
+        "title": texts["title"],
+        "t": texts,
+        "message": messages.error_message(language, err.code, err.message),
+        "problems": problems,
+        "other_problems": [text for name, text in problems.items() if name not in FIELDS],
         "kept": KEPT,
         "typed": kept,
         "form_token": token,
@@ -83,6 +92,8 @@ def error_page(
     headers = {
         **LINK_PAGE_HEADERS,
         "Content-Security-Policy": _policy(back),
+        "Content-Language": language,
+        "Vary": "Accept-Language",
         # The error's own headers too: Retry-After tells a browser (and a proxy) when to retry.
         **err.headers,
     }

@@ -11,6 +11,9 @@ from collections.abc import Mapping
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from markupsafe import Markup
+
+from service.core import markdown
 
 LINK_PAGE_HEADERS = {
     "Cache-Control": "no-store",
@@ -24,7 +27,7 @@ LINK_PAGE_HEADERS = {
 
 
 def setup(app: web.Application) -> None:
-    aiohttp_jinja2.setup(
+    env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.PackageLoader("service.web", "templates"),
         autoescape=True,
@@ -33,6 +36,13 @@ def setup(app: web.Application) -> None:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["markdown"] = as_html
+
+
+def as_html(text: str) -> Markup:
+    """`{{ text | markdown }}`: a comment's text as readers see it, safe only once nh3 has
+    cleaned it (service.core.markdown)."""
+    return Markup(markdown.render(text))  # noqa: S704 - the renderer's output is sanitised
 
 
 def render(

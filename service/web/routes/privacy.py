@@ -12,7 +12,7 @@ import time
 
 from aiohttp import web
 
-from service.core import keys, links
+from service.core import keys, links, messages
 from service.core.records import as_text
 from service.core.signing import BadToken
 from service.core.validation import FieldError, normalize_email
@@ -20,10 +20,10 @@ from service.store import privacy_data
 from service.web.appkeys import REDIS, SETTINGS, SIGNER, SYNC_REDIS, VAULT
 from service.web.bodies import read_json
 from service.web.clients import client_address
-from service.web.errors import validation_failed
+from service.web.errors import language_of, validation_failed
 from service.web.forms import posted, refuse_unconfirmed
 from service.web.limits import limit
-from service.web.pages import message, render
+from service.web.pages import LINK_PAGE_HEADERS, message, render
 
 routes = web.RouteTableDef()
 
@@ -36,7 +36,6 @@ SAME_ANSWER = {
 
 # The "Your comments and data" page's form: its CSRF value is bound to this, not to a link.
 REQUEST_PAGE = "privacy-request-page"
-TITLE = "Your comments and data"
 INVALID_EMAIL = "Enter a valid email address."
 
 
@@ -53,7 +52,7 @@ async def request_link(request: web.Request) -> web.Response:
 @routes.get("/privacy")
 async def request_page(request: web.Request) -> web.Response:
     """Where the widget's "Your comments and data" link leads: a reader types their address."""
-    return _request_form(request, "", "")
+    return _request_form(request, "")
 
 
 @routes.post("/privacy")
@@ -66,14 +65,30 @@ async def request_from_page(request: web.Request) -> web.Response:
         await _open_request(request, typed)
     except ValueError:
         # Not echoed: what was typed may be an address, and pages never show one back.
-        return _request_form(request, "", INVALID_EMAIL, 422)
-    return message(request, "Check your inbox", SAME_ANSWER["message"])
+        return _request_form(request, "", invalid=True, status=422)
+    language = language_of(request)
+    texts = messages.texts(language, "privacy.")
+    context = {"title": texts["sent_title"], "message": texts["sent"], "lang": language}
+    return render(request, "base.html", context, headers=_in_language(language))
 
 
-def _request_form(request: web.Request, email: str, error: str, status: int = 200) -> web.Response:
+def _request_form(
+    request: web.Request, email: str, *, invalid: bool = False, status: int = 200
+) -> web.Response:
+    """The page in the reader's language (Accept-Language): the widget links readers of any."""
+    language = language_of(request)
+    texts = messages.texts(language, "privacy.")
+    error = messages.field_message(language, "invalid_email", INVALID_EMAIL) if invalid else ""
     csrf = links.csrf_value(request.app[SIGNER], REQUEST_PAGE, time.time())
-    context = {"title": TITLE, "csrf": csrf, "email": email, "error": error}
-    return render(request, "privacy/request.html", context, status=status)
+    context = {"title": texts["title"], "t": texts, "lang": language}
+    context |= {"csrf": csrf, "email": email, "error": error}
+    return render(
+        request, "privacy/request.html", context, status=status, headers=_in_language(language)
+    )
+
+
+def _in_language(language: str) -> dict[str, str]:
+    return {**LINK_PAGE_HEADERS, "Content-Language": language, "Vary": "Accept-Language"}
 
 
 async def _open_request(request: web.Request, typed: object) -> None:

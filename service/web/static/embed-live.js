@@ -11,7 +11,7 @@ const JITTER_MS = 2000;
 const jitter = () => new Promise((resolve) => setTimeout(resolve, Math.random() * JITTER_MS));
 
 export default (x) => (th) => {
-  const { flat, paragraphs } = x;
+  const { flat, content } = x;
   const fresh = new Set();
   const known = new Set();
   const bar = th.bar;
@@ -58,7 +58,7 @@ export default (x) => (th) => {
     if (!article || li.classList.contains("pending")) return;
     article.querySelector(".meta").replaceWith(th.meta(c));
     // Absent while its author edits it: their save shows their text.
-    article.querySelector(".text")?.replaceChildren(...paragraphs(c.text));
+    article.querySelector(".text")?.replaceChildren(...content(c));
     const vote = article.querySelector(".vote");
     if (vote) x.showVotes(vote, c.votes?.up || 0);
   };

@@ -192,6 +192,29 @@
         ),
       );
 
+  // The service's HTML (cleaned there), parsed inert and rebuilt through the same allow-list
+  // again: a second defence.
+  const TAGS = "P BR EM STRONG A BLOCKQUOTE UL OL LI CODE PRE".split(" ");
+  const ATTRS = { A: ["href"], OL: ["start"] };
+  const adopt = (node) => {
+    if (node.nodeType === 3) return [node.data];
+    if (!TAGS.includes(node.nodeName)) return [];
+    const kids = [...node.childNodes].flatMap(adopt);
+    const attrs = {};
+    for (const name of ATTRS[node.nodeName] || []) attrs[name] = node.getAttribute(name);
+    if (node.nodeName === "A") {
+      if (!isHttpUrl(attrs.href)) return kids;
+      attrs.rel = "nofollow ugc noopener";
+    }
+    return [h(node.nodeName, attrs, ...kids)];
+  };
+  const content = (c) => {
+    if (!c.html) return paragraphs(c.text); // awaiting moderation: the text as typed
+    const tpl = h("template");
+    tpl.innerHTML = c.html;
+    return [...tpl.content.childNodes].flatMap(adopt);
+  };
+
   const relative = new Intl.RelativeTimeFormat(LANG, { numeric: "auto" });
   const UNITS = [
     ["year", 31536e3],
@@ -312,7 +335,21 @@
   // What the parts need of this file (embed-form.js, embed-live.js).
   const shared = () => ({
     ...{ API, FIELDS, HONEYPOT, AUTHOR_KEY, COMMENTER_KEY, READER_KEY, EDITS_KEY, PENDING_KEY },
-    ...{ EN, t, pl, h, api, store, isHttpUrl, ownKey, randomKey, paragraphs, countText, flat },
+    ...{
+      EN,
+      t,
+      pl,
+      h,
+      api,
+      store,
+      isHttpUrl,
+      ownKey,
+      randomKey,
+      paragraphs,
+      content,
+      countText,
+      flat,
+    },
     ...{ pendingAll, pendingSave, editsAll, forget, showVotes, sort: opt.sort },
   });
   // The reader's own actions, loaded once (embed-form.js): on their first focus or click, or
@@ -564,7 +601,7 @@
         "article",
         { class: "own", "aria-label": c.name },
         this.meta(c),
-        h("div", { class: "text" }, ...paragraphs(c.text)),
+        h("div", { class: "text" }, ...content(c)),
         own ? h("p", { class: "notice" }, t("pending")) : null,
         own ? null : this.voteButton(c),
         replyButton,

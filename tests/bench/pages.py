@@ -9,7 +9,7 @@ one response (what every reader got before pages), also uncached.
 Then reads per second of a 100-comment thread (20 top-level comments with four replies each)
 from one real `comments api` process under wrk, beside a bare aiohttp handler (its own
 process, same event loop) that answers the same bytes: the whole thread (`?article=…`) and
-its first page as the widget asks (`&limit=20`), measured one after the other in this run.
+its first page as the widget asks (`&limit=20`), in turns, with each server's CPU per answer.
 
     python -m tests.bench.pages [--runs 200] [--seconds 10]
 """
@@ -25,6 +25,7 @@ import subprocess
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +38,7 @@ from service.entry.commands.processes import new_event_loop
 from service.entry.embedded_redis import RedisServer, free_port
 from service.store import migrations
 from service.web.app import create_app
-from tests.bench.intake import bench_env, running
+from tests.bench.intake import bench_env, cpu_seconds, running
 from tests.helpers import make_settings, seed_thread
 
 SIZES = (10, 1_000, 10_000)
@@ -96,42 +97,63 @@ def bare(port: int, body_file: Path) -> None:
     )
 
 
-def wrk(url: str, seconds: int) -> tuple[float, str]:
-    """Requests per second (2xx only: wrk counts others apart) and the p99 latency."""
-    command = ["wrk", "-t1", "-c64", f"-d{seconds}s", "--latency", url]
-    out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
-    assert "Non-2xx" not in out, out
-    assert "Socket errors" not in out, out
-    rate = float(re.search(r"Requests/sec:\s+([0-9.]+)", out)[1])  # type: ignore[index]
-    p99 = re.search(r"99%\s+(\S+)", out)[1]  # type: ignore[index]
-    return rate, p99
+@dataclass
+class Reads:
+    rates: list[float] = field(default_factory=list)  # 2xx answers per second, per round
+    cpu_us: list[float] = field(default_factory=list)  # the server's CPU time per answer
+    p99: list[str] = field(default_factory=list)
+
+    def add(self, url: str, pid: int, seconds: int) -> None:
+        before = cpu_seconds([pid])
+        command = ["wrk", "-t1", "-c64", f"-d{seconds}s", "--latency", url]
+        out = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+        used = cpu_seconds([pid]) - before
+        assert "Non-2xx" not in out, out
+        assert "Socket errors" not in out, out
+        answered = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
+        self.rates.append(float(re.search(r"Requests/sec:\s+([0-9.]+)", out)[1]))  # type: ignore[index]
+        self.p99.append(re.search(r"99%\s+(\S+)", out)[1])  # type: ignore[index]
+        self.cpu_us.append(used / answered * 1e6)
+
+    @property
+    def rate(self) -> float:
+        return statistics.median(self.rates)
+
+    @property
+    def cpu(self) -> float:
+        return statistics.median(self.cpu_us)
 
 
-def reads(url: str, tmp: Path, seconds: int) -> list[tuple[str, float, str, float, str, int]]:
-    """Per read: the service's reads/s and p99, the bare handler's with the same bytes, size."""
+def reads(url: str, tmp: Path, seconds: int, rounds: int) -> list[tuple[str, int, Reads, Reads]]:
+    """Per read: its size, then the service's and the bare handler's figures (with the same
+    bytes), measured in turns so the machine's load hits both alike."""
     rows = []
-    port, bare_port = free_port(), free_port()
+    port = free_port()
     api = ["service.entry.cli", "api", "--host", "127.0.0.1", "--port", str(port)]
-    with running(api, bench_env(url), f"http://127.0.0.1:{port}/readyz"):
+    with running(api, bench_env(url), f"http://127.0.0.1:{port}/readyz") as proc:
         for name, query in READS.items():
             path = f"/api/v1/comments?article={READS_ARTICLE}{query}"
             with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}") as resp:
                 body = resp.read()
             (tmp / "body").write_bytes(body)
-            wrk(f"http://127.0.0.1:{port}{path}", 2)  # warm-up
-            ours = wrk(f"http://127.0.0.1:{port}{path}", seconds)
+            bare_port = free_port()
             command = ["tests.bench.pages", "--bare", str(bare_port), str(tmp / "body")]
-            with running(command, bench_env(url), f"http://127.0.0.1:{bare_port}{path}"):
-                wrk(f"http://127.0.0.1:{bare_port}{path}", 2)
-                ceiling = wrk(f"http://127.0.0.1:{bare_port}{path}", seconds)
-            rows.append((name, *ours, *ceiling, len(body)))
+            with running(command, bench_env(url), f"http://127.0.0.1:{bare_port}{path}") as bare:
+                ours, ceiling = Reads(), Reads()
+                Reads().add(f"http://127.0.0.1:{port}{path}", proc.pid, 2)  # warm-up
+                Reads().add(f"http://127.0.0.1:{bare_port}{path}", bare.pid, 2)
+                for _ in range(rounds):
+                    ours.add(f"http://127.0.0.1:{port}{path}", proc.pid, seconds)
+                    ceiling.add(f"http://127.0.0.1:{bare_port}{path}", bare.pid, seconds)
+            rows.append((name, len(body), ours, ceiling))
     return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=200)
-    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--seconds", type=int, default=5)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--bare", nargs=2, metavar=("PORT", "BODY_FILE"))
     args = parser.parse_args()
     if args.bare:
@@ -147,7 +169,7 @@ def main() -> int:
         seed_thread(conn, READS_ARTICLE, 20, replies=4)
         rows = asyncio.run(measure(server.url, conn, runs))
         conn.close()
-        read_rows = reads(server.url, Path(tmp), args.seconds)
+        read_rows = reads(server.url, Path(tmp), args.seconds, args.rounds)
     print("first page of a thread (limit=20, top-level comments with their first 3 replies),")
     print(f"uncached, over HTTP from the real app and a real redis-server; median of {runs}")
     print()
@@ -159,15 +181,16 @@ def main() -> int:
             f"| {size:,} | {page_ms:.2f} ms | {plain:.1f} KB ({zipped:.1f} KB) | {full_ms:.1f} ms |"
         )
     print()
-    print(f"reads of a 100-comment thread: wrk 1 thread, 64 connections, {args.seconds} s each;")
-    print("one `comments api` process beside a bare aiohttp handler answering the same bytes")
+    print(f"reads of a 100-comment thread: wrk 1 thread, 64 connections, {args.rounds} rounds of")
+    print(f"{args.seconds} s, taking turns with a bare aiohttp handler answering the same bytes;")
+    print("medians. CPU per answer is the server process's own, which load disturbs less.")
     print()
-    print("| read | size | service | bare aiohttp | service / bare |")
-    print("|---|---:|---:|---:|---:|")
-    for name, rate, p99, bare_rate, bare_p99, size in read_rows:
+    print("| read | size | service | bare aiohttp | service / bare | CPU per answer (bare) |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for name, size, ours, bare_reads in read_rows:
         print(
-            f"| {name} | {size / 1024:.1f} KB | {rate:,.0f}/s (p99 {p99}) "
-            f"| {bare_rate:,.0f}/s (p99 {bare_p99}) | {rate / bare_rate:.2f} |"
+            f"| {name} | {size / 1024:.1f} KB | {ours.rate:,.0f}/s | {bare_reads.rate:,.0f}/s "
+            f"| {ours.rate / bare_reads.rate:.2f} | {ours.cpu:.0f} µs ({bare_reads.cpu:.0f} µs) |"
         )
     return 0
 

@@ -3,18 +3,31 @@ own cursors, the size budget, and the 422 every altered or foreign cursor gets."
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any
 from urllib.parse import urlencode
 
 import pytest
 import redis
+from aiohttp.test_utils import TestClient, TestServer
 
 from service.core import keys
 from service.core.settings import Settings
 from service.core.signing import Purpose, Signer
+from service.entry.embedded_redis import RedisServer
 from service.store import moderation
-from tests.helpers import ARTICLE, SECRET, Client, approve, as_text, seed_thread, submit
+from service.web.app import create_app
+from tests.helpers import (
+    ARTICLE,
+    SECRET,
+    Client,
+    approve,
+    as_text,
+    make_settings,
+    seed_thread,
+    submit,
+)
 
 PAGE_BYTES = 50 * 1024
 
@@ -204,3 +217,26 @@ async def test_pages_have_etags_that_follow_the_thread(
 async def test_an_empty_thread_has_an_empty_page(client: Client, sort: str) -> None:
     body = await page(client, sort=sort)
     assert body == {"article": ARTICLE, "count": 0, "comments": [], "next_cursor": None}
+
+
+@pytest.mark.parametrize("query", [{}, {"limit": "10"}])
+async def test_concurrent_reads_of_a_stale_thread_render_it_once(
+    redis_server: RedisServer, rconn: redis.Redis, query: dict[str, str]
+) -> None:
+    """One request checks and renders; the others share its render (counted by Redis)."""
+    settings = make_settings(redis_server.url, thread_cache_s=60.0)
+    async with TestClient(TestServer(create_app(settings))) as cached:
+        seed_thread(rconn, ARTICLE, 5)
+        params = {"article": ARTICLE, **query}
+        rconn.config_resetstat()
+        answers = await asyncio.gather(
+            *(cached.get("/api/v1/comments", params=params) for _ in range(20))
+        )
+        bodies = {await resp.read() for resp in answers}
+        assert [resp.status for resp in answers] == [200] * 20
+        assert len(bodies) == 1
+        stats = rconn.info("commandstats")
+        # One version check (GET, and HMGET of the article's settings) and one render (an
+        # HMGET per comment).
+        assert stats["cmdstat_get"]["calls"] <= 2
+        assert stats["cmdstat_hmget"]["calls"] == 1 + 5

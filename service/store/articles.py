@@ -9,7 +9,9 @@ without anything being written.
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import redis
 import redis.asyncio as aioredis
@@ -35,9 +37,21 @@ async def state(
     redis_: aioredis.Redis, article: str, close_after_days: int, now: float
 ) -> ArticleState:
     async with redis_.pipeline(transaction=False) as pipe:
-        pipe.hmget(keys.article_settings(article), ["closed", "premoderate"])
-        pipe.zrange(keys.thread(article), 0, 0, withscores=True)
-        (closed, premoderate), first = await pipe.execute()
+        read_state(pipe, article)
+        found = await pipe.execute()
+    return state_of(found, close_after_days, now)
+
+
+def read_state(pipe: aioredis.client.Pipeline, article: str) -> None:
+    """Queue the reads `state_of` decides from (two replies), on a caller's pipeline: the
+    thread cache reads them beside the thread's version."""
+    pipe.hmget(keys.article_settings(article), ["closed", "premoderate"])
+    pipe.zrange(keys.thread(article), 0, 0, withscores=True)
+
+
+def state_of(found: Sequence[Any], close_after_days: int, now: float) -> ArticleState:
+    """The state from the two replies `read_state` queued, at `now`."""
+    (closed, premoderate), first = found
     return _state(closed, premoderate, first, close_after_days, now)
 
 

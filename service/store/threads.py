@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import redis.asyncio as aioredis
 
 from service.core import keys
 from service.core.records import PUBLIC_FIELDS, build_thread, public_view
+from service.store import articles
 
 
 @dataclass(slots=True)
@@ -21,6 +24,16 @@ class RenderedThread:
     etag: str
     body: bytes
     checked: float = 0.0  # monotonic time the version was last confirmed
+    # The article's settings and first comment as read at `checked` (articles.read_state):
+    # whether it is closed is decided per request from them, a thread closing by time too.
+    facts: Sequence[Any] = ((None, None), [])
+    _closed: tuple[bytes, str] | None = None
+
+    def as_closed(self) -> tuple[bytes, str]:
+        """Body and ETag of this view marked closed, built once."""
+        if self._closed is None:
+            self._closed = (b'{"closed":true,' + self.body[1:], self.etag[:-1] + '-closed"')
+        return self._closed
 
 
 # Renders one view of an article's thread (the whole thread, or one page of it).
@@ -30,10 +43,16 @@ Renderer = Callable[[aioredis.Redis, str], Awaitable["RenderedThread"]]
 class ThreadCache:
     """Rendered threads by article. A version bump in Redis makes an entry stale. Within
     `fresh_s` of the last check an entry is served without asking Redis at all: readers may
-    see a new comment up to that late, and popular threads cost no round trip per read."""
+    see a new comment up to that late, and popular threads cost no round trip per read.
+
+    A stale entry is checked (and re-rendered if its version moved) by one request at a time;
+    with a window set, requests meanwhile get the entry as it is (a window plus one render
+    late at most), so a busy thread is rendered at most once per window however often it
+    changes (each vote moves its version)."""
 
     def __init__(self, fresh_s: float = 1.0, max_entries: int = 2048) -> None:
         self._entries: OrderedDict[str, RenderedThread] = OrderedDict()
+        self._checking: dict[str, asyncio.Future[RenderedThread]] = {}
         self._fresh_s, self._max = fresh_s, max_entries
 
     async def get(
@@ -46,18 +65,51 @@ class ThreadCache:
         now = time.monotonic()
         if cached is not None and now - cached.checked < self._fresh_s:
             return cached
-        version = int(await redis.get(keys.thread_version(article)) or 0)
-        if cached is not None and cached.version == version:
-            cached.checked = now
-            self._entries.move_to_end(entry)
-            return cached
-        rendered = await (render or _render)(redis, article)
-        rendered.checked = now
-        self._entries[entry] = rendered
+        checking = self._checking.get(entry) if self._fresh_s > 0 else None
+        if checking is not None:
+            if cached is not None:
+                return cached
+            await asyncio.wait([checking])  # a first render under way: share it
+            if not checking.cancelled() and checking.exception() is None:
+                return checking.result()
+        done = self._checking[entry] = asyncio.get_running_loop().create_future()
+        try:
+            fresh = await self._check(redis, article, entry, cached, render, now)
+        except Exception as exc:
+            done.set_exception(exc)
+            done.exception()  # retrieved: those waiting check it, nobody else must
+            raise
+        except BaseException:
+            done.cancel()
+            raise
+        finally:
+            if self._checking.get(entry) is done:
+                del self._checking[entry]
+        done.set_result(fresh)
+        return fresh
+
+    async def _check(
+        self,
+        redis: aioredis.Redis,
+        article: str,
+        entry: str,
+        cached: RenderedThread | None,
+        render: Renderer | None,
+        now: float,
+    ) -> RenderedThread:
+        # One round trip: the version, and what says whether the thread is closed.
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.get(keys.thread_version(article))
+            articles.read_state(pipe, article)
+            raw_version, *facts = await pipe.execute()
+        if cached is None or cached.version != int(raw_version or 0):
+            cached = await (render or _render)(redis, article)
+            self._entries[entry] = cached
+        cached.checked, cached.facts = now, facts
         self._entries.move_to_end(entry)
         if len(self._entries) > self._max:
             self._entries.popitem(last=False)
-        return rendered
+        return cached
 
 
 async def _render(redis: aioredis.Redis, article: str) -> RenderedThread:

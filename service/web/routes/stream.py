@@ -19,12 +19,15 @@ from service.store import live
 from service.web.appkeys import LIVE, REDIS, SETTINGS
 from service.web.cors import cors_headers
 from service.web.errors import DEADLINE, storage_unavailable
-from service.web.live import Listener
+from service.web.live import Frame, Listener
 from service.web.routes.comments import article_param
 
 routes = web.RouteTableDef()
 # How long a browser waits before reconnecting a dropped stream (EventSource's `retry`).
 RETRY_MS = 3000
+# A write this stream's own task waits on longer than this means a stalled reader (as
+# aiohttp_sse's send).
+SEND_TIMEOUT_S = EventSourceResponse.DEFAULT_SEND_TIMEOUT
 
 
 @routes.get("/api/v1/stream")
@@ -46,12 +49,15 @@ async def stream(request: web.Request) -> web.StreamResponse:
             headers |= cors_headers(origin)
         ping = request.app[SETTINGS].live_ping_s
         response = EventSourceResponse(headers=headers, ping_interval=ping)
-        await response.prepare(request)
+        writer = await response.prepare(request)
+        # Whether the hub's pre-framed chunks fit this connection (HTTP/1.1) or the bare
+        # events do (HTTP/1.0, which ends the body by closing).
+        chunked = bool(getattr(writer, "chunked", True))
         # Set up within the request time limit like any request; the stream itself lasts as
         # long as the reader stays.
         request[DEADLINE].reschedule(None)
         try:
-            await _serve(response, listener, missed, here, ping)
+            await _serve(response, listener, missed, here, ping, request.transport, chunked)
         except (ConnectionResetError, TimeoutError):
             pass
         finally:
@@ -65,29 +71,45 @@ async def _serve(
     missed: list[live.Event] | None,
     here: str,
     ping: float,
+    transport: asyncio.WriteTransport | None,
+    chunked: bool,
 ) -> None:
-    seen = live.parse_id(here) or (0, 0)
+    listener.seen = live.parse_id(here) or listener.seen
     if missed is None:  # the reader reloads; a later reconnect resumes from here
-        await response.send("{}", id=here, event="refetch", retry=RETRY_MS)
+        await _send(response, transport, Frame.of("{}", "refetch", here, RETRY_MS))
     else:
-        await response.send("{}", id=here, event="ready", retry=RETRY_MS)
+        await _send(response, transport, Frame.of("{}", "ready", here, RETRY_MS))
         for event in missed:
-            await response.send(event.data(), id=event.eid, event=event.kind)
-            seen = max(seen, live.parse_id(event.eid) or seen)
+            await _send(response, transport, Frame.of_event(event))
+            listener.seen = max(listener.seen, live.parse_id(event.eid) or listener.seen)
     while not listener.closed:
         if listener.refetch:
             listener.refetch = False
-            await response.send("{}", event="refetch")
-        while listener.events:
-            event = listener.events.popleft()
-            order = live.parse_id(event.eid) or (0, 0)
-            if order <= seen:  # already sent from the replay buffer
-                continue
-            seen = order
-            await response.send(event.data(), id=event.eid, event=event.kind)
+            await _send(response, transport, Frame.of("{}", "refetch"))
+        # Events that arrived while this task was writing, or while the reader's socket was
+        # backed up: written here, each awaited, so a slow reader holds up no one else.
+        while listener.pending:
+            frame = listener.pending.popleft()
+            if frame.order > listener.seen:
+                listener.seen = frame.order
+                await _send(response, transport, frame)
         if listener.closed or not response.is_connected():
             break
-        # Woken by an event, or after a heartbeat's time to notice a reader who left (the
-        # heartbeat's failed write ends the response).
+        listener.direct(transport, chunked)  # caught up: the hub writes from here on
+        # Woken when the hub hands the stream back, or after a heartbeat's time to notice a
+        # reader who left (the heartbeat's failed write ends the response).
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(listener.wait(), ping)
+
+
+async def _send(
+    response: EventSourceResponse, transport: asyncio.WriteTransport | None, frame: Frame
+) -> None:
+    """EventSourceResponse.send for an event framed already: a stalled reader is cut off."""
+    try:
+        async with asyncio.timeout(SEND_TIMEOUT_S):
+            await response.write(frame.sse)
+    except TimeoutError:
+        if transport is not None:
+            transport.abort()  # a graceful close would wait on the stalled reader too
+        raise

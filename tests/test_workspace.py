@@ -7,6 +7,7 @@ import io
 import json
 import re
 from collections.abc import AsyncIterator
+from ipaddress import ip_network
 
 import pytest
 import redis
@@ -15,10 +16,12 @@ from aiohttp.test_utils import TestClient, TestServer
 from yarl import URL
 
 from service.core import keys
+from service.core.bans import parse_entry
 from service.core.records import as_text, decode_record
 from service.core.settings import Settings
-from service.store import commenters
+from service.store import bans, commenters
 from service.web.app import create_app
+from service.web.appkeys import BANS
 from service.web.workspace import COOKIE
 from tests.helpers import (
     ARTICLE,
@@ -46,6 +49,7 @@ PAGES = (
     "/moderation/queue/reported",
     "/moderation/audit",
     "/moderation/overview",
+    "/moderation/bans",
 )
 ACTIONS = (
     "/moderation/act",
@@ -57,6 +61,8 @@ ACTIONS = (
     "/moderation/commenter/0123456789abcdef0123/note",
     "/moderation/commenter/0123456789abcdef0123/ban",
     "/moderation/commenter/0123456789abcdef0123/unban",
+    "/moderation/bans",
+    "/moderation/bans/remove",
 )
 
 
@@ -770,6 +776,123 @@ async def test_banned_commenters_comments_can_be_held_instead(
     stored = stored_comments(rconn)[kept]
     assert stored["status"] == "held"
     assert "banned" in {r["code"] for r in json.loads(stored["reasons"])}
+
+
+async def test_admins_ban_ip_ranges_and_website_domains(
+    ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    # The test client is 127.0.0.1; behind a trusted proxy it may speak for IPv6 clients too.
+    settings = ws_settings.with_overrides(trusted_proxies=(ip_network("127.0.0.1/32"),))
+    v6 = {"X-Forwarded-For": "2001:db8:77::5"}
+    app = create_app(settings)
+    async with TestClient(TestServer(app)) as ws:
+        bob = await sign_in_with_token(ws, TOKEN_BOB)
+        page = await (await ws.get("/moderation/bans")).text()
+        assert "No bans by IP range or domain." in page
+        assert 'name="entry"' not in page  # a moderator sees the list, not the form
+        refused = await ws.post("/moderation/bans", data={"csrf": bob, "entry": "127.0.0.1",
+                                "duration": "forever"}, allow_redirects=False)  # fmt: skip
+        assert refused.status == 403
+        assert not rconn.exists(keys.network_bans())
+        admin = await other_client(settings)
+        try:
+            alice = await sign_in_with_token(admin, TOKEN_ALICE)
+
+            async def ban(entry: str, duration: str = "forever") -> ClientResponse:
+                data = {"csrf": alice, "entry": entry, "duration": duration}
+                return await admin.post("/moderation/bans", data=data, allow_redirects=False)
+
+            for typed, says in [
+                ("", "Type an IP range or a website domain"),
+                ("203.0.113.7/24", "did you mean 203.0.113.0/24?"),
+                ("10.0.0.0/7", "too broad"),
+                ("2000::/12", "too broad"),
+                ("300.1.2.3", "is not an IP range"),
+                ("localhost", "is not a website domain"),
+                ("spam..example", "is not a website domain"),
+            ]:
+                wrong = await ban(typed)
+                assert wrong.status == 422, typed
+                assert says in await wrong.text(), typed
+            assert (await ban("spam.example", "3 weeks")).status == 422
+            for origin in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+                data = {"csrf": alice, "entry": "127.0.0.1", "duration": "forever"}
+                assert (
+                    await admin.post("/moderation/bans", data=data, headers=origin)
+                ).status == 403
+            assert not rconn.exists(keys.network_bans())
+
+            await submit(ws, email="before-9101@example.net", website="https://shop.spam.example")
+            assert (await ban("127.0.0.1")).headers["Location"] == "/moderation/bans?did=added"
+            assert (await ban("2001:DB8::/32", "7d")).status == 303
+            assert (await ban("https://Spam.Example/any/page")).status == 303
+            listed = await (await admin.get("/moderation/bans?did=added")).text()
+            assert "Banned." in listed
+            for shown in ("127.0.0.1/32", "2001:db8::/32", "spam.example"):
+                assert f"<code>{shown}</code>" in listed
+            assert "for good" in listed
+        finally:
+            await admin.close()
+        # The admin's process read the list again at once; this one would within bans.REFRESH_S.
+        app[BANS].forget()
+        before = len(stored_comments(rconn))
+        # The API refuses them as it refuses a banned commenter: neutrally, nothing stored.
+        for headers, website in [(None, None), (v6, None), (v6, "https://www.shop.spam.example")]:
+            resp = await ws.post(
+                "/api/v1/comments",
+                json={"article": ARTICLE, "name": "T", "email": "t-9102@example.net",
+                      "comment": "Again!", "website": website, "form_token": form_token()},
+                headers={**(headers or {}), "X-Forwarded-For": (headers or {}).get(
+                    "X-Forwarded-For", "127.0.0.1")},
+            )  # fmt: skip
+            assert resp.status == 403
+            assert (await resp.json())["error"]["code"] == "commenter_banned"
+        assert len(stored_comments(rconn)) == before
+        # Another address, another site: welcome (a domain bans its subdomains, not its likes).
+        elsewhere = {"X-Forwarded-For": "2001:db9::5"}
+        await submit(ws, headers=elsewhere, website="https://notspam.example")
+        await submit(ws, headers=elsewhere, website="https://spam.example.org")
+        page = await (await ws.get("/moderation/bans")).text()
+        assert 'name="ban"' not in page  # no "Lift" for a moderator
+        audit = await (await ws.get("/moderation/audit", params={"action": "ban"})).text()
+        assert "range 2001:db8::/32" in audit
+        assert "domain spam.example" in audit
+
+        admin = await other_client(settings)
+        try:
+            alice = await sign_in_with_token(admin, TOKEN_ALICE)
+            lift = {"csrf": alice, "ban": "range:127.0.0.1/32"}
+            lifted = await admin.post("/moderation/bans/remove", data=lift, allow_redirects=False)
+            assert lifted.headers["Location"] == "/moderation/bans?did=removed"
+            again = await admin.post("/moderation/bans/remove", data=lift, allow_redirects=False)
+            assert again.headers["Location"] == "/moderation/bans?did=removed-already"
+            bad = await admin.post("/moderation/bans/remove", data={"csrf": alice, "ban": "x"})
+            assert bad.status == 422
+            refused = await ws.post("/moderation/bans/remove",
+                                    data={"csrf": bob, "ban": "domain:spam.example"})  # fmt: skip
+            assert refused.status == 403
+        finally:
+            await admin.close()
+        app[BANS].forget()
+        await submit(ws, email="after-9103@example.net")
+        assert rconn.hlen(keys.network_bans()) == 2
+
+
+async def test_comments_from_banned_ranges_and_domains_can_be_held_instead(
+    ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    settings = ws_settings.with_overrides(banned_comments="hold")
+    async with TestClient(TestServer(create_app(settings))) as ws:
+        bans.add(rconn, parse_entry("127.0.0.0/8"), "alice", None)  # the test client's address
+        [by_ip] = await held(ws, settings, 1, email="held-9104@example.net")
+        bans.remove(rconn, parse_entry("127.0.0.0/8"), "alice")
+        bans.add(rconn, parse_entry("spam.example"), "alice", None)
+        [by_site] = await held(ws, settings, 1, email="held-9105@example.net",
+                               website="https://spam.example/shop")  # fmt: skip
+    for cid in (by_ip, by_site):
+        stored = stored_comments(rconn)[cid]
+        assert stored["status"] == "held"
+        assert "banned" in {r["code"] for r in json.loads(stored["reasons"])}
 
 
 async def test_a_comment_has_a_page_that_notifications_link_to(

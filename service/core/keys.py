@@ -266,6 +266,13 @@ def ban(email_hash: str) -> str:
     return f"{PREFIX}:ban:email:{email_hash}"
 
 
+def network_bans() -> str:
+    """Hash of the bans by IP range or website domain ("range:203.0.113.0/24",
+    "domain:example.com") to JSON (by, at, until); what admins typed, never a client's IP.
+    Small: each API process keeps a copy (service/store/bans.py)."""
+    return f"{PREFIX}:ban:list"
+
+
 def commenter_notes(email_hash: str) -> str:
     """Stream of moderators' private notes on a commenter (ts, actor, text)."""
     return f"{PREFIX}:notes:{email_hash}"

@@ -9,6 +9,7 @@ from aiohttp import web
 from service.core.sealing import EmailVault
 from service.core.settings import Settings
 from service.core.signing import Signer
+from service.store.bans import BanCache
 from service.store.intake import IntakeWriter
 from service.store.threads import ThreadCache
 from service.web.assets import Asset
@@ -28,3 +29,5 @@ EMBED = web.AppKey("embed", Asset)
 WORKSPACE_JS = web.AppKey("workspace_js", Asset)
 # The process's one subscription to live events and its readers' streams.
 LIVE = web.AppKey("live", Hub)
+# The process's copy of the bans by IP range and website domain.
+BANS = web.AppKey("bans", BanCache)

@@ -34,7 +34,7 @@ from service.store import pages as page_store
 from service.store.intake import RateLimited
 from service.store.threads import RenderedThread, view_etag
 from service.web import nojs
-from service.web.appkeys import REDIS, SETTINGS, SIGNER, THREADS, VAULT, WRITER
+from service.web.appkeys import BANS, REDIS, SETTINGS, SIGNER, THREADS, VAULT, WRITER
 from service.web.bodies import FORM, read_fields
 from service.web.clients import client_address
 from service.web.errors import ApiError, storage_unavailable, validation_failed
@@ -93,10 +93,12 @@ async def _accept(request: web.Request, data: Mapping[str, object]) -> tuple[str
     if sub.parent_id is not None:
         await _check_parent(request, sub)
 
-    # A banned commenter's comment is refused before anything is stored (one EXISTS), with
-    # a neutral message that says nothing of moderators or of why.
-    if settings.banned_comments == "refuse" and await commenters.is_banned(
-        request.app[REDIS], vault.email_hash(sub.email)
+    # A banned commenter's comment is refused before anything is stored, with a neutral
+    # message that says nothing of moderators or of why. Bans by IP range or website domain
+    # are checked in memory (service/store/bans.py), the commenter's with one EXISTS.
+    if settings.banned_comments == "refuse" and (
+        await request.app[BANS].match(client_address(request), sub.website)
+        or await commenters.is_banned(request.app[REDIS], vault.email_hash(sub.email))
     ):
         raise ApiError(403, "commenter_banned", "Your comment cannot be accepted on this site.")
     if await _closed(request, sub.article):

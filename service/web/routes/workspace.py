@@ -20,7 +20,13 @@ from service.core.records import as_text, decode_record
 from service.core.validation import FieldError
 from service.store import moderation, overview, queues
 from service.web.appkeys import REDIS, SETTINGS, SYNC_REDIS, VAULT, WORKSPACE_JS
-from service.web.routes.moderator_api import MAX_IDS, edited_text, entry_cursor, score_cursor
+from service.web.routes.moderator_api import (
+    GROUNDS_MAX,
+    MAX_IDS,
+    edited_text,
+    entry_cursor,
+    score_cursor,
+)
 from service.web.workspace import Signed, form_post, page_session, see_other, workspace_page
 
 routes = web.RouteTableDef()
@@ -53,9 +59,6 @@ BACK = re.compile(
 )
 FILTER_MAX = 200
 COMMENTER_PAGE = re.compile(r"/moderation/commenter/[0-9a-f]{20}")
-# The grounds of a decision on a report of illegal content (DSA art. 17): a short text, kept
-# in the audit entry.
-GROUNDS_MAX = 500
 
 
 @routes.get("/moderation/queue/{folder}")

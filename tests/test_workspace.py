@@ -457,6 +457,58 @@ async def test_filters_order_and_pages(
     assert (await ws.get("/moderation/queue/elsewhere")).status == 404
 
 
+async def test_article_filters_read_the_articles_folders(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    mine = await held(ws, ws_settings, 3, article="filtered-article")
+    await held(ws, ws_settings, 2)
+    csrf = await sign_in_with_token(ws)
+    wanted = {"article": "filtered-article"}
+    # Data from before the article folders: listed in them by the first filtered read.
+    rconn.delete(keys.article_folders_built(), keys.article_folder("filtered-article", "held"))
+    assert listed(await (await ws.get("/moderation/queue/held", params=wanted)).text()) == mine
+    assert rconn.exists(keys.article_folders_built())
+    assert rconn.zcard(keys.article_folder("filtered-article", "held")) == 3
+    # Decisions move a comment between the article's folders as between the site's.
+    assert (await act(ws, csrf, ("item", f"spam:{mine[1]}"))).status == 303
+    assert (await act(ws, csrf, ("item", f"approve:{mine[2]}"))).status == 303
+    for folder, expected in [("held", [mine[0]]), ("spam", [mine[1]]),
+                             ("approved", [mine[2]]), ("all", mine)]:  # fmt: skip
+        page = await ws.get(f"/moderation/queue/{folder}", params={**wanted, "order": "newest"})
+        assert listed(await page.text()) == expected[::-1], folder
+    assert rconn.zcard(keys.article_folder("filtered-article", "held")) == 1
+
+
+async def test_queues_filter_by_commenter_and_their_page_links_there(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    troll = "filtered-9201@example.net"
+    theirs = await held(ws, ws_settings, 3, email=troll)
+    await held(ws, ws_settings, 2, email="other-9202@example.net")  # never listed below
+    theirs += await held(ws, ws_settings, 1, email=troll, article="elsewhere")
+    csrf = await sign_in_with_token(ws)
+    one = await (await ws.get(f"/moderation/comment/{theirs[0]}")).text()
+    [troll_id] = set(COMMENTER_LINK.findall(one))
+    mine = {"commenter": troll_id}
+    assert listed(await (await ws.get("/moderation/queue/held", params=mine)).text()) == theirs
+    newest = {**mine, "order": "newest", "article": ARTICLE}
+    page = await (await ws.get("/moderation/queue/held", params=newest)).text()
+    assert listed(page) == theirs[:3][::-1]
+    assert f'name="commenter" value="{troll_id}"' in page
+    assert (await act(ws, csrf, ("item", f"spam:{theirs[0]}"))).status == 303
+    assert listed(await (await ws.get("/moderation/queue/spam", params=mine)).text()) == theirs[:1]
+    assert listed(await (await ws.get("/moderation/queue/all", params=mine)).text()) == theirs
+    # An id the workspace never showed names nobody: nothing listed, no error.
+    for unknown in ("0123456789abcdef0123", "not-an-id"):
+        resp = await ws.get("/moderation/queue/held", params={"commenter": unknown})
+        assert resp.status == 200
+        assert listed(await resp.text()) == []
+    # Their page links to their comments in each queue.
+    profile = await (await ws.get(f"/moderation/commenter/{troll_id}")).text()
+    for folder in ("held", "spam", "approved", "rejected", "all", "reported"):
+        assert f'href="/moderation/queue/{folder}?commenter={troll_id}"' in profile
+
+
 async def test_bulk_and_single_actions_use_the_status_model(
     ws: Client, ws_settings: Settings, rconn: redis.Redis
 ) -> None:

@@ -274,6 +274,7 @@ def _write(
     for status, members in folders.items():
         if members:
             pipe.zadd(transitions.FOLDERS[status](), members)
+            pipe.zadd(keys.article_folder(thread.article, status.value), members)
     if folders[Status.APPROVED]:  # and into the article's public thread
         pipe.zadd(keys.thread(thread.article), folders[Status.APPROVED])
     if retained:  # IPs go when the retention period ends, as intake's do

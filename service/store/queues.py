@@ -4,6 +4,11 @@ A queue is a status's folder (a sorted set by creation time, see transitions.FOL
 of them merged by that time; filters apply after reading, so it reads in pages until a page
 of matching items is full. The cursor is the last listed item's score, so a page follows on
 exactly where the previous one stopped.
+
+Two filters choose what is read instead of skipping what is not wanted: an article reads that
+article's own folders (keys.article_folder), and a commenter reads their comments (the set
+keys.by_email, which export and erasure keep). Either costs reads in proportion to what it
+lists, not to the folder's size.
 """
 
 from __future__ import annotations
@@ -53,6 +58,7 @@ class Filters:
     reason: str | None = None
     text: str | None = None  # case-insensitive, in the comment, the name or the website
     newest_first: bool = False
+    email_hash: str | None = None  # one commenter's (the caller resolves their opaque id)
 
     def match(self, record: dict[str, str]) -> bool:
         """Whether a stored comment passes, judged on the record alone (before anything else
@@ -92,10 +98,19 @@ async def read(
     folder_keys = [BY_STATUS[status]() for status in statuses]
     if folder == REPORTED:
         folder_keys = [keys.reported()]
+    elif filters.article and not filters.email_hash:
+        await _article_folders_built(redis)
+        folder_keys = [keys.article_folder(filters.article, s.value) for s in statuses]
+    theirs = None
+    if filters.email_hash:
+        theirs = await _commenter_scores(redis, filters.email_hash, folder)
     records: list[dict[str, str]] = []
     bound = None if cursor is None else f"({cursor}"
     while len(records) < limit:
-        page = await _batch(redis, folder_keys, bound, filters.newest_first)
+        if theirs is None:
+            page = await _batch(redis, folder_keys, bound, filters.newest_first)
+        else:
+            page = _past(theirs, bound, filters.newest_first)
         if not page:
             break
         async with redis.pipeline(transaction=False) as pipe:
@@ -164,6 +179,74 @@ async def _batch(
         found += cast(list[tuple[str, float]], got)
     found.sort(key=lambda pair: pair[1], reverse=newest_first)
     return found[:READ_BATCH]
+
+
+def _past(
+    scored: list[tuple[str, float]], bound: str | None, newest_first: bool
+) -> list[tuple[str, float]]:
+    """What _batch gives, from a list already read (sorted oldest first)."""
+    if bound is not None:
+        limit = float(bound.lstrip("("))
+        scored = [p for p in scored if (p[1] < limit if newest_first else p[1] > limit)]
+    return (scored[::-1] if newest_first else scored)[:READ_BATCH]
+
+
+async def _commenter_scores(
+    redis: aioredis.Redis, email_hash: str, folder: str
+) -> list[tuple[str, float]]:
+    """A commenter's comments with their score in `folder`'s order (the time they were
+    reported, in the Reported queue; else their creation time), oldest first. Their status is
+    judged later, on the records read for the page, as for any folder."""
+    ids = [as_text(v) for v in await redis.smembers(keys.by_email(email_hash))]
+    if not ids:
+        return []
+    if folder == REPORTED:
+        scores = await redis.zmscore(keys.reported(), ids)
+    else:
+        async with redis.pipeline(transaction=False) as pipe:
+            for cid in ids:
+                pipe.hget(keys.comment(cid), "created_at")
+            scores = await pipe.execute()
+    found = [(cid, float(s)) for cid, s in zip(ids, scores, strict=True) if s is not None]
+    return sorted(found, key=lambda pair: pair[1])
+
+
+# Lists a comment in its article's folder if it still has the status it was read with (a
+# comment decided meanwhile was listed by that decision). KEYS: the record, the article's
+# folder; ARGV: the status read.
+LIST_IN_ARTICLE = """
+local id, status, created = unpack(redis.call('HMGET', KEYS[1], 'id', 'status', 'created_at'))
+if not id or status ~= ARGV[1] then return 0 end
+return redis.call('ZADD', KEYS[2], 'NX', tonumber(created or '0') or 0, id)
+"""
+BUILD_BATCH = 1000
+
+
+async def _article_folders_built(redis: aioredis.Redis) -> None:
+    """Data from before the article folders existed is listed in them once, on the first
+    filtered read (one pass over the site-wide folders); every writer keeps them since."""
+    if await redis.exists(keys.article_folders_built()):
+        return
+    script = redis.register_script(LIST_IN_ARTICLE)
+    for status, folder in BY_STATUS.items():
+        # ZSCAN: a comment in the folder throughout is seen, however the folder changes.
+        cursor: int | None = None
+        while cursor != 0:
+            cursor, found = await redis.zscan(folder(), cursor or 0, count=BUILD_BATCH)
+            ids = [as_text(cid) for cid, _ in found]
+            async with redis.pipeline(transaction=False) as pipe:
+                for cid in ids:
+                    pipe.hget(keys.comment(cid), "article")
+                articles = await pipe.execute()
+            async with redis.pipeline(transaction=False) as pipe:
+                for cid, article in zip(ids, articles, strict=True):
+                    if article is not None:
+                        theirs = keys.article_folder(as_text(article), status.value)
+                        await script(
+                            keys=[keys.comment(cid), theirs], args=[status.value], client=pipe
+                        )
+                await pipe.execute()
+    await redis.set(keys.article_folders_built(), "1")
 
 
 async def counts(redis: aioredis.Redis) -> dict[str, int]:

@@ -61,6 +61,7 @@ def _leave(pipe: Pipeline, record: dict[str, str], before: Status) -> None:
         pipe.zrem(keys.pending(), comment_id)
     elif before in FOLDERS:
         pipe.zrem(FOLDERS[before](), comment_id)
+        pipe.zrem(keys.article_folder(record["article"], before.value), comment_id)
     if before is Status.APPROVED:
         hide(pipe, record)
         pipe.hincrby(keys.email_reputation(record["email_hash"]), "approved", -1)
@@ -75,6 +76,8 @@ def _enter(
     now: float,
 ) -> None:
     comment_id, created = record["id"], float(record.get("created_at") or 0)
+    if to in FOLDERS:  # the article's own folder too: queues filtered by article read it
+        pipe.zadd(keys.article_folder(record["article"], to.value), {comment_id: created})
     if to is Status.HELD:
         pipe.zadd(keys.held(), {comment_id: created})
     elif to is Status.SPAM:

@@ -15,7 +15,7 @@ from service.core import keys
 from service.core.settings import Settings
 from service.core.statuses import Status, TransitionError, can_move, parse
 from service.queueing import jobs
-from service.store import live, votes
+from service.store import articles, live, votes
 from service.store.reputation import record_spam
 
 # Which sorted set lists the comments in a status, site-wide (scored by creation time).
@@ -48,6 +48,7 @@ def move(
     _leave(pipe, record, before)
     pipe.zrem(keys.reported(), comment_id)  # a decision answers readers' reports
     _enter(conn, pipe, settings, record, to, now)
+    articles.seen(pipe, record["article"], float(record.get("created_at") or now))
     pipe.hset(
         keys.comment(comment_id),
         mapping={"status": to.value, "decided_at": f"{now:.6f}", "decided_by": by},

@@ -265,3 +265,27 @@ async def test_an_admin_bans_a_website_domain_and_its_comments_are_refused(
     await expect(page.get_by_role("status")).to_have_text("Ban lifted.")
     await expect(page.get_by_text("No bans by IP range or domain.")).to_be_visible()
     await desk.post(ARTICLE, website="https://www.shop.spam.example/")
+
+
+async def test_a_commenters_page_leads_to_their_comments_in_a_queue(desk: Site, page: Page) -> None:
+    troll = "troll-9921@example.org"
+    theirs = [await desk.post(ARTICLE, email=troll, comment=f"Their remark {n}.") for n in (1, 2)]
+    other = await desk.post(ARTICLE, email="reader-9922@example.org", comment="Someone else.")
+    await drain(desk.settings)
+    await sign_in_by_token(desk, page)
+    await expect(page.locator("ol.items > li")).to_have_count(3)
+    await page.locator(f"#c-{theirs[0]}").get_by_role("link", name="Commenter's page").click()
+    await expect(page.locator("h1")).to_have_text("Commenter")
+    queues = page.get_by_role("navigation", name="Their comments in each queue")
+    await queues.get_by_role("link", name="Pending review").click()
+    await expect(page.locator("h1")).to_have_text("Pending review")
+    items = page.locator("ol.items > li")
+    await expect(items).to_have_count(2)
+    assert [await item.get_attribute("data-id") for item in await items.all()] == theirs
+    await expect(page.locator(f"#c-{other}")).to_have_count(0)
+    await expect(page.get_by_label("Commenter")).not_to_have_value("")
+    assert await serious_violations(page) == []
+    # Clearing the filter lists everyone again.
+    await page.get_by_label("Commenter").fill("")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(items).to_have_count(3)

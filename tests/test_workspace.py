@@ -11,7 +11,7 @@ from ipaddress import ip_network
 
 import pytest
 import redis
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 from yarl import URL
 
@@ -19,9 +19,9 @@ from service.core import keys
 from service.core.bans import parse_entry
 from service.core.records import as_text, decode_record
 from service.core.settings import Settings
-from service.store import bans, commenters
+from service.store import article_folders, bans, commenters
 from service.web.app import create_app
-from service.web.appkeys import BANS
+from service.web.appkeys import BANS, REDIS
 from service.web.workspace import COOKIE
 from tests.helpers import (
     ARTICLE,
@@ -458,17 +458,28 @@ async def test_filters_order_and_pages(
 
 
 async def test_article_filters_read_the_articles_folders(
-    ws: Client, ws_settings: Settings, rconn: redis.Redis
+    ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    app = create_app(ws_settings)
+    async with TestClient(TestServer(app)) as ws:
+        await _article_filters(ws, app, ws_settings, rconn)
+
+
+async def _article_filters(
+    ws: Client, app: web.Application, ws_settings: Settings, rconn: redis.Redis
 ) -> None:
     mine = await held(ws, ws_settings, 3, article="filtered-article")
     await held(ws, ws_settings, 2)
     csrf = await sign_in_with_token(ws)
     wanted = {"article": "filtered-article"}
-    # Data from before the article folders: listed in them by the first filtered read.
+    # Data from before the article folders: the filter reads the site-wide folder while the
+    # first filtered read has them listed in the background.
     rconn.delete(keys.article_folders_built(), keys.article_folder("filtered-article", "held"))
     assert listed(await (await ws.get("/moderation/queue/held", params=wanted)).text()) == mine
+    await article_folders.build(app[REDIS])  # what the background task does (again: harmless)
     assert rconn.exists(keys.article_folders_built())
     assert rconn.zcard(keys.article_folder("filtered-article", "held")) == 3
+    assert listed(await (await ws.get("/moderation/queue/held", params=wanted)).text()) == mine
     # Decisions move a comment between the article's folders as between the site's.
     assert (await act(ws, csrf, ("item", f"spam:{mine[1]}"))).status == 303
     assert (await act(ws, csrf, ("item", f"approve:{mine[2]}"))).status == 303

@@ -6,9 +6,9 @@ of matching items is full. The cursor is the last listed item's score, so a page
 exactly where the previous one stopped.
 
 Two filters choose what is read instead of skipping what is not wanted: an article reads that
-article's own folders (keys.article_folder), and a commenter reads their comments (the set
-keys.by_email, which export and erasure keep). Either costs reads in proportion to what it
-lists, not to the folder's size.
+article's own folders (keys.article_folder, see store/article_folders.py), and a commenter
+reads their comments (the set keys.by_email, which export and erasure keep). Either costs
+reads in proportion to what it lists, not to the folder's size.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import redis.asyncio as aioredis
 from service.core import keys
 from service.core.records import as_text
 from service.core.statuses import Status, parse
+from service.store.article_folders import ArticleFolders
 from service.store.transitions import FOLDERS as BY_STATUS
 
 # The queues by name: one status each, all four, or what readers reported (any status,
@@ -91,15 +92,16 @@ async def read(
     *,
     details: bool = False,
     name: Callable[[str], str] | None = None,
+    by_article: ArticleFolders | None = None,
 ) -> Page:
     """One page of a folder; with `details` each item also has its parent and a fuller
-    commenter summary (what the workspace shows)."""
+    commenter summary (what the workspace shows). With `by_article`, an article filter reads
+    that article's folders once they are complete."""
     statuses = [STATUSES[folder]] if folder in STATUSES else list(STATUSES.values())
     folder_keys = [BY_STATUS[status]() for status in statuses]
     if folder == REPORTED:
         folder_keys = [keys.reported()]
-    elif filters.article and not filters.email_hash:
-        await _article_folders_built(redis)
+    elif filters.article and not filters.email_hash and by_article and await by_article.ready():
         folder_keys = [keys.article_folder(filters.article, s.value) for s in statuses]
     theirs = None
     if filters.email_hash:
@@ -209,44 +211,6 @@ async def _commenter_scores(
             scores = await pipe.execute()
     found = [(cid, float(s)) for cid, s in zip(ids, scores, strict=True) if s is not None]
     return sorted(found, key=lambda pair: pair[1])
-
-
-# Lists a comment in its article's folder if it still has the status it was read with (a
-# comment decided meanwhile was listed by that decision). KEYS: the record, the article's
-# folder; ARGV: the status read.
-LIST_IN_ARTICLE = """
-local id, status, created = unpack(redis.call('HMGET', KEYS[1], 'id', 'status', 'created_at'))
-if not id or status ~= ARGV[1] then return 0 end
-return redis.call('ZADD', KEYS[2], 'NX', tonumber(created or '0') or 0, id)
-"""
-BUILD_BATCH = 1000
-
-
-async def _article_folders_built(redis: aioredis.Redis) -> None:
-    """Data from before the article folders existed is listed in them once, on the first
-    filtered read (one pass over the site-wide folders); every writer keeps them since."""
-    if await redis.exists(keys.article_folders_built()):
-        return
-    script = redis.register_script(LIST_IN_ARTICLE)
-    for status, folder in BY_STATUS.items():
-        # ZSCAN: a comment in the folder throughout is seen, however the folder changes.
-        cursor: int | None = None
-        while cursor != 0:
-            cursor, found = await redis.zscan(folder(), cursor or 0, count=BUILD_BATCH)
-            ids = [as_text(cid) for cid, _ in found]
-            async with redis.pipeline(transaction=False) as pipe:
-                for cid in ids:
-                    pipe.hget(keys.comment(cid), "article")
-                articles = await pipe.execute()
-            async with redis.pipeline(transaction=False) as pipe:
-                for cid, article in zip(ids, articles, strict=True):
-                    if article is not None:
-                        theirs = keys.article_folder(as_text(article), status.value)
-                        await script(
-                            keys=[keys.comment(cid), theirs], args=[status.value], client=pipe
-                        )
-                await pipe.execute()
-    await redis.set(keys.article_folders_built(), "1")
 
 
 async def counts(redis: aioredis.Redis) -> dict[str, int]:

@@ -12,11 +12,13 @@ from service.core.sealing import EmailVault
 from service.core.settings import Settings
 from service.core.signing import Signer
 from service.store import connections, migrations
+from service.store.article_folders import ArticleFolders
 from service.store.bans import BanCache
 from service.store.intake import IntakeWriter
 from service.store.threads import ThreadCache
 from service.web import openapi, pages
 from service.web.appkeys import (
+    ARTICLE_FOLDERS,
     BANS,
     EMBED,
     LIVE,
@@ -166,7 +168,9 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     sync = connections.sync_client(settings, max_connections=8)
     app[REDIS], app[WRITER], app[SYNC_REDIS] = reader, writer, sync
     app[BANS] = BanCache(reader)
+    app[ARTICLE_FOLDERS] = ArticleFolders(reader)
     yield
+    await app[ARTICLE_FOLDERS].close()
     await writer.close()
     await connections.aclose(writer_conn)
     connections.close(sync)

@@ -9,6 +9,7 @@ from aiohttp import web
 from service.core.sealing import EmailVault
 from service.core.settings import Settings
 from service.core.signing import Signer
+from service.store.article_folders import ArticleFolders
 from service.store.bans import BanCache
 from service.store.intake import IntakeWriter
 from service.store.threads import ThreadCache
@@ -31,3 +32,5 @@ WORKSPACE_JS = web.AppKey("workspace_js", Asset)
 LIVE = web.AppKey("live", Hub)
 # The process's copy of the bans by IP range and website domain.
 BANS = web.AppKey("bans", BanCache)
+# Whether queues filtered by article may read each article's own folders yet.
+ARTICLE_FOLDERS = web.AppKey("article_folders", ArticleFolders)

@@ -74,6 +74,11 @@ def seed(conn: redis.Redis, count: int) -> list[str]:
     return ids
 
 
+def wait_for(conn: redis.Redis, key: str) -> None:
+    while not conn.exists(key):
+        time.sleep(0.01)
+
+
 def percentiles(samples: list[float]) -> str:
     ordered = sorted(samples)
     p95 = ordered[max(int(len(ordered) * 0.95) - 1, 0)]
@@ -113,9 +118,12 @@ async def run(url: str, held: int, runs: int) -> None:
 
         print(f"{held} held comments; {runs} requests each, one at a time")
         # The seed wrote the site-wide folder only, as data from before the article folders:
-        # the first request filtered by article lists every comment in its article's folder.
-        first = await timed_get("/moderation/queue/held", {"article": "article-3"})
-        print(f"  {'first article filter (builds)':<32} {first:6.1f} ms, once")
+        # the first request filtered by article has them listed, in the background.
+        started = time.perf_counter()
+        await timed_get("/moderation/queue/held", {"article": "article-3"})
+        await asyncio.to_thread(wait_for, conn, keys.article_folders_built())
+        built = (time.perf_counter() - started) * 1000
+        print(f"  {'article folders listed (once)':<32} {built:6.0f} ms in the background")
         commenter = EmailVault(SECRET).commenter_id(f"{7:064x}")
         conn.hset(keys.commenter_ids(), commenter, f"{7:064x}")  # as the workspace showed it
         cases = {

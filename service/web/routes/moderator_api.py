@@ -14,7 +14,7 @@ from service.core import keys, moderators
 from service.core.records import decode_record
 from service.core.validation import FieldError, validate_submission
 from service.store import moderation, queues
-from service.web.appkeys import REDIS, SETTINGS, SYNC_REDIS
+from service.web.appkeys import ARTICLE_FOLDERS, REDIS, SETTINGS, SYNC_REDIS
 from service.web.bodies import read_json
 from service.web.errors import ApiError, validation_failed
 
@@ -61,7 +61,9 @@ async def queue(request: web.Request) -> web.Response:
         article=request.query.get("article"), reason=request.query.get("reason")
     )
     cursor = _cursor(request, score_cursor, "the next_cursor of a queue page")
-    page = await queues.read(request.app[REDIS], folder, filters, limit, cursor)
+    page = await queues.read(
+        request.app[REDIS], folder, filters, limit, cursor, by_article=request.app[ARTICLE_FOLDERS]
+    )
     return web.json_response({"items": page.items, "next_cursor": page.next_cursor})
 
 

@@ -19,7 +19,7 @@ from service.core import keys
 from service.core.records import as_text, decode_record
 from service.core.validation import FieldError
 from service.store import commenters, moderation, overview, queues
-from service.web.appkeys import REDIS, SETTINGS, SYNC_REDIS, VAULT, WORKSPACE_JS
+from service.web.appkeys import ARTICLE_FOLDERS, REDIS, SETTINGS, SYNC_REDIS, VAULT, WORKSPACE_JS
 from service.web.routes.moderator_api import (
     GROUNDS_MAX,
     MAX_IDS,
@@ -85,7 +85,14 @@ async def queue(request: web.Request) -> web.Response:
         cursor = None  # a cursor we did not hand out: the first page
     name = request.app[VAULT].commenter_id
     page = await queues.read(
-        request.app[REDIS], folder, filters, PAGE_SIZE, cursor, details=True, name=name
+        request.app[REDIS],
+        folder,
+        filters,
+        PAGE_SIZE,
+        cursor,
+        details=True,
+        name=name,
+        by_article=request.app[ARTICLE_FOLDERS],
     )
     here = request.rel_url
     context = {

@@ -182,9 +182,13 @@ BANNED = Reason("banned", 0.0, "The commenter is banned", holds=True)
 
 def _banned(conn: redis.Redis, record: dict[str, str], now: float) -> bool:
     """The commenter, or the IP range or website domain they wrote from, is banned."""
-    if conn.exists(keys.ban(record.get("email_hash", ""))):
+    with conn.pipeline(transaction=False) as pipe:  # one trip, as the commenter's alone was
+        pipe.exists(keys.ban(record.get("email_hash", "")))
+        pipe.hgetall(keys.network_bans())
+        banned, listed = pipe.execute()
+    if banned:
         return True
-    return bans.current(conn).match(record.get("ip", ""), record.get("website"), now) is not None
+    return bans.of(listed, now).match(record.get("ip", ""), record.get("website"), now) is not None
 
 
 def ask_outside(settings: Settings, record: dict[str, str], reputation: Reputation) -> Outside:

@@ -55,9 +55,10 @@ async def listed(redis_: aioredis.Redis) -> list[Listed]:
     return BanList(_listed(await redis_.hgetall(keys.network_bans())), time.time()).listed
 
 
-def current(conn: redis.Redis) -> BanList:
-    """The list as it is now (the worker's check, once per decision)."""
-    return BanList(_listed(conn.hgetall(keys.network_bans())), time.time())
+def of(raw: Mapping[Any, Any], now: float) -> BanList:
+    """The list from what HGETALL keys.network_bans() read (the worker reads it beside the
+    commenter's ban, in one trip per decision)."""
+    return BanList(_listed(raw), now)
 
 
 class BanCache:

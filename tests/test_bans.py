@@ -1,10 +1,16 @@
-"""Bans by IP range and website domain: what an admin may type, and what a ban matches."""
+"""Bans by IP range and website domain: what an admin may type, what a ban matches, and the
+API process's copy of the list."""
 
 from __future__ import annotations
 
 import pytest
+import redis
+import redis.asyncio as aioredis
 
 from service.core.bans import DOMAIN, RANGE, BadEntry, BanList, Entry, Listed, parse_entry
+from service.entry.embedded_redis import RedisServer, free_port
+from service.store import bans as store_bans
+from service.store.bans import BanCache
 
 
 @pytest.mark.parametrize(
@@ -72,3 +78,22 @@ def test_a_ban_for_a_duration_ends() -> None:
     bans = banned("spam.example", until=20.0)
     assert bans.match("192.0.2.1", "https://spam.example", 19.9) is not None
     assert bans.match("192.0.2.1", "https://spam.example", 20.0) is None
+
+
+async def test_the_intakes_copy_survives_redis_errors(
+    rconn: redis.Redis, redis_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A failed refresh keeps the copy it had and is no error of the submission's: the
+    submission's own write reports the outage (503), as tests/test_sentinel.py shows."""
+    store_bans.add(rconn, parse_entry("203.0.113.0/24"), "alice", None)
+    live = aioredis.Redis.from_url(redis_server.url, socket_timeout=1)
+    dead = aioredis.Redis(port=free_port(), socket_connect_timeout=0.2, socket_timeout=0.2)
+    try:
+        cache = BanCache(live)
+        assert await cache.match("203.0.113.9", None) == Entry(RANGE, "203.0.113.0/24")
+        never_loaded = BanCache(dead)
+        assert await never_loaded.match("203.0.113.9", None) is None
+        assert "ban list not refreshed" in caplog.text
+    finally:
+        await live.aclose()
+        await dead.aclose()

@@ -1,6 +1,6 @@
 """Per-article settings in the workspace: closing a thread (by an admin, or by the site's
-default some days after its first comment) and pre-moderating it; what the API and the
-worker do about them. Real Redis, real job code."""
+default some days after the article's publication) and pre-moderating it; what the API and
+the worker do about them. Real Redis, real job code."""
 
 from __future__ import annotations
 
@@ -121,13 +121,75 @@ async def test_the_site_default_closes_threads_some_days_after_the_first_comment
         # An admin may keep it open anyway.
         alice = await sign_in_with_token(ws, TOKEN_ALICE)
         html = await (await ws.get(PAGE, params={"article": ARTICLE})).text()
-        assert "close 2 days after the first comment" in html
+        assert "close 2 days after publication" in html
         assert await save(ws, alice, closing="open") == 303
         assert "closed" not in await thread(ws)
         await submit(ws, comment="Still welcome here.")
         # Back to the default: closed again.
         assert await save(ws, alice, closing="default") == 303
         assert (await thread(ws))["closed"] is True
+
+
+def days_ago(days: int) -> str:
+    return time.strftime("%Y-%m-%d", time.gmtime(time.time() - days * 86_400))
+
+
+async def test_the_site_default_counts_from_the_publication_date_else_first_seen(
+    ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    settings = ws_settings.with_overrides(close_after_days=7)
+    async with TestClient(TestServer(create_app(settings))) as ws:
+        # Never seen: no age, open.
+        assert "closed" not in await thread(ws)
+        # First seen with its first comment (decided: held, not published).
+        [first] = [await submit(ws, comment="The first word, held for review.")]
+        await drain(settings)
+        seen = float(rconn.hget(keys.article_settings(ARTICLE), "first_seen") or 0)
+        assert seen == pytest.approx(float(stored_comments(rconn)[first]["created_at"]), abs=0.01)
+        assert "closed" not in await thread(ws)
+        alice = await sign_in_with_token(ws, TOKEN_ALICE)
+        html = await (await ws.get(PAGE, params={"article": ARTICLE})).text()
+        assert "its publication date is unknown" in html
+        # Published ten days ago, an admin says: seven days after that, it closed.
+        for typed, says in [("10/11/2026", "YYYY-MM-DD"), ("2026-02-30", "YYYY-MM-DD"),
+                            (days_ago(-2), "between 1990-01-01 and today"),
+                            ("1989-12-31", "between 1990-01-01 and today")]:  # fmt: skip
+            data = {"csrf": alice, "article": ARTICLE, "closing": "default", "published": typed}
+            wrong = await ws.post(PAGE, data=data)
+            assert wrong.status == 422, typed
+            text = await wrong.text()
+            assert says in text, typed
+            assert 'aria-invalid="true"' in text
+        assert not rconn.hexists(keys.article_settings(ARTICLE), "published")
+        assert await save(ws, alice, closing="default", published=days_ago(10)) == 303
+        assert (await thread(ws))["closed"] is True
+        refused = await ws.post(
+            "/api/v1/comments",
+            json={"article": ARTICLE, "name": "N", "email": "n-7701@example.net",
+                  "comment": "Too late?", "form_token": form_token()},
+        )  # fmt: skip
+        assert refused.status == 403
+        assert (await refused.json())["error"]["code"] == "comments_closed"
+        html = await (await ws.get(PAGE, params={"article": ARTICLE})).text()
+        assert f'name="published" type="date" value="{days_ago(10)}"' in html
+        # Saving the other settings leaves the date; an empty date forgets it.
+        assert await save(ws, alice, closing="default") == 303
+        assert rconn.hexists(keys.article_settings(ARTICLE), "published")
+        assert await save(ws, alice, closing="default", published="") == 303
+        assert "closed" not in await thread(ws)
+        # A moderator may not date an article.
+        bob_client = await other_client(settings)
+        try:
+            bob = await sign_in_with_token(bob_client, TOKEN_BOB)
+            data = {"csrf": bob, "article": ARTICLE, "closing": "default",
+                    "published": days_ago(30)}  # fmt: skip
+            assert (await bob_client.post(PAGE, data=data)).status == 403
+        finally:
+            await bob_client.close()
+        assert "closed" not in await thread(ws)
+        entries = [decode_record(e or {}) for _, e in rconn.xrange(keys.audit_log()) or []]
+        dated = [(e["actor"], e["to"]) for e in entries if e["action"] == "published-date"]
+        assert dated == [("alice", f"{days_ago(10)} 00:00 UTC"), ("alice", "unknown")]
 
 
 async def test_a_premoderated_article_holds_every_comment(

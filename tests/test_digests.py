@@ -92,6 +92,17 @@ async def test_a_wave_of_500_held_comments_is_a_handful_of_mails(
     )
     text = body_of(digest)
     assert len(re.findall(r"^   Approve: http://127\.0\.0\.1:8080/moderate/\S+$", text, re.M)) == 50
+    # Each item also links to its page in the workspace, as a single notification does.
+    workspace = re.findall(
+        r"^   In the moderators' workspace: http://127\.0\.0\.1:8080/moderation/comment/(\S+)$",
+        text,
+        re.M,
+    )
+    assert len(workspace) == 50
+    assert set(workspace) <= set(stored_comments(rconn))
+    html = digest.get_body(("html",))
+    assert html is not None
+    assert str(html.get_content()).count(">Open in the moderators' workspace</a>") == 50
     assert "...and 445 more, in the moderation queue." in text
     assert rconn.zcard(keys.digest_queue("email")) == 0
     raw = digest.as_bytes()
@@ -179,6 +190,7 @@ async def test_the_spam_folder_digest_has_one_click_not_spam_links(
     text = body_of(msg)
     not_spam = re.findall(r"^   Not spam: (\S+)$", text, re.M)
     assert len(not_spam) == 3
+    assert sorted(re.findall(r"/moderation/comment/(\S+)$", text, re.M)) == sorted(spam)
     assert "Approve" not in text
     for needle in forbidden("spammer-7731@spam.example"):
         assert needle not in msg.as_bytes()

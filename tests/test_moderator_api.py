@@ -234,3 +234,29 @@ async def test_decisions_page_to_the_oldest_and_stop(mod: Client, rconn: redis.R
     # A cursor of only milliseconds, as Redis accepts it.
     plain = await mod.get(f"{API}/decisions", params={"cursor": "1"}, headers=AS_ALICE)
     assert (await body_of(plain))["items"] == []
+
+
+async def test_a_decision_keeps_its_grounds_in_the_audit(mod: Client, rconn: redis.Redis) -> None:
+    a, b = [await submit(mod, comment=f"Reported comment {n}.") for n in "ab"]
+    for n, cid in enumerate((a, b)):
+        hold(rconn, cid, ["reports"], at=3000.0 + n)
+    for grounds, code in ((4, "invalid_type"), ("x" * 501, "too_long"),
+                          ("Removed\x00", "invalid_characters")):  # fmt: skip
+        body = {"action": "reject", "ids": [a], "grounds": grounds}
+        bad = await body_of(await mod.post(f"{API}/actions", json=body, headers=AS_ALICE), 422)
+        assert bad["error"]["fields"]["grounds"]["code"] == code
+    assert {stored_comments(rconn)[i]["status"] for i in (a, b)} == {"held"}
+    assert not rconn.xlen(keys.audit_log())
+
+    grounds = "Defamation of a private person;\n removed under our policy §4."
+    body = {"action": "reject", "ids": [a, b], "grounds": grounds}
+    done = await body_of(await mod.post(f"{API}/actions", json=body, headers=AS_ALICE))
+    assert [r["result"] for r in done["results"]] == ["done", "done"]
+    log = await body_of(await mod.get(f"{API}/decisions", headers=AS_ALICE))
+    kept = "Defamation of a private person; removed under our policy §4."  # one line
+    assert [(e["comment_id"], e["grounds"]) for e in log["items"]] == [(b, kept), (a, kept)]
+    # Without grounds, none are recorded (as in the workspace).
+    body = {"action": "approve", "ids": [a]}
+    await body_of(await mod.post(f"{API}/actions", json=body, headers=AS_ALICE))
+    log = await body_of(await mod.get(f"{API}/decisions", headers=AS_ALICE, params={"limit": "1"}))
+    assert "grounds" not in log["items"][0]

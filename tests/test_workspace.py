@@ -6,18 +6,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
+from ipaddress import ip_network
 
 import pytest
 import redis
-from aiohttp import ClientResponse
+from aiohttp import ClientResponse, web
 from aiohttp.test_utils import TestClient, TestServer
 from yarl import URL
 
 from service.core import keys
+from service.core.bans import parse_entry
 from service.core.records import as_text, decode_record
 from service.core.settings import Settings
-from service.store import commenters
+from service.store import article_folders, bans, commenters
 from service.web.app import create_app
+from service.web.appkeys import BANS, REDIS
 from service.web.workspace import COOKIE
 from tests.helpers import (
     ARTICLE,
@@ -378,6 +381,69 @@ async def test_filters_order_and_pages(
     assert (await ws.get("/moderation/queue/elsewhere")).status == 404
 
 
+async def test_article_filters_read_the_articles_folders(
+    ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    app = create_app(ws_settings)
+    async with TestClient(TestServer(app)) as ws:
+        await _article_filters(ws, app, ws_settings, rconn)
+
+
+async def _article_filters(
+    ws: Client, app: web.Application, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    mine = await held(ws, ws_settings, 3, article="filtered-article")
+    await held(ws, ws_settings, 2)
+    csrf = await sign_in_with_token(ws)
+    wanted = {"article": "filtered-article"}
+    # Data from before the article folders: the filter reads the site-wide folder while the
+    # first filtered read has them listed in the background.
+    rconn.delete(keys.article_folders_built(), keys.article_folder("filtered-article", "held"))
+    assert listed(await (await ws.get("/moderation/queue/held", params=wanted)).text()) == mine
+    await article_folders.build(app[REDIS])  # what the background task does (again: harmless)
+    assert rconn.exists(keys.article_folders_built())
+    assert rconn.zcard(keys.article_folder("filtered-article", "held")) == 3
+    assert listed(await (await ws.get("/moderation/queue/held", params=wanted)).text()) == mine
+    # Decisions move a comment between the article's folders as between the site's.
+    assert (await act(ws, csrf, ("item", f"spam:{mine[1]}"))).status == 303
+    assert (await act(ws, csrf, ("item", f"approve:{mine[2]}"))).status == 303
+    for folder, expected in [("held", [mine[0]]), ("spam", [mine[1]]),
+                             ("approved", [mine[2]]), ("all", mine)]:  # fmt: skip
+        page = await ws.get(f"/moderation/queue/{folder}", params={**wanted, "order": "newest"})
+        assert listed(await page.text()) == expected[::-1], folder
+    assert rconn.zcard(keys.article_folder("filtered-article", "held")) == 1
+
+
+async def test_queues_filter_by_commenter_and_their_page_links_there(
+    ws: Client, ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    troll = "filtered-9201@example.net"
+    theirs = await held(ws, ws_settings, 3, email=troll)
+    await held(ws, ws_settings, 2, email="other-9202@example.net")  # never listed below
+    theirs += await held(ws, ws_settings, 1, email=troll, article="elsewhere")
+    csrf = await sign_in_with_token(ws)
+    one = await (await ws.get(f"/moderation/comment/{theirs[0]}")).text()
+    [troll_id] = set(COMMENTER_LINK.findall(one))
+    mine = {"commenter": troll_id}
+    assert listed(await (await ws.get("/moderation/queue/held", params=mine)).text()) == theirs
+    newest = {**mine, "order": "newest", "article": ARTICLE}
+    page = await (await ws.get("/moderation/queue/held", params=newest)).text()
+    assert listed(page) == theirs[:3][::-1]
+    assert f'name="commenter" value="{troll_id}"' in page
+    assert (await act(ws, csrf, ("item", f"spam:{theirs[0]}"))).status == 303
+    assert listed(await (await ws.get("/moderation/queue/spam", params=mine)).text()) == theirs[:1]
+    assert listed(await (await ws.get("/moderation/queue/all", params=mine)).text()) == theirs
+    # An id the workspace never showed names nobody: nothing listed, no error.
+    for unknown in ("0123456789abcdef0123", "not-an-id"):
+        resp = await ws.get("/moderation/queue/held", params={"commenter": unknown})
+        assert resp.status == 200
+        assert listed(await resp.text()) == []
+    # Their page links to their comments in each queue.
+    profile = await (await ws.get(f"/moderation/commenter/{troll_id}")).text()
+    for folder in ("held", "spam", "approved", "rejected", "all", "reported"):
+        assert f'href="/moderation/queue/{folder}?commenter={troll_id}"' in profile
+
+
 async def test_bulk_and_single_actions_use_the_status_model(
     ws: Client, ws_settings: Settings, rconn: redis.Redis
 ) -> None:
@@ -697,6 +763,123 @@ async def test_banned_commenters_comments_can_be_held_instead(
     stored = stored_comments(rconn)[kept]
     assert stored["status"] == "held"
     assert "banned" in {r["code"] for r in json.loads(stored["reasons"])}
+
+
+async def test_admins_ban_ip_ranges_and_website_domains(
+    ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    # The test client is 127.0.0.1; behind a trusted proxy it may speak for IPv6 clients too.
+    settings = ws_settings.with_overrides(trusted_proxies=(ip_network("127.0.0.1/32"),))
+    v6 = {"X-Forwarded-For": "2001:db8:77::5"}
+    app = create_app(settings)
+    async with TestClient(TestServer(app)) as ws:
+        bob = await sign_in_with_token(ws, TOKEN_BOB)
+        page = await (await ws.get("/moderation/bans")).text()
+        assert "No bans by IP range or domain." in page
+        assert 'name="entry"' not in page  # a moderator sees the list, not the form
+        refused = await ws.post("/moderation/bans", data={"csrf": bob, "entry": "127.0.0.1",
+                                "duration": "forever"}, allow_redirects=False)  # fmt: skip
+        assert refused.status == 403
+        assert not rconn.exists(keys.network_bans())
+        admin = await other_client(settings)
+        try:
+            alice = await sign_in_with_token(admin, TOKEN_ALICE)
+
+            async def ban(entry: str, duration: str = "forever") -> ClientResponse:
+                data = {"csrf": alice, "entry": entry, "duration": duration}
+                return await admin.post("/moderation/bans", data=data, allow_redirects=False)
+
+            for typed, says in [
+                ("", "Type an IP range or a website domain"),
+                ("203.0.113.7/24", "did you mean 203.0.113.0/24?"),
+                ("10.0.0.0/7", "too broad"),
+                ("2000::/12", "too broad"),
+                ("300.1.2.3", "is not an IP range"),
+                ("localhost", "is not a website domain"),
+                ("spam..example", "is not a website domain"),
+            ]:
+                wrong = await ban(typed)
+                assert wrong.status == 422, typed
+                assert says in await wrong.text(), typed
+            assert (await ban("spam.example", "3 weeks")).status == 422
+            for origin in ({"Origin": "https://evil.example"}, {"Sec-Fetch-Site": "cross-site"}):
+                data = {"csrf": alice, "entry": "127.0.0.1", "duration": "forever"}
+                assert (
+                    await admin.post("/moderation/bans", data=data, headers=origin)
+                ).status == 403
+            assert not rconn.exists(keys.network_bans())
+
+            await submit(ws, email="before-9101@example.net", website="https://shop.spam.example")
+            assert (await ban("127.0.0.1")).headers["Location"] == "/moderation/bans?did=added"
+            assert (await ban("2001:DB8::/32", "7d")).status == 303
+            assert (await ban("https://Spam.Example/any/page")).status == 303
+            listed = await (await admin.get("/moderation/bans?did=added")).text()
+            assert "Banned." in listed
+            for shown in ("127.0.0.1/32", "2001:db8::/32", "spam.example"):
+                assert f"<code>{shown}</code>" in listed
+            assert "for good" in listed
+        finally:
+            await admin.close()
+        # The admin's process read the list again at once; this one would within bans.REFRESH_S.
+        app[BANS].forget()
+        before = len(stored_comments(rconn))
+        # The API refuses them as it refuses a banned commenter: neutrally, nothing stored.
+        for headers, website in [(None, None), (v6, None), (v6, "https://www.shop.spam.example")]:
+            resp = await ws.post(
+                "/api/v1/comments",
+                json={"article": ARTICLE, "name": "T", "email": "t-9102@example.net",
+                      "comment": "Again!", "website": website, "form_token": form_token()},
+                headers={**(headers or {}), "X-Forwarded-For": (headers or {}).get(
+                    "X-Forwarded-For", "127.0.0.1")},
+            )  # fmt: skip
+            assert resp.status == 403
+            assert (await resp.json())["error"]["code"] == "commenter_banned"
+        assert len(stored_comments(rconn)) == before
+        # Another address, another site: welcome (a domain bans its subdomains, not its likes).
+        elsewhere = {"X-Forwarded-For": "2001:db9::5"}
+        await submit(ws, headers=elsewhere, website="https://notspam.example")
+        await submit(ws, headers=elsewhere, website="https://spam.example.org")
+        page = await (await ws.get("/moderation/bans")).text()
+        assert 'name="ban"' not in page  # no "Lift" for a moderator
+        audit = await (await ws.get("/moderation/audit", params={"action": "ban"})).text()
+        assert "range 2001:db8::/32" in audit
+        assert "domain spam.example" in audit
+
+        admin = await other_client(settings)
+        try:
+            alice = await sign_in_with_token(admin, TOKEN_ALICE)
+            lift = {"csrf": alice, "ban": "range:127.0.0.1/32"}
+            lifted = await admin.post("/moderation/bans/remove", data=lift, allow_redirects=False)
+            assert lifted.headers["Location"] == "/moderation/bans?did=removed"
+            again = await admin.post("/moderation/bans/remove", data=lift, allow_redirects=False)
+            assert again.headers["Location"] == "/moderation/bans?did=removed-already"
+            bad = await admin.post("/moderation/bans/remove", data={"csrf": alice, "ban": "x"})
+            assert bad.status == 422
+            refused = await ws.post("/moderation/bans/remove",
+                                    data={"csrf": bob, "ban": "domain:spam.example"})  # fmt: skip
+            assert refused.status == 403
+        finally:
+            await admin.close()
+        app[BANS].forget()
+        await submit(ws, email="after-9103@example.net")
+        assert rconn.hlen(keys.network_bans()) == 2
+
+
+async def test_comments_from_banned_ranges_and_domains_can_be_held_instead(
+    ws_settings: Settings, rconn: redis.Redis
+) -> None:
+    settings = ws_settings.with_overrides(banned_comments="hold")
+    async with TestClient(TestServer(create_app(settings))) as ws:
+        bans.add(rconn, parse_entry("127.0.0.0/8"), "alice", None)  # the test client's address
+        [by_ip] = await held(ws, settings, 1, email="held-9104@example.net")
+        bans.remove(rconn, parse_entry("127.0.0.0/8"), "alice")
+        bans.add(rconn, parse_entry("spam.example"), "alice", None)
+        [by_site] = await held(ws, settings, 1, email="held-9105@example.net",
+                               website="https://spam.example/shop")  # fmt: skip
+    for cid in (by_ip, by_site):
+        stored = stored_comments(rconn)[cid]
+        assert stored["status"] == "held"
+        assert "banned" in {r["code"] for r in json.loads(stored["reasons"])}
 
 
 async def test_a_comment_has_a_page_that_notifications_link_to(

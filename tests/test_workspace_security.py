@@ -49,6 +49,8 @@ ADMIN_ACTIONS = {
     "/moderation/commenter/{commenter_id}/ban",
     "/moderation/commenter/{commenter_id}/unban",
     "/moderation/article",
+    "/moderation/bans",
+    "/moderation/bans/remove",
 }
 # What each action's genuine form sends (besides its CSRF value): refused, none of it happens.
 FIELDS = {
@@ -60,6 +62,7 @@ FIELDS = {
     "/moderation/commenter/{commenter_id}/ban": [("duration", "forever"),
                                                  ("reject_existing", "on")],
     "/moderation/article": [("article", ARTICLE), ("closing", "closed")],
+    "/moderation/bans": [("entry", "203.0.113.0/24"), ("duration", "forever")],
 }  # fmt: skip
 FOREIGN = ({"Origin": "https://evil.example"}, {"Origin": "null"},
            {"Sec-Fetch-Site": "cross-site"})  # fmt: skip
@@ -141,6 +144,7 @@ async def nothing_happened(settings: Settings, desk: Desk, conn: redis.Redis) ->
     assert comment["status"] == "held"
     assert comment["comment"].startswith("Held comment number 0")
     assert not list(conn.scan_iter(keys.ban("*")))
+    assert not conn.hlen(keys.network_bans())
     assert conn.xlen(keys.audit_log()) == 0
     async with an_admin(settings) as admin:
         [commenter] = desk.samples["commenter_id"]

@@ -174,7 +174,8 @@ def _notices(
             (action, links.moderation_url(rt.signer, rt.settings, record["id"], action, now))
             for action in actions(record["status"])
         ]
-        out.append(messages.Notice.of(record, before, urls))
+        workspace = links.workspace_url(rt.settings, record["id"])
+        out.append(messages.Notice.of(record, before, urls, workspace))
     return out
 
 

@@ -193,7 +193,7 @@ def _notice(conn: redis.Redis, comment_id: str, rt: runtime.Runtime) -> messages
         (action, links.moderation_url(rt.signer, rt.settings, comment_id, action, now))
         for action in LINK_ACTIONS.get(record["status"], ())
     ]
-    workspace = f"{rt.settings.public_url}/moderation/comment/{comment_id}"
+    workspace = links.workspace_url(rt.settings, comment_id)
     return messages.Notice.of(record, max(before, 0), actions, workspace)
 
 

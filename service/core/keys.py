@@ -176,6 +176,18 @@ def rejected_folder() -> str:
     return f"{PREFIX}:moderation:rejected"
 
 
+def article_folder(article: str, status: str) -> str:
+    """Sorted set of one article's comments in a status's folder (held, spam, approved,
+    rejected), by creation time: a queue filtered by article reads it, not the whole folder."""
+    return f"{PREFIX}:{{{article_tag(article)}}}:folder:{status}"
+
+
+def article_folders_built() -> str:
+    """Set once every comment in a site-wide folder was also listed in its article's folder
+    (data from before those existed); from then on every writer keeps both."""
+    return f"{PREFIX}:moderation:article-folders"
+
+
 def email_reputation(email_hash: str) -> str:
     """Hash {approved, spam} for one commenter, by the keyed HMAC of their address."""
     return f"{PREFIX}:rep:email:{email_hash}"
@@ -264,6 +276,13 @@ def ban(email_hash: str) -> str:
     """A banned commenter (JSON: by, at, until); a ban for a duration expires with the key.
     The API checks it (EXISTS) before storing a comment."""
     return f"{PREFIX}:ban:email:{email_hash}"
+
+
+def network_bans() -> str:
+    """Hash of the bans by IP range or website domain ("range:203.0.113.0/24",
+    "domain:example.com") to JSON (by, at, until); what admins typed, never a client's IP.
+    Small: each API process keeps a copy (service/store/bans.py)."""
+    return f"{PREFIX}:ban:list"
 
 
 def commenter_notes(email_hash: str) -> str:

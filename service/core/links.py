@@ -48,6 +48,12 @@ def moderation_url(
     return _url(settings, Purpose.MODERATION, token)
 
 
+def workspace_url(settings: Settings, comment_id: str) -> str:
+    """The comment's page in the moderators' workspace: unsigned, it opens only to a
+    signed-in moderator (notifications and digests link to it beside the one-click links)."""
+    return f"{settings.public_url}/moderation/comment/{comment_id}"
+
+
 def moderation_link(signer: Signer, token: str, now: float) -> ModerationLink:
     """The link's comment and action; BadToken or ExpiredToken as `Signer.verify`."""
     claims = signer.verify(Purpose.MODERATION, token, now)

@@ -306,8 +306,9 @@ class Settings:
     close_after_days: int = setting(
         0,
         "CLOSE_AFTER_DAYS",
-        "close a thread to new comments this many days after its first published comment "
-        "(0: never); admins may keep one open, or close one, in the workspace",
+        "close a thread to new comments this many days after the article's publication (the "
+        "date an admin gave it in the workspace, else when its first comment came) (0: never); "
+        "admins may keep one open, or close one, in the workspace",
         _integer,
     )
     reports_flag: int = setting(

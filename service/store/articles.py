@@ -1,9 +1,16 @@
 """Per-article settings admins choose in the workspace: comments closed, every comment
-pre-moderated; and the site's default closing of threads some days after their first comment.
+pre-moderated; and the site's default closing of threads some days after the article's
+publication (COMMENTS_CLOSE_AFTER_DAYS), as WordPress, Coral and Disqus do.
 
-Whether a thread is closed is read per request (one pipelined trip: the article's settings
-and its first published comment), not kept in the cached thread, so a thread closes by time
-without anything being written.
+When was it published: the date an admin gave (imports do not carry their post dates here yet);
+else when the service first saw it, the creation time of its earliest comment (the first one
+decided is remembered; an older published one counts too, for threads from before that was
+kept). A date a reader's browser sends is not taken: anyone could close any thread by sending
+an old one.
+
+Whether a thread is closed is decided per request from the article's settings and its first
+published comment (read beside the cached thread's version, and by the intake script for a
+new comment), so a thread closes by time without anything being written.
 """
 
 from __future__ import annotations
@@ -30,7 +37,12 @@ class ArticleState:
     closed: bool
     premoderate: bool
     explicit: str | None  # CLOSED, OPEN or None (the default)
-    closes_at: float | None  # when the site default closes it (a first comment exists)
+    closes_at: float | None  # when the site default closes it (its age is known)
+    published: float | None = None  # as an import or an admin said
+    first_seen: float | None = None  # its earliest comment's creation time
+
+
+FIELDS = ["closed", "premoderate", "published", "first_seen"]
 
 
 async def state(
@@ -45,27 +57,71 @@ async def state(
 def read_state(pipe: aioredis.client.Pipeline, article: str) -> None:
     """Queue the reads `state_of` decides from (two replies), on a caller's pipeline: the
     thread cache reads them beside the thread's version."""
-    pipe.hmget(keys.article_settings(article), ["closed", "premoderate"])
+    pipe.hmget(keys.article_settings(article), FIELDS)
     pipe.zrange(keys.thread(article), 0, 0, withscores=True)
 
 
 def state_of(found: Sequence[Any], close_after_days: int, now: float) -> ArticleState:
     """The state from the two replies `read_state` queued, at `now`."""
-    (closed, premoderate), first = found
-    return _state(closed, premoderate, first, close_after_days, now)
+    (closed, premoderate, published, seen), first = found
+    seen_at = [float(t) for t in (_text(seen), first[0][1] if first else None) if t]
+    return _state(
+        closed, premoderate, _time(published), min(seen_at, default=None), close_after_days, now
+    )
 
 
 def _state(
-    closed: object, premoderate: object, first: list[tuple[object, float]], days: int, now: float
+    closed: object,
+    premoderate: object,
+    published: float | None,
+    first_seen: float | None,
+    days: int,
+    now: float,
 ) -> ArticleState:
     explicit = _text(closed)
-    closes_at = first[0][1] + days * DAY_S if days > 0 and first else None
+    since = published if published is not None else first_seen
+    closes_at = since + days * DAY_S if days > 0 and since is not None else None
     if explicit in (CLOSED, OPEN):
         is_closed = explicit == CLOSED
     else:
         explicit = None
         is_closed = closes_at is not None and now >= closes_at
-    return ArticleState(is_closed, _text(premoderate) == "1", explicit, closes_at)
+    return ArticleState(
+        is_closed, _text(premoderate) == "1", explicit, closes_at, published, first_seen
+    )
+
+
+def seen(pipe: redis.client.Pipeline, article: str, created_at: float) -> None:
+    """Queue remembering when the service first saw the article, if nothing did before: a
+    comment on it was created then (called as each comment is decided)."""
+    pipe.hsetnx(keys.article_settings(article), "first_seen", f"{created_at:.3f}")
+
+
+def set_published(conn: redis.Redis, article: str, actor: str, published: float | None) -> bool:
+    """An admin's publication date (None: unknown, so first seen counts); audited. Whether
+    anything changed."""
+    key = keys.article_settings(article)
+    if _time(conn.hget(key, "published")) == published:
+        return False
+    with conn.pipeline(transaction=True) as pipe:
+        if published is None:
+            pipe.hdel(key, "published")
+        else:
+            pipe.hset(key, "published", f"{published:.3f}")
+        entry = {"ts": f"{time.time():.3f}", "actor": actor, "action": "published-date",
+                 "article": article, "to": "unknown" if published is None else
+                 time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(published))}  # fmt: skip
+        pipe.xadd(keys.audit_log(), entry, maxlen=AUDIT_MAX, approximate=True)  # type: ignore[arg-type]
+        pipe.execute()
+    return True
+
+
+def _time(value: object) -> float | None:
+    text = _text(value)
+    try:
+        return float(text) if text else None
+    except ValueError:
+        return None
 
 
 def premoderated(conn: redis.Redis, article: str) -> bool:

@@ -44,7 +44,7 @@ from service.core.formats.spool import Page, Spool
 from service.core.sealing import EmailVault
 from service.core.settings import Settings
 from service.core.statuses import Status
-from service.store import transitions
+from service.store import articles, transitions
 
 log = logging.getLogger(__name__)
 # Comments without an address still need a commenter key (moderation reads one): the keyed
@@ -274,11 +274,14 @@ def _write(
     for status, members in folders.items():
         if members:
             pipe.zadd(transitions.FOLDERS[status](), members)
+            pipe.zadd(keys.article_folder(thread.article, status.value), members)
     if folders[Status.APPROVED]:  # and into the article's public thread
         pipe.zadd(keys.thread(thread.article), folders[Status.APPROVED])
     if retained:  # IPs go when the retention period ends, as intake's do
         pipe.zadd(keys.retention(), retained)
     pipe.sadd(keys.imported(thread.article), *(c.comment_id for c in fresh))
+    # The article's age for COMMENTS_CLOSE_AFTER_DAYS, if nothing knew it: its first comment.
+    articles.seen(pipe, thread.article, min(c.created_at for c in fresh))
     if folders[Status.APPROVED]:
         transitions.refresh(pipe, thread.article)  # public thread, counts and caches
         # Written beside transitions: the next read builds the thread's page indexes whole.

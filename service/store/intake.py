@@ -83,9 +83,9 @@ class NotReplicated(RedisError):
 # counter per limit.
 # ARGV: now, the jobs' time stamp, the number of limits, their allowances, their windows,
 # whether to refuse banned commenters, whether to refuse closed threads, the seconds after its
-# first comment that the site closes a thread (0: never), the number of job fields all jobs
-# share, those fields; then per comment its id, its job id, whether it may exist already, its
-# record (JSON), and its job's data, description and meta.
+# publication (else first seen) that the site closes a thread (0: never), the number of job
+# fields all jobs share, those fields; then per comment its id, its job id, whether it may exist
+# already, its record (JSON), and its job's data, description and meta.
 # Returns per comment: 0 written, -2 its commenter banned, -3 its thread closed, the 1-based
 # index of the first limit it is over (nothing written in these three cases), or
 # {-1, fingerprint, created_at} when an earlier attempt stored it already.
@@ -107,12 +107,22 @@ for f = 1, tonumber(ARGV[a]) do shared[f] = ARGV[a + f] end
 a = a + #shared + 1
 
 -- As service/store/articles.py decides it: an admin's explicit choice, else the site default.
+-- The site default counts from the publication date an admin gave, else from when the
+-- article was first seen (its earliest comment, remembered or still in the thread).
 local function closed(settings_key, thread_key)
-  local explicit = redis.call('HGET', settings_key, 'closed')
+  local found = redis.call('HMGET', settings_key, 'closed', 'published', 'first_seen')
+  local explicit = found[1]
   if explicit == '1' then return true end
   if explicit == '0' or close_after <= 0 then return false end
-  local first = redis.call('ZRANGE', thread_key, 0, 0, 'WITHSCORES')
-  return first[2] ~= nil and tonumber(now) >= tonumber(first[2]) + close_after
+  local since = tonumber(found[2])
+  if since == nil then
+    local first = redis.call('ZRANGE', thread_key, 0, 0, 'WITHSCORES')
+    since = tonumber(found[3])
+    if first[2] ~= nil and (since == nil or tonumber(first[2]) < since) then
+      since = tonumber(first[2])
+    end
+  end
+  return since ~= nil and tonumber(now) >= since + close_after
 end
 
 local k, i = 5, 0

@@ -4,6 +4,11 @@ A queue is a status's folder (a sorted set by creation time, see transitions.FOL
 of them merged by that time; filters apply after reading, so it reads in pages until a page
 of matching items is full. The cursor is the last listed item's score, so a page follows on
 exactly where the previous one stopped.
+
+Two filters choose what is read instead of skipping what is not wanted: an article reads that
+article's own folders (keys.article_folder, see store/article_folders.py), and a commenter
+reads their comments (the set keys.by_email, which export and erasure keep). Either costs
+reads in proportion to what it lists, not to the folder's size.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import redis.asyncio as aioredis
 from service.core import keys
 from service.core.records import as_text
 from service.core.statuses import Status, parse
+from service.store.article_folders import ArticleFolders
 from service.store.transitions import FOLDERS as BY_STATUS
 
 # The queues by name: one status each, all four, or what readers reported (any status,
@@ -53,6 +59,7 @@ class Filters:
     reason: str | None = None
     text: str | None = None  # case-insensitive, in the comment, the name or the website
     newest_first: bool = False
+    email_hash: str | None = None  # one commenter's (the caller resolves their opaque id)
 
     def match(self, record: dict[str, str]) -> bool:
         """Whether a stored comment passes, judged on the record alone (before anything else
@@ -85,17 +92,27 @@ async def read(
     *,
     details: bool = False,
     name: Callable[[str], str] | None = None,
+    by_article: ArticleFolders | None = None,
 ) -> Page:
     """One page of a folder; with `details` each item also has its parent and a fuller
-    commenter summary (what the workspace shows)."""
+    commenter summary (what the workspace shows). With `by_article`, an article filter reads
+    that article's folders once they are complete."""
     statuses = [STATUSES[folder]] if folder in STATUSES else list(STATUSES.values())
     folder_keys = [BY_STATUS[status]() for status in statuses]
     if folder == REPORTED:
         folder_keys = [keys.reported()]
+    elif filters.article and not filters.email_hash and by_article and await by_article.ready():
+        folder_keys = [keys.article_folder(filters.article, s.value) for s in statuses]
+    theirs = None
+    if filters.email_hash:
+        theirs = await _commenter_scores(redis, filters.email_hash, folder)
     records: list[dict[str, str]] = []
     bound = None if cursor is None else f"({cursor}"
     while len(records) < limit:
-        page = await _batch(redis, folder_keys, bound, filters.newest_first)
+        if theirs is None:
+            page = await _batch(redis, folder_keys, bound, filters.newest_first)
+        else:
+            page = _past(theirs, bound, filters.newest_first)
         if not page:
             break
         async with redis.pipeline(transaction=False) as pipe:
@@ -164,6 +181,36 @@ async def _batch(
         found += cast(list[tuple[str, float]], got)
     found.sort(key=lambda pair: pair[1], reverse=newest_first)
     return found[:READ_BATCH]
+
+
+def _past(
+    scored: list[tuple[str, float]], bound: str | None, newest_first: bool
+) -> list[tuple[str, float]]:
+    """What _batch gives, from a list already read (sorted oldest first)."""
+    if bound is not None:
+        limit = float(bound.lstrip("("))
+        scored = [p for p in scored if (p[1] < limit if newest_first else p[1] > limit)]
+    return (scored[::-1] if newest_first else scored)[:READ_BATCH]
+
+
+async def _commenter_scores(
+    redis: aioredis.Redis, email_hash: str, folder: str
+) -> list[tuple[str, float]]:
+    """A commenter's comments with their score in `folder`'s order (the time they were
+    reported, in the Reported queue; else their creation time), oldest first. Their status is
+    judged later, on the records read for the page, as for any folder."""
+    ids = [as_text(v) for v in await redis.smembers(keys.by_email(email_hash))]
+    if not ids:
+        return []
+    if folder == REPORTED:
+        scores = await redis.zmscore(keys.reported(), ids)
+    else:
+        async with redis.pipeline(transaction=False) as pipe:
+            for cid in ids:
+                pipe.hget(keys.comment(cid), "created_at")
+            scores = await pipe.execute()
+    found = [(cid, float(s)) for cid, s in zip(ids, scores, strict=True) if s is not None]
+    return sorted(found, key=lambda pair: pair[1])
 
 
 async def counts(redis: aioredis.Redis) -> dict[str, int]:

@@ -15,7 +15,7 @@ from service.core import keys
 from service.core.settings import Settings
 from service.core.statuses import Status, TransitionError, can_move, parse
 from service.queueing import jobs
-from service.store import live, votes
+from service.store import articles, live, votes
 from service.store.reputation import record_spam
 
 # Which sorted set lists the comments in a status, site-wide (scored by creation time).
@@ -48,6 +48,7 @@ def move(
     _leave(pipe, record, before)
     pipe.zrem(keys.reported(), comment_id)  # a decision answers readers' reports
     _enter(conn, pipe, settings, record, to, now)
+    articles.seen(pipe, record["article"], float(record.get("created_at") or now))
     pipe.hset(
         keys.comment(comment_id),
         mapping={"status": to.value, "decided_at": f"{now:.6f}", "decided_by": by},
@@ -61,6 +62,7 @@ def _leave(pipe: Pipeline, record: dict[str, str], before: Status) -> None:
         pipe.zrem(keys.pending(), comment_id)
     elif before in FOLDERS:
         pipe.zrem(FOLDERS[before](), comment_id)
+        pipe.zrem(keys.article_folder(record["article"], before.value), comment_id)
     if before is Status.APPROVED:
         hide(pipe, record)
         pipe.hincrby(keys.email_reputation(record["email_hash"]), "approved", -1)
@@ -75,6 +77,8 @@ def _enter(
     now: float,
 ) -> None:
     comment_id, created = record["id"], float(record.get("created_at") or 0)
+    if to in FOLDERS:  # the article's own folder too: queues filtered by article read it
+        pipe.zadd(keys.article_folder(record["article"], to.value), {comment_id: created})
     if to is Status.HELD:
         pipe.zadd(keys.held(), {comment_id: created})
     elif to is Status.SPAM:

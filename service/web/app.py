@@ -13,10 +13,14 @@ from service.core.sealing import EmailVault
 from service.core.settings import Settings
 from service.core.signing import Signer
 from service.store import connections, migrations
+from service.store.article_folders import ArticleFolders
+from service.store.bans import BanCache
 from service.store.intake import IntakeWriter, pack_in_c
 from service.store.threads import ThreadCache
 from service.web import openapi, pages
 from service.web.appkeys import (
+    ARTICLE_FOLDERS,
+    BANS,
     EMBED,
     LIVE,
     METRICS,
@@ -53,6 +57,7 @@ from service.web.routes import (
     widget,
     workspace,
     workspace_articles,
+    workspace_bans,
     workspace_commenters,
     workspace_signin,
 )
@@ -97,6 +102,7 @@ def create_app(settings: Settings, *, demo_page: bool = False) -> web.Applicatio
         workspace,
         workspace_commenters,
         workspace_articles,
+        workspace_bans,
     )
     for area in areas:
         app.add_routes(area.routes)
@@ -175,7 +181,10 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     await writer.start()
     sync = connections.sync_client(settings, max_connections=8)
     app[REDIS], app[WRITER], app[SYNC_REDIS] = reader, writer, sync
+    app[BANS] = BanCache(reader)
+    app[ARTICLE_FOLDERS] = ArticleFolders(reader)
     yield
+    await app[ARTICLE_FOLDERS].close()
     await writer.close()
     await connections.aclose(writer_conn)
     connections.close(sync)

@@ -9,6 +9,8 @@ from aiohttp import web
 from service.core.sealing import EmailVault
 from service.core.settings import Settings
 from service.core.signing import Signer
+from service.store.article_folders import ArticleFolders
+from service.store.bans import BanCache
 from service.store.intake import IntakeWriter
 from service.store.threads import ThreadCache
 from service.web.assets import Asset, Widget
@@ -28,3 +30,7 @@ EMBED = web.AppKey("embed", Widget)
 WORKSPACE_JS = web.AppKey("workspace_js", Asset)
 # The process's one subscription to live events and its readers' streams.
 LIVE = web.AppKey("live", Hub)
+# The process's copy of the bans by IP range and website domain.
+BANS = web.AppKey("bans", BanCache)
+# Whether queues filtered by article may read each article's own folders yet.
+ARTICLE_FOLDERS = web.AppKey("article_folders", ArticleFolders)

@@ -7,11 +7,13 @@ from __future__ import annotations
 import re
 from collections.abc import AsyncIterator
 
+import aiohttp
 import pytest
 import redis
 from playwright.async_api import Page, expect
 
 from service.entry.embedded_redis import RedisServer
+from tests.browser.axe import serious_violations
 from tests.browser.conftest import ARTIFACTS, Console, Site, make_site, running
 from tests.browser.test_widget import widget
 from tests.helpers import ARTICLE, Recorder, drain, stored_comments
@@ -224,3 +226,66 @@ async def test_a_featured_comment_shows_first_with_a_badge(desk: Site, page: Pag
     reply = top.first.locator("li.c").first
     await expect(reply).to_contain_text("Thank you: we added a map.")
     await expect(reply.locator(".badge")).to_have_text("Staff")
+
+
+async def test_an_admin_bans_a_website_domain_and_its_comments_are_refused(
+    desk: Site, page: Page
+) -> None:
+    await sign_in_by_token(desk, page)
+    await page.get_by_role("link", name="Bans").click()
+    await expect(page.locator("h1")).to_have_text("Bans")
+    entry = page.get_by_label("IP range or website domain")
+    await entry.fill("203.0.113.7/24")
+    await page.get_by_role("button", name="Ban", exact=True).click()
+    await expect(page.get_by_role("alert")).to_contain_text("did you mean 203.0.113.0/24?")
+    await expect(entry).to_have_attribute("aria-invalid", "true")
+    await expect(entry).to_have_value("203.0.113.7/24")  # kept to correct
+    assert await serious_violations(page) == []
+
+    await entry.fill("https://shop.spam.example/offer")
+    await page.get_by_label("How long").select_option("7d")
+    await page.get_by_role("button", name="Ban", exact=True).click()
+    await expect(page.get_by_role("status")).to_have_text("Banned.")
+    row = page.locator("#bans tbody tr")
+    await expect(row).to_have_count(1)
+    await expect(row).to_contain_text("Domain shop.spam.example")
+    await expect(row).not_to_contain_text("for good")
+    assert await serious_violations(page) == []
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    await page.screenshot(path=str(ARTIFACTS / "workspace-bans.png"), full_page=True)
+
+    async with aiohttp.ClientSession() as http:
+        body = {"article": ARTICLE, "name": "Shop", "email": "shop-9911@example.org",
+                "comment": "Great deals!", "website": "https://www.shop.spam.example/"}  # fmt: skip
+        async with http.post(f"{desk.api}/api/v1/comments", json=body) as resp:
+            assert resp.status == 403
+            assert (await resp.json())["error"]["code"] == "commenter_banned"
+
+    await page.get_by_role("button", name="Lift the ban on shop.spam.example").click()
+    await expect(page.get_by_role("status")).to_have_text("Ban lifted.")
+    await expect(page.get_by_text("No bans by IP range or domain.")).to_be_visible()
+    await desk.post(ARTICLE, website="https://www.shop.spam.example/")
+
+
+async def test_a_commenters_page_leads_to_their_comments_in_a_queue(desk: Site, page: Page) -> None:
+    troll = "troll-9921@example.org"
+    theirs = [await desk.post(ARTICLE, email=troll, comment=f"Their remark {n}.") for n in (1, 2)]
+    other = await desk.post(ARTICLE, email="reader-9922@example.org", comment="Someone else.")
+    await drain(desk.settings)
+    await sign_in_by_token(desk, page)
+    await expect(page.locator("ol.items > li")).to_have_count(3)
+    await page.locator(f"#c-{theirs[0]}").get_by_role("link", name="Commenter's page").click()
+    await expect(page.locator("h1")).to_have_text("Commenter")
+    queues = page.get_by_role("navigation", name="Their comments in each queue")
+    await queues.get_by_role("link", name="Pending review").click()
+    await expect(page.locator("h1")).to_have_text("Pending review")
+    items = page.locator("ol.items > li")
+    await expect(items).to_have_count(2)
+    assert [await item.get_attribute("data-id") for item in await items.all()] == theirs
+    await expect(page.locator(f"#c-{other}")).to_have_count(0)
+    await expect(page.get_by_label("Commenter")).not_to_have_value("")
+    assert await serious_violations(page) == []
+    # Clearing the filter lists everyone again.
+    await page.get_by_label("Commenter").fill("")
+    await page.get_by_role("button", name="Filter").click()
+    await expect(items).to_have_count(3)

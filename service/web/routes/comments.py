@@ -30,7 +30,7 @@ from service.store import pages as page_store
 from service.store.intake import BANNED, CLOSED, RateLimited, Refused
 from service.store.threads import RenderedThread, view_etag
 from service.web import nojs
-from service.web.appkeys import REDIS, SETTINGS, SIGNER, THREADS, VAULT, WRITER
+from service.web.appkeys import BANS, REDIS, SETTINGS, SIGNER, THREADS, VAULT, WRITER
 from service.web.bodies import FORM, read_fields
 from service.web.clients import client_address
 from service.web.errors import ApiError, storage_unavailable, validation_failed
@@ -95,6 +95,13 @@ async def _accept(request: web.Request, data: Mapping[str, object]) -> tuple[str
     if sub.parent_id is not None:
         await _check_parent(request, sub)
 
+    # Bans by IP range or website domain are checked in memory (service/store/bans.py); a
+    # banned commenter and a closed thread are refused by the intake script. Either way the
+    # message is neutral: it says nothing of moderators or of why.
+    if settings.banned_comments == "refuse" and await request.app[BANS].match(
+        client_address(request), sub.website
+    ):
+        raise ApiError(403, *REFUSALS[BANNED])
     now = time.time()
     if idem_key is None:
         comment_id = keys.new_comment_id(sub.article)
@@ -239,12 +246,6 @@ async def get_comments(request: web.Request) -> web.Response:
         # Returned, not raised: an exception would unwind through every middleware.
         return web.Response(status=304, headers=headers)
     return web.Response(body=body, content_type="application/json", headers=headers)
-
-
-async def _closed(request: web.Request, article: str) -> bool:
-    days = request.app[SETTINGS].close_after_days
-    found = await articles.state(request.app[REDIS], article, days, time.time())
-    return found.closed
 
 
 @routes.get("/healthz")

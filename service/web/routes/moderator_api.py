@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import math
 import re
+import unicodedata
 from collections.abc import Callable
 
 from aiohttp import web
@@ -13,13 +14,16 @@ from service.core import keys, moderators
 from service.core.records import decode_record
 from service.core.validation import FieldError, validate_submission
 from service.store import moderation, queues
-from service.web.appkeys import REDIS, SETTINGS, SYNC_REDIS
+from service.web.appkeys import ARTICLE_FOLDERS, REDIS, SETTINGS, SYNC_REDIS
 from service.web.bodies import read_json
 from service.web.errors import ApiError, validation_failed
 
 # The API lists the folders that wait for a moderator (the workspace lists every status).
 API_FOLDERS = ("held", "spam", "reported")
 MAX_LIMIT, MAX_IDS = 100, 100
+# The grounds of a decision on a report of illegal content (DSA art. 17): a short text, kept
+# in the audit entry (the workspace's limit too).
+GROUNDS_MAX = 500
 # The cursors the listings hand out (ASCII digits only: Redis reads no other).
 SCORE_CURSOR = re.compile(r"-?[0-9]+(\.[0-9]+)?(e[-+]?[0-9]+)?")
 ENTRY_CURSOR = re.compile(r"[0-9]{1,20}(-[0-9]{1,20})?")
@@ -57,7 +61,9 @@ async def queue(request: web.Request) -> web.Response:
         article=request.query.get("article"), reason=request.query.get("reason")
     )
     cursor = _cursor(request, score_cursor, "the next_cursor of a queue page")
-    page = await queues.read(request.app[REDIS], folder, filters, limit, cursor)
+    page = await queues.read(
+        request.app[REDIS], folder, filters, limit, cursor, by_article=request.app[ARTICLE_FOLDERS]
+    )
     return web.json_response({"items": page.items, "next_cursor": page.next_cursor})
 
 
@@ -92,13 +98,20 @@ async def act(request: web.Request) -> web.Response:
         errors["ids"] = FieldError("invalid_ids", f"Give 1-{MAX_IDS} comment ids.")
     elif not all(isinstance(i, str) and keys.is_comment_id(i) for i in ids):
         errors["ids"] = FieldError("invalid_ids", "Every id must be a comment id.")
+    grounds = _grounds(body.get("grounds", ""))
+    if isinstance(grounds, FieldError):
+        errors["grounds"] = grounds
     if errors:
         raise validation_failed(errors)
     assert isinstance(action, str)
     assert isinstance(ids, list)
+    assert isinstance(grounds, str)
     conn, settings = request.app[SYNC_REDIS], request.app[SETTINGS]
     outcomes = [
-        await asyncio.to_thread(moderation.apply, conn, settings, cid, action, actor) for cid in ids
+        await asyncio.to_thread(
+            moderation.apply, conn, settings, cid, action, actor, grounds=grounds
+        )
+        for cid in ids
     ]
     return web.json_response(
         {
@@ -134,6 +147,19 @@ def edited_text(max_chars: int, raw: object) -> str | FieldError:
     probe = {"article": "x", "name": "x", "email": "a@example.com", "comment": raw}
     sub, errors = validate_submission(probe, max_chars)
     return sub.comment if sub is not None else errors["comment"]
+
+
+def _grounds(raw: object) -> str | FieldError:
+    """The grounds of a decision (DSA art. 17, for a report of illegal content), kept in each
+    decision's audit entry as the workspace keeps them: one line, at most GROUNDS_MAX."""
+    if not isinstance(raw, str):
+        return FieldError("invalid_type", "grounds must be a string.")
+    grounds = " ".join(raw.split())
+    if any(unicodedata.category(c) == "Cc" for c in grounds):
+        return FieldError("invalid_characters", "grounds contains control characters.")
+    if len(grounds) > GROUNDS_MAX:
+        return FieldError("too_long", f"grounds must be at most {GROUNDS_MAX} characters.")
+    return grounds
 
 
 def _limit(request: web.Request) -> int:

@@ -18,9 +18,15 @@ from yarl import URL
 from service.core import keys
 from service.core.records import as_text, decode_record
 from service.core.validation import FieldError
-from service.store import moderation, overview, queues
-from service.web.appkeys import REDIS, SETTINGS, SYNC_REDIS, VAULT, WORKSPACE_JS
-from service.web.routes.moderator_api import MAX_IDS, edited_text, entry_cursor, score_cursor
+from service.store import commenters, moderation, overview, queues
+from service.web.appkeys import ARTICLE_FOLDERS, REDIS, SETTINGS, SYNC_REDIS, VAULT, WORKSPACE_JS
+from service.web.routes.moderator_api import (
+    GROUNDS_MAX,
+    MAX_IDS,
+    edited_text,
+    entry_cursor,
+    score_cursor,
+)
 from service.web.workspace import Signed, form_post, page_session, see_other, workspace_page
 
 routes = web.RouteTableDef()
@@ -53,9 +59,8 @@ BACK = re.compile(
 )
 FILTER_MAX = 200
 COMMENTER_PAGE = re.compile(r"/moderation/commenter/[0-9a-f]{20}")
-# The grounds of a decision on a report of illegal content (DSA art. 17): a short text, kept
-# in the audit entry.
-GROUNDS_MAX = 500
+COMMENTER_ID = re.compile(r"[0-9a-f]{20}")
+NOBODY = "-"  # no address hashes to it: a commenter filter that lists nothing
 
 
 @routes.get("/moderation/queue/{folder}")
@@ -67,18 +72,27 @@ async def queue(request: web.Request) -> web.Response:
     if folder not in queues.FOLDERS:
         raise web.HTTPNotFound()
     query = request.query
+    commenter = query.get("commenter", "")[:FILTER_MAX] or None
     filters = queues.Filters(
         article=query.get("article", "")[:FILTER_MAX] or None,
         reason=query.get("reason", "")[:FILTER_MAX] or None,
         text=query.get("q", "")[:FILTER_MAX] or None,
         newest_first=query.get("order") == "newest",
+        email_hash=await _commenter_filter(request, commenter),
     )
     cursor = query.get("cursor") or None
     if cursor is not None and not score_cursor(cursor):
         cursor = None  # a cursor we did not hand out: the first page
     name = request.app[VAULT].commenter_id
     page = await queues.read(
-        request.app[REDIS], folder, filters, PAGE_SIZE, cursor, details=True, name=name
+        request.app[REDIS],
+        folder,
+        filters,
+        PAGE_SIZE,
+        cursor,
+        details=True,
+        name=name,
+        by_article=request.app[ARTICLE_FOLDERS],
     )
     here = request.rel_url
     context = {
@@ -86,6 +100,7 @@ async def queue(request: web.Request) -> web.Response:
         "folder": folder,
         "names": NAMES,
         "filters": filters,
+        "commenter": commenter,
         "items": page.items,
         "actions": [(a, VERBS[a]) for a in ACTIONS[folder]],
         "next": str(here.update_query(cursor=page.next_cursor)) if page.next_cursor else None,
@@ -341,6 +356,17 @@ def _grounds(fields: Mapping[str, str], comment_id: str) -> str:
     so a bulk action keeps each comment's), one line, at most GROUNDS_MAX characters."""
     typed = fields.get(f"grounds:{comment_id}", "")
     return " ".join(typed.split())[:GROUNDS_MAX]
+
+
+async def _commenter_filter(request: web.Request, commenter: str | None) -> str | None:
+    """The commenter a queue is filtered by, named by the opaque id the workspace shows; an
+    id it never showed names nobody, so nothing is listed."""
+    if commenter is None:
+        return None
+    found = None
+    if COMMENTER_ID.fullmatch(commenter):
+        found = await commenters.email_hash_of(request.app[REDIS], commenter)
+    return found or NOBODY
 
 
 def _without(url: URL, *names: str) -> URL:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from datetime import UTC, datetime
 
 from aiohttp import web
 from yarl import URL
@@ -21,6 +22,7 @@ from service.web.workspace import Signed, form_post, page_session, see_other, wo
 routes = web.RouteTableDef()
 
 CLOSING = {"default": None, "closed": articles.CLOSED, "open": articles.OPEN}
+EARLIEST = datetime(1990, 1, 1, tzinfo=UTC).timestamp()  # before the web had news sites
 NOTICES = {"saved": "Settings saved.", "unchanged": "Nothing changed."}
 
 
@@ -42,7 +44,14 @@ async def article_page(request: web.Request) -> web.Response:
 
 
 async def _page(
-    request: web.Request, signed: Signed, article: str, notice: str = "", error: str = ""
+    request: web.Request,
+    signed: Signed,
+    article: str,
+    notice: str = "",
+    error: str = "",
+    *,
+    field: str = "",
+    draft: str | None = None,
 ) -> web.Response:
     days = request.app[SETTINGS].close_after_days
     found = await articles.state(request.app[REDIS], article, days, time.time())
@@ -55,8 +64,10 @@ async def _page(
         "state": found,
         "closing": closing,
         "close_after_days": days,
+        "published": draft if draft is not None else _day(found.published),
         "notice": notice,
         "error": error,
+        "field": field,
         "format_time": _format_time,
     }
     status = 422 if error else 200
@@ -77,6 +88,15 @@ async def save(request: web.Request) -> web.Response:
     if closing not in CLOSING:
         message = "Choose: the site's default, closed, or open."
         return await _page(request, signed, article, error=message)
+    typed = given.get("published", "").strip()
+    published = _published(typed, time.time())
+    if isinstance(published, str):
+        return await _page(
+            request, signed, article, error=published, field="published", draft=typed
+        )
+    dated = "published" in given and await asyncio.to_thread(
+        articles.set_published, request.app[SYNC_REDIS], article, signed.who.actor, published
+    )
     done = await asyncio.to_thread(
         articles.update,
         request.app[SYNC_REDIS],
@@ -86,6 +106,24 @@ async def save(request: web.Request) -> web.Response:
         premoderate=given.get("premoderate") == "on",
     )
     target = URL("/moderation/article").with_query(
-        article=article, did="saved" if done else "unchanged"
+        article=article, did="saved" if done or dated else "unchanged"
     )
     return see_other(str(target))
+
+
+def _published(typed: str, now: float) -> float | str | None:
+    """The publication date an admin typed (YYYY-MM-DD, the start of that day in UTC; empty:
+    unknown), or what is wrong with it."""
+    if not typed:
+        return None
+    try:
+        day = datetime.strptime(typed, "%Y-%m-%d").replace(tzinfo=UTC).timestamp()
+    except ValueError:
+        return "Give the publication date as YYYY-MM-DD, or leave it empty if unknown."
+    if not EARLIEST <= day <= now:
+        return "The publication date must be between 1990-01-01 and today."
+    return day
+
+
+def _day(moment: float | None) -> str:
+    return "" if moment is None else datetime.fromtimestamp(moment, UTC).strftime("%Y-%m-%d")

@@ -8,18 +8,16 @@ HMAC); an id the workspace never showed finds nobody.
 from __future__ import annotations
 
 import asyncio
-import re
 
 from aiohttp import web
 
 from service.store import commenters, queues
 from service.web.appkeys import REDIS, SETTINGS, SYNC_REDIS, VAULT
-from service.web.routes.workspace import _format_time
+from service.web.routes.workspace import COMMENTER_ID, NAMES, _format_time
 from service.web.workspace import Signed, form_post, page_session, see_other, workspace_page
 
 routes = web.RouteTableDef()
 
-COMMENTER_ID = re.compile(r"[0-9a-f]{20}")
 NOTE_MAX = 2000
 DAY = 86_400
 # The ban form's choices: seconds, or None for good.
@@ -87,6 +85,7 @@ async def _page(
         "items": items,
         "ban": ban,
         "notes": await commenters.notes(redis, email_hash),
+        "queues": NAMES,
         "durations": DURATION_NAMES,
         "notice": notice,
         "error": error,

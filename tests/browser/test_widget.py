@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import aiohttp
 import redis
 from playwright.async_api import Browser, Locator, Page, expect
 
+from service.core.sealing import EmailVault
 from service.entry.embedded_redis import RedisServer
+from service.store import commenters
 from tests.browser.conftest import ARTIFACTS, Site, make_site, running
-from tests.helpers import stored_comments
+from tests.helpers import SECRET, email_hash, stored_comments
 
 ARTICLE = "moon-base"
 
@@ -414,3 +418,25 @@ async def test_parts_load_under_a_strict_policy_and_leave_no_globals(
         "Object.getOwnPropertyNames(window).filter((k) => !window.__before.includes(k))"
     )
     assert added == ["__before"]
+
+
+async def test_a_banned_commenter_reads_the_services_neutral_message(
+    site: Site, page: Page
+) -> None:
+    """A refusal the widget has no words of its own for shows the service's message (in the
+    reader's language, by Accept-Language), never the bare error code."""
+    address = "grace@example.org"
+    digest = email_hash(address)
+    commenter = EmailVault(SECRET).commenter_id(digest)
+    await asyncio.to_thread(
+        commenters.ban, site.conn, site.settings, digest, commenter, "desk", None,
+        reject_existing=False,
+    )  # fmt: skip
+    await page.goto(site.article_page("/news/banned", ARTICLE))
+    w = widget(page)
+    await fill_form(page, email=address)
+    await w.locator("button.submit").click()
+    await expect(w.locator("form .status")).to_have_text(
+        "Your comment cannot be accepted on this site."
+    )
+    assert not stored_comments(site.conn)

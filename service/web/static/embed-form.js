@@ -227,7 +227,10 @@ export default (x) => {
     if (res && res.status === 429) {
       return th.say(t("rate_limited", { s: res.headers.get("Retry-After") || 60 }), true);
     }
-    if (res && res.status === 403 && error.code) return th.say(t(error.code), true);
+    // A refusal the widget has words for, else the service's own (in the reader's language).
+    if (res && res.status === 403 && error.code) {
+      return th.say(x.EN[error.code] ? t(error.code) : error.message || t("unavailable"), true);
+    }
     th.say(t("unavailable"), true);
   };
 

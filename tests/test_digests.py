@@ -26,7 +26,7 @@ from service.queueing import jobs
 from service.web.app import create_app
 from tests import helpers
 from tests.helpers import Client, Recorder, drain, forbidden, stored_comments
-from workers import digests
+from workers import decisions, digests
 
 WEBHOOK_SECRET = "w" * 40
 
@@ -66,6 +66,34 @@ def body_of(msg: EmailMessage) -> str:
     plain = msg.get_body(("plain",))
     assert plain is not None
     return str(plain.get_content()).replace("\r\n", "\n")
+
+
+def test_the_rate_slides_across_window_boundaries() -> None:
+    # Just after a boundary the previous window still counts almost whole: a wave that began
+    # before it gets no fresh allowance (a fixed window would give a second one at once).
+    assert decisions.notified_lately(b"0", b"5", 0.0) == 5
+    assert decisions.notified_lately(None, b"5", 0.1) == pytest.approx(4.5)
+    assert decisions.notified_lately(b"2", b"4", 0.5) == pytest.approx(4)
+    assert decisions.notified_lately(b"3", None, 0.99) == 3
+
+
+async def test_a_wave_that_began_in_the_window_before_is_not_mailed_afresh(
+    client: Client, rconn: redis.Redis, settings: Settings, smtp: tuple[int, Recorder]
+) -> None:
+    port, recorder = smtp
+    day = 86_400
+    mail = settings.with_overrides(
+        smtp_url=f"smtp://127.0.0.1:{port}",
+        moderator_emails=("mod@news.example",),
+        notify_rate=(5, day),
+    )
+    # A huge wave yesterday: whatever the hour now, its share still inside the last day is over
+    # the rate (except in the day's last half second).
+    rconn.set(keys.notify_count(int(time.time() // day) - 1), 10**6)
+    await wave(client, 3)
+    await drain(mail)
+    assert recorder.messages == []
+    assert rconn.zcard(keys.digest_queue("email")) == 3
 
 
 async def test_a_wave_of_500_held_comments_is_a_handful_of_mails(

@@ -74,6 +74,8 @@ class ContextKeys:
     nonce: str | None
     pow_nonce: str | None  # the proof of work this comment spends, when it has a valid one
     notified: str  # notifications sent one by one in this window (beyond the rate: digests)
+    notified_before: str  # ... and in the window before it
+    now_in_window: float  # how far into its window `now` is, from 0 to 1
 
     @classmethod
     def of(cls, record: dict[str, str], now: float, settings: Settings) -> ContextKeys:
@@ -99,6 +101,8 @@ class ContextKeys:
                 else None
             ),
             notified=keys.notify_count(int(now // settings.notify_rate[1])),
+            notified_before=keys.notify_count(int(now // settings.notify_rate[1]) - 1),
+            now_in_window=(now % settings.notify_rate[1]) / settings.notify_rate[1],
         )
 
 
@@ -248,16 +252,16 @@ def _remember_outside(pipe: redis.client.Pipeline, comment_id: str, outside: Out
 
 def _load_context(
     conn: redis.Redis, ctx: ContextKeys, comment_id: str, record: dict[str, str]
-) -> tuple[Signals, Reputation, int]:
+) -> tuple[Signals, Reputation, float]:
     optional = [ctx.ip, ctx.domain, ctx.flood_ip, ctx.ip_hour, ctx.nonce, ctx.pow_nonce]
     with conn.pipeline(transaction=False) as pipe:
         pipe.hmget(ctx.email, ["approved", "spam"])
         pipe.mget([k or "-" for k in optional])  # "-" is never written: reads as None
-        pipe.mget([ctx.flood_email, ctx.exact, ctx.near, ctx.site_minute, ctx.notified])
+        counted = [ctx.flood_email, ctx.exact, ctx.near, ctx.site_minute]
+        pipe.mget([*counted, ctx.notified, ctx.notified_before])
         pipe.sismember(ctx.browsers, record.get("browser") or "-")
-        (approved, email_spam), opt, (flood_email, exact, near, site, notified), known = (
-            pipe.execute()
-        )
+        (approved, email_spam), opt, counts, known = pipe.execute()
+    flood_email, exact, near, site, notified, notified_before = counts
     ip_spam, domain_spam, flood_ip, ip_hour, nonce_owner, pow_owner = (
         as_text(v) if v else None for v in opt
     )
@@ -291,7 +295,15 @@ def _load_context(
         spam_from_ip=int(ip_spam or 0),
         spam_from_domain=int(domain_spam or 0),
     )
-    return signals, reputation, int(notified or 0)
+    lately = notified_lately(notified, notified_before, ctx.now_in_window)
+    return signals, reputation, lately
+
+
+def notified_lately(current: bytes | None, before: bytes | None, now_in_window: float) -> float:
+    """Notifications sent one by one in the last window's length: this window's count and the
+    share of the previous one still inside that length (a sliding window approximated from two
+    fixed ones), so a wave that straddles a boundary cannot get twice the rate."""
+    return int(current or 0) + int(before or 0) * (1 - now_in_window)
 
 
 def _write(
@@ -302,7 +314,7 @@ def _write(
     result: Result,
     settings: Settings,
     now: float,
-    notified: int,
+    notified: float,
 ) -> None:
     status = STATUS_BY_VERDICT[result.verdict]
     comment_id = record["id"]
@@ -338,7 +350,7 @@ def notify(
     comment_id: str,
     status: Status,
     ctx: ContextKeys,
-    notified: int,
+    notified: float,
     now: float,
 ) -> None:
     """One notification job per channel, until COMMENTS_NOTIFY_RATE is reached in the

@@ -18,10 +18,11 @@ from service.core import keys
 from service.core.bans import parse_entry
 from service.core.records import as_text, decode_record
 from service.core.settings import Settings
-from service.store import article_folders, bans, commenters
+from service.store import article_folders, bans, commenters, queues
 from service.web.app import create_app
 from service.web.appkeys import BANS, REDIS
 from service.web.workspace import COOKIE
+from tests.bench.workspace import seed
 from tests.helpers import (
     ARTICLE,
     Client,
@@ -379,6 +380,43 @@ async def test_filters_order_and_pages(
     bad_cursor = await ws.get("/moderation/queue/held", params={"cursor": "not-a-cursor"})
     assert listed(await bad_cursor.text()) == ids[:25]
     assert (await ws.get("/moderation/queue/elsewhere")).status == 404
+
+
+async def test_a_text_search_reads_a_bounded_stretch_and_searches_further(
+    ws: Client, rconn: redis.Redis
+) -> None:
+    """A word found once in a long queue: each page reads at most SCAN_MAX comments, lists
+    what it found there, and links on to search the rest."""
+    ids = seed(rconn, queues.SCAN_MAX + 600)
+    await sign_in_with_token(ws)
+
+    def further(html: str) -> str | None:
+        found = re.search(r'<a href="([^"]+)" rel="next"[^>]*>Search further</a>', html)
+        return found.group(1).replace("&amp;", "&") if found else None
+
+    # One match early on: listed at once, with the rest still to search.
+    early = await (await ws.get("/moderation/queue/held", params={"q": "NUMBER 5 on"})).text()
+    assert listed(early) == [ids[5]]
+    assert f"Searched {queues.SCAN_MAX:,} comments and found 1 match" in early
+    link = further(early)
+    assert link
+    rest = await (await ws.get(link)).text()
+    assert listed(rest) == []
+    assert further(rest) is None  # the queue's end: all searched
+    assert "Searched" not in rest
+
+    # One match past the bound: the first page says nothing matched yet, the next finds it.
+    late = f"number {queues.SCAN_MAX + 555} on"
+    first = await (await ws.get("/moderation/queue/held", params={"q": late})).text()
+    assert listed(first) == []
+    assert "found 0 matches" in first
+    assert "No matches yet." in first
+    link = further(first)
+    assert link
+    assert listed(await (await ws.get(link)).text()) == [ids[queues.SCAN_MAX + 555]]
+    # Newest first searches from the other end.
+    newest = await ws.get("/moderation/queue/held", params={"q": late, "order": "newest"})
+    assert listed(await newest.text()) == [ids[queues.SCAN_MAX + 555]]
 
 
 async def test_article_filters_read_the_articles_folders(

@@ -131,6 +131,8 @@ async def run(url: str, held: int, runs: int) -> None:
             "queue page (newest first)": {"order": "newest"},
             "queue page, one article": {"article": "article-7"},
             "queue page, text in 1 of 10": {"q": "number 12"},
+            # Found nowhere: the worst case, a page reads its SCAN_MAX comments and stops.
+            "queue page, text found nowhere": {"q": "no such words"},
             "queue page, one commenter": {"commenter": commenter},
         }
         for name, params in cases.items():

@@ -105,6 +105,8 @@ async def queue(request: web.Request) -> web.Response:
         "actions": [(a, VERBS[a]) for a in ACTIONS[folder]],
         "next": str(here.update_query(cursor=page.next_cursor)) if page.next_cursor else None,
         "first": str(_without(here, "cursor")) if cursor else None,
+        # A text search read its SCAN_MAX comments without filling the page: say so.
+        "searched": page.scanned if page.bounded else 0,
         "back": str(here),
         "notice": _notice(query),
         "format_time": _format_time,

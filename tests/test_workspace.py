@@ -1007,3 +1007,51 @@ async def test_overview_counts_the_desk(
     assert rows["Oldest held comment waiting"].endswith("min")
     assert '<a href="/moderation/audit?actor=bob">bob</a></td><td>2</td>' in html
     assert '<a href="/moderation/audit?actor=tests">tests</a></td><td>1</td>' in html
+
+
+async def test_a_moderators_browser_gets_pages_not_json_errors(
+    ws: Client, ws_settings: Settings
+) -> None:
+    """Missing things and a page asked for without its article: an HTML page in the
+    workspace's layout with the right status and a way back; the JSON API keeps its errors."""
+    missing = keys.new_comment_id(ARTICLE)
+    csrf = await sign_in_with_token(ws)
+
+    async def page_of(resp: ClientResponse, status: int, title: str) -> str:
+        assert resp.status == status
+        assert resp.content_type == "text/html"
+        html = await resp.text()
+        assert f"<h1>{title}</h1>" in html
+        assert "Pending review (" in html  # the workspace's layout: its queues, signed in
+        assert '<a href="/moderation/queue/held">Back to Pending review</a>' in html
+        return html
+
+    for path in (f"/moderation/comment/{missing}", "/moderation/comment/not-an-id"):
+        await page_of(await ws.get(path), 404, "No such comment")
+    for path in ("edit", "reply", "feature"):
+        form = {"csrf": csrf, "text": "x", "reply": "x", "name": "Staff", "featured": "on"}
+        posted = await ws.post(f"/moderation/comment/{missing}/{path}", data=form)
+        await page_of(posted, 404, "No such comment")
+    nobody = "/moderation/commenter/0123456789abcdef0123"
+    await page_of(await ws.get(nobody), 404, "No such commenter")
+    await page_of(await ws.post(f"{nobody}/note", data={"csrf": csrf, "note": "x"}), 404,
+                  "No such commenter")  # fmt: skip
+    await page_of(await ws.get("/moderation/queue/elsewhere"), 404, "No such queue")
+    for params in ({}, {"article": " "}, {"article": "x" * 1000}):
+        html = await page_of(
+            await ws.get("/moderation/article", params=params), 422, "Which article?"
+        )
+        assert '<input id="article" name="article"' in html  # and a way to give it
+    posted = await ws.post("/moderation/article", data={"csrf": csrf, "closing": "closed"})
+    await page_of(posted, 422, "Which article?")
+    # Not signed in: the sign-in page, as for any page (nothing said about what exists).
+    async with TestClient(TestServer(create_app(ws_settings))) as stranger:
+        assert (await stranger.get(f"/moderation/comment/{missing}")).status == 401
+    # The moderator API answers JSON, as before.
+    api = await ws.patch(
+        f"/api/v1/moderation/comments/{missing}",
+        json={"text": "x"},
+        headers={"Authorization": f"Bearer {TOKEN_ALICE}"},
+    )
+    assert api.status == 404
+    assert (await api.json())["error"]["code"] == "not_found"

@@ -201,7 +201,12 @@ async def test_token_signin_refuses_a_wrong_token(ws: Client) -> None:
         "/moderation/token", data={"csrf": csrf, "token": "c" * 40}, allow_redirects=False
     )
     assert resp.status == 401
-    assert "not a moderator" in await resp.text()
+    html = await resp.text()
+    assert "not a moderator" in html
+    # The error is tied to both fields (a screen reader reads it on either), and the token
+    # form is open to try again.
+    assert html.count('aria-describedby="signin-note"') == 2
+    assert "<details open>" in html
     assert COOKIE not in {c.key for c in ws.session.cookie_jar}
     # The sign-in forms need their own CSRF value too (no signing in someone else).
     forged = await ws.post("/moderation/token", data={"token": TOKEN_ALICE}, allow_redirects=False)
@@ -352,6 +357,9 @@ async def test_queue_shows_what_a_moderator_needs(
     assert "Commenter: returning, 2 comments, 1 approved, 0 spam" in html
     assert "Pending review (1)" in html
     assert "Spam (0)" in html
+    # Its checkbox says which comment it selects (not just "select").
+    name = f"Select the comment by Maria on {ARTICLE}: Held comment number 0, waiting."
+    assert f'aria-label="{name}"' in html
     assert csrf
 
 

@@ -425,6 +425,10 @@ async def test_a_text_search_reads_a_bounded_stretch_and_searches_further(
     # Newest first searches from the other end.
     newest = await ws.get("/moderation/queue/held", params={"q": late, "order": "newest"})
     assert listed(await newest.text()) == [ids[queues.SCAN_MAX + 555]]
+    # Case is folded as Python knows Unicode (ß is ss), in the name as in the text.
+    rconn.hset(keys.comment(ids[7]), "name", "Jürgen Straße")
+    folded = await ws.get("/moderation/queue/held", params={"q": "STRASSE"})
+    assert listed(await folded.text()) == [ids[7]]
 
 
 async def test_article_filters_read_the_articles_folders(

@@ -6,8 +6,8 @@ of matching items is full. The cursor is the last listed item's score, so a page
 exactly where the previous one stopped.
 
 A text filter can only skip: it reads the comment, name and website of at most SCAN_MAX
-comments a page (the text fields alone, in one pipelined trip a batch, then the rest only of
-those that match), as large mail and moderation tools bound a search, and says where it
+comments a page (the text fields alone, a batch in one round trip by a Lua script, then the
+rest only of those that match), as large mail and moderation tools bound a search, and says where it
 stopped: the page has fewer items than asked, `scanned` and a cursor to search further.
 
 Two filters choose what is read instead of skipping what is not wanted: an article reads that
@@ -60,7 +60,7 @@ READ_BATCH = 200
 # so a rare word costs a bounded page, not a scan of the whole folder.
 SCAN_MAX = 2000
 TEXT_BATCH = 500
-TEXT_FIELDS = ("comment", "name", "website")  # and TEXTS_SCRIPT
+TEXT_FIELDS = ("comment", "name", "website")
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,14 +166,13 @@ async def read(
     return Page(items, next_cursor, scanned if filters.text else 0, bounded)
 
 
-# The text fields of each comment named in KEYS, "\0"-joined: one round trip for a batch,
+# Some fields (ARGV) of each comment named in KEYS: a batch's text fields in one round trip,
 # ~3x faster than as many pipelined HMGETs (fewer commands to pack and replies to parse).
 # Matching stays in Python, where casefold() knows Unicode (Lua's lower() knows ASCII).
-TEXTS_SCRIPT = """
+FIELDS_SCRIPT = """
 local out = {}
 for i, key in ipairs(KEYS) do
-  local f = redis.call('HMGET', key, 'comment', 'name', 'website')
-  out[i] = (f[1] or '') .. '\\0' .. (f[2] or '') .. '\\0' .. (f[3] or '')
+  out[i] = redis.call('HMGET', key, unpack(ARGV))
 end
 return out
 """
@@ -183,13 +182,9 @@ async def _text_matches(
     redis: aioredis.Redis, page: list[tuple[str, float]], filters: Filters
 ) -> list[tuple[str, float]]:
     """The ids of `page` whose text matches, judged on the text fields alone (one trip)."""
-    texts = redis.register_script(TEXTS_SCRIPT)
-    rows = await texts(keys=[keys.comment(cid) for cid, _ in page])
-    return [
-        pair
-        for pair, joined in zip(page, rows, strict=True)
-        if filters.text_match(as_text(joined).split("\0"))
-    ]
+    read_fields = redis.register_script(FIELDS_SCRIPT)
+    rows = await read_fields(keys=[keys.comment(cid) for cid, _ in page], args=TEXT_FIELDS)
+    return [pair for pair, row in zip(page, rows, strict=True) if filters.text_match(row)]
 
 
 async def one(

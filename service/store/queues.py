@@ -5,10 +5,10 @@ of them merged by that time; filters apply after reading, so it reads in pages u
 of matching items is full. The cursor is the last listed item's score, so a page follows on
 exactly where the previous one stopped.
 
-A text filter can only skip: it reads the comment, name and website of at most SCAN_MAX
-comments a page (the text fields alone, a batch in one round trip by a Lua script, then the
-rest only of those that match), as large mail and moderation tools bound a search, and says where it
-stopped: the page has fewer items than asked, `scanned` and a cursor to search further.
+A text filter can only skip, so its work is bounded, as large mail and moderation tools
+bound a search: a page reads the comment, name and website of at most SCAN_MAX comments (a
+batch's in one round trip, by a Lua script), and the rest only of those that match. A page
+that stopped there before it was full says so (`bounded`), with a cursor to search further.
 
 Two filters choose what is read instead of skipping what is not wanted: an article reads that
 article's own folders (keys.article_folder, see store/article_folders.py), and a commenter

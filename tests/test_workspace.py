@@ -18,10 +18,11 @@ from service.core import keys
 from service.core.bans import parse_entry
 from service.core.records import as_text, decode_record
 from service.core.settings import Settings
-from service.store import article_folders, bans, commenters
+from service.store import article_folders, bans, commenters, queues
 from service.web.app import create_app
 from service.web.appkeys import BANS, REDIS
 from service.web.workspace import COOKIE
+from tests.bench.workspace import seed
 from tests.helpers import (
     ARTICLE,
     Client,
@@ -200,7 +201,12 @@ async def test_token_signin_refuses_a_wrong_token(ws: Client) -> None:
         "/moderation/token", data={"csrf": csrf, "token": "c" * 40}, allow_redirects=False
     )
     assert resp.status == 401
-    assert "not a moderator" in await resp.text()
+    html = await resp.text()
+    assert "not a moderator" in html
+    # The error is tied to both fields (a screen reader reads it on either), and the token
+    # form is open to try again.
+    assert html.count('aria-describedby="signin-note"') == 2
+    assert "<details open>" in html
     assert COOKIE not in {c.key for c in ws.session.cookie_jar}
     # The sign-in forms need their own CSRF value too (no signing in someone else).
     forged = await ws.post("/moderation/token", data={"token": TOKEN_ALICE}, allow_redirects=False)
@@ -351,6 +357,9 @@ async def test_queue_shows_what_a_moderator_needs(
     assert "Commenter: returning, 2 comments, 1 approved, 0 spam" in html
     assert "Pending review (1)" in html
     assert "Spam (0)" in html
+    # Its checkbox says which comment it selects (not just "select").
+    name = f"Select the comment by Maria on {ARTICLE}: Held comment number 0, waiting."
+    assert f'aria-label="{name}"' in html
     assert csrf
 
 
@@ -379,6 +388,47 @@ async def test_filters_order_and_pages(
     bad_cursor = await ws.get("/moderation/queue/held", params={"cursor": "not-a-cursor"})
     assert listed(await bad_cursor.text()) == ids[:25]
     assert (await ws.get("/moderation/queue/elsewhere")).status == 404
+
+
+async def test_a_text_search_reads_a_bounded_stretch_and_searches_further(
+    ws: Client, rconn: redis.Redis
+) -> None:
+    """A word found once in a long queue: each page reads at most SCAN_MAX comments, lists
+    what it found there, and links on to search the rest."""
+    ids = seed(rconn, queues.SCAN_MAX + 600)
+    await sign_in_with_token(ws)
+
+    def further(html: str) -> str | None:
+        found = re.search(r'<a href="([^"]+)" rel="next"[^>]*>Search further</a>', html)
+        return found.group(1).replace("&amp;", "&") if found else None
+
+    # One match early on: listed at once, with the rest still to search.
+    early = await (await ws.get("/moderation/queue/held", params={"q": "NUMBER 5 on"})).text()
+    assert listed(early) == [ids[5]]
+    assert f"Searched {queues.SCAN_MAX:,} comments and found 1 match" in early
+    link = further(early)
+    assert link
+    rest = await (await ws.get(link)).text()
+    assert listed(rest) == []
+    assert further(rest) is None  # the queue's end: all searched
+    assert "Searched" not in rest
+
+    # One match past the bound: the first page says nothing matched yet, the next finds it.
+    late = f"number {queues.SCAN_MAX + 555} on"
+    first = await (await ws.get("/moderation/queue/held", params={"q": late})).text()
+    assert listed(first) == []
+    assert "found 0 matches" in first
+    assert "No matches yet." in first
+    link = further(first)
+    assert link
+    assert listed(await (await ws.get(link)).text()) == [ids[queues.SCAN_MAX + 555]]
+    # Newest first searches from the other end.
+    newest = await ws.get("/moderation/queue/held", params={"q": late, "order": "newest"})
+    assert listed(await newest.text()) == [ids[queues.SCAN_MAX + 555]]
+    # Case is folded as Python knows Unicode (ß is ss), in the name as in the text.
+    rconn.hset(keys.comment(ids[7]), "name", "Jürgen Straße")
+    folded = await ws.get("/moderation/queue/held", params={"q": "STRASSE"})
+    assert listed(await folded.text()) == [ids[7]]
 
 
 async def test_article_filters_read_the_articles_folders(
@@ -969,3 +1019,51 @@ async def test_overview_counts_the_desk(
     assert rows["Oldest held comment waiting"].endswith("min")
     assert '<a href="/moderation/audit?actor=bob">bob</a></td><td>2</td>' in html
     assert '<a href="/moderation/audit?actor=tests">tests</a></td><td>1</td>' in html
+
+
+async def test_a_moderators_browser_gets_pages_not_json_errors(
+    ws: Client, ws_settings: Settings
+) -> None:
+    """Missing things and a page asked for without its article: an HTML page in the
+    workspace's layout with the right status and a way back; the JSON API keeps its errors."""
+    missing = keys.new_comment_id(ARTICLE)
+    csrf = await sign_in_with_token(ws)
+
+    async def page_of(resp: ClientResponse, status: int, title: str) -> str:
+        assert resp.status == status
+        assert resp.content_type == "text/html"
+        html = await resp.text()
+        assert f"<h1>{title}</h1>" in html
+        assert "Pending review (" in html  # the workspace's layout: its queues, signed in
+        assert '<a href="/moderation/queue/held">Back to Pending review</a>' in html
+        return html
+
+    for path in (f"/moderation/comment/{missing}", "/moderation/comment/not-an-id"):
+        await page_of(await ws.get(path), 404, "No such comment")
+    for path in ("edit", "reply", "feature"):
+        form = {"csrf": csrf, "text": "x", "reply": "x", "name": "Staff", "featured": "on"}
+        posted = await ws.post(f"/moderation/comment/{missing}/{path}", data=form)
+        await page_of(posted, 404, "No such comment")
+    nobody = "/moderation/commenter/0123456789abcdef0123"
+    await page_of(await ws.get(nobody), 404, "No such commenter")
+    await page_of(await ws.post(f"{nobody}/note", data={"csrf": csrf, "note": "x"}), 404,
+                  "No such commenter")  # fmt: skip
+    await page_of(await ws.get("/moderation/queue/elsewhere"), 404, "No such queue")
+    for params in ({}, {"article": " "}, {"article": "x" * 1000}):
+        html = await page_of(
+            await ws.get("/moderation/article", params=params), 422, "Which article?"
+        )
+        assert '<input id="article" name="article"' in html  # and a way to give it
+    posted = await ws.post("/moderation/article", data={"csrf": csrf, "closing": "closed"})
+    await page_of(posted, 422, "Which article?")
+    # Not signed in: the sign-in page, as for any page (nothing said about what exists).
+    async with TestClient(TestServer(create_app(ws_settings))) as stranger:
+        assert (await stranger.get(f"/moderation/comment/{missing}")).status == 401
+    # The moderator API answers JSON, as before.
+    api = await ws.patch(
+        f"/api/v1/moderation/comments/{missing}",
+        json={"text": "x"},
+        headers={"Authorization": f"Bearer {TOKEN_ALICE}"},
+    )
+    assert api.status == 404
+    assert (await api.json())["error"]["code"] == "not_found"

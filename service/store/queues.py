@@ -5,6 +5,11 @@ of them merged by that time; filters apply after reading, so it reads in pages u
 of matching items is full. The cursor is the last listed item's score, so a page follows on
 exactly where the previous one stopped.
 
+A text filter can only skip, so its work is bounded, as large mail and moderation tools
+bound a search: a page reads the comment, name and website of at most SCAN_MAX comments (a
+batch's in one round trip, by a Lua script), and the rest only of those that match. A page
+that stopped there before it was full says so (`bounded`), with a cursor to search further.
+
 Two filters choose what is read instead of skipping what is not wanted: an article reads that
 article's own folders (keys.article_folder, see store/article_folders.py), and a commenter
 reads their comments (the set keys.by_email, which export and erasure keep). Either costs
@@ -14,7 +19,7 @@ reads in proportion to what it lists, not to the folder's size.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import cast
 
@@ -51,6 +56,11 @@ LIST_FIELDS = (
     "featured",
 )
 READ_BATCH = 200
+# A text search reads at most this many comments a page (about 10 ms of Redis time here),
+# so a rare word costs a bounded page, not a scan of the whole folder.
+SCAN_MAX = 2000
+TEXT_BATCH = 500
+TEXT_FIELDS = ("comment", "name", "website")
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,17 +80,23 @@ class Filters:
             reasons = json.loads(record.get("reasons") or "[]")
             if self.reason not in {r.get("code") for r in reasons}:
                 return False
-        if self.text:
-            wanted = self.text.casefold()
-            haystack = (record.get("comment", ""), record.get("name", ""), record.get("website"))
-            return any(wanted in (part or "").casefold() for part in haystack)
-        return True
+        return self.text_match(record.get(f) for f in TEXT_FIELDS)
+
+    def text_match(self, parts: Iterable[str | bytes | None]) -> bool:
+        """Whether the text filter (if any) is in the comment, the name or the website."""
+        if not self.text:
+            return True
+        wanted = self.text.casefold()
+        return any(wanted in as_text(part or "").casefold() for part in parts)
 
 
 @dataclass(frozen=True, slots=True)
 class Page:
     items: list[dict[str, object]]
     next_cursor: str | None
+    scanned: int = 0  # comments a text search read for this page
+    # A text search stopped at SCAN_MAX before the page was full: next_cursor searches on.
+    bounded: bool = False
 
 
 async def read(
@@ -108,19 +124,29 @@ async def read(
         theirs = await _commenter_scores(redis, filters.email_hash, folder)
     records: list[dict[str, str]] = []
     bound = None if cursor is None else f"({cursor}"
+    scanned, bounded = 0, False
     while len(records) < limit:
+        if filters.text and scanned >= SCAN_MAX:
+            bounded = True
+            break
+        count = min(TEXT_BATCH, SCAN_MAX - scanned) if filters.text else READ_BATCH
         if theirs is None:
-            page = await _batch(redis, folder_keys, bound, filters.newest_first)
+            page = await _batch(redis, folder_keys, bound, filters.newest_first, count)
         else:
-            page = _past(theirs, bound, filters.newest_first)
+            page = _past(theirs, bound, filters.newest_first, count)
         if not page:
             break
+        last_batch = len(page) < count  # nothing lies past it
+        scanned += len(page)
+        # Past the whole batch unless the page fills up inside it (then: its last item).
+        bound = f"({page[-1][1]!r}"
+        if filters.text:
+            page = await _text_matches(redis, page, filters)
         async with redis.pipeline(transaction=False) as pipe:
             for cid, _ in page:
                 pipe.hmget(keys.comment(cid), LIST_FIELDS)
             rows = await pipe.execute()
         for (_, score), row in zip(page, rows, strict=True):
-            bound = f"({score!r}"
             record = {k: v for k, v in zip(LIST_FIELDS, row, strict=True) if v is not None}
             # A comment listed in a folder it has just left (an erasure or a migration racing
             # a decision) is not shown there.
@@ -130,9 +156,35 @@ async def read(
                 continue
             records.append(record)
             if len(records) == limit:
+                bound = f"({score!r}"
                 break
-    next_cursor = bound.lstrip("(") if bound is not None and len(records) == limit else None
-    return Page(await views(redis, records, details=details, name=name), next_cursor)
+        if last_batch:
+            break
+    more = len(records) == limit or bounded
+    next_cursor = bound.lstrip("(") if bound is not None and more else None
+    items = await views(redis, records, details=details, name=name)
+    return Page(items, next_cursor, scanned if filters.text else 0, bounded)
+
+
+# Some fields (ARGV) of each comment named in KEYS: a batch's text fields in one round trip,
+# ~3x faster than as many pipelined HMGETs (fewer commands to pack and replies to parse).
+# Matching stays in Python, where casefold() knows Unicode (Lua's lower() knows ASCII).
+FIELDS_SCRIPT = """
+local out = {}
+for i, key in ipairs(KEYS) do
+  out[i] = redis.call('HMGET', key, unpack(ARGV))
+end
+return out
+"""
+
+
+async def _text_matches(
+    redis: aioredis.Redis, page: list[tuple[str, float]], filters: Filters
+) -> list[tuple[str, float]]:
+    """The ids of `page` whose text matches, judged on the text fields alone (one trip)."""
+    read_fields = redis.register_script(FIELDS_SCRIPT)
+    rows = await read_fields(keys=[keys.comment(cid) for cid, _ in page], args=TEXT_FIELDS)
+    return [pair for pair, row in zip(page, rows, strict=True) if filters.text_match(row)]
 
 
 async def one(
@@ -163,34 +215,36 @@ async def many(
 
 
 async def _batch(
-    redis: aioredis.Redis, folder_keys: list[str], bound: str | None, newest_first: bool
+    redis: aioredis.Redis,
+    folder_keys: list[str],
+    bound: str | None,
+    newest_first: bool,
+    count: int,
 ) -> list[tuple[str, float]]:
-    """The next READ_BATCH ids past `bound`, in order, over every folder: each folder gives
-    its next READ_BATCH, and the first READ_BATCH of them merged come before anything unread
-    (each folder alone had READ_BATCH up to its last)."""
+    """The next `count` ids past `bound`, in order, over every folder: each folder gives
+    its next `count`, and the first `count` of them merged come before anything unread
+    (each folder alone had `count` up to its last)."""
     found: list[tuple[str, float]] = []
     for key in folder_keys:
         if newest_first:
             got = await redis.zrevrangebyscore(
-                key, bound or "+inf", "-inf", 0, READ_BATCH, withscores=True
+                key, bound or "+inf", "-inf", 0, count, withscores=True
             )
         else:
-            got = await redis.zrangebyscore(
-                key, bound or "-inf", "+inf", 0, READ_BATCH, withscores=True
-            )
+            got = await redis.zrangebyscore(key, bound or "-inf", "+inf", 0, count, withscores=True)
         found += cast(list[tuple[str, float]], got)
     found.sort(key=lambda pair: pair[1], reverse=newest_first)
-    return found[:READ_BATCH]
+    return found[:count]
 
 
 def _past(
-    scored: list[tuple[str, float]], bound: str | None, newest_first: bool
+    scored: list[tuple[str, float]], bound: str | None, newest_first: bool, count: int
 ) -> list[tuple[str, float]]:
     """What _batch gives, from a list already read (sorted oldest first)."""
     if bound is not None:
         limit = float(bound.lstrip("("))
         scored = [p for p in scored if (p[1] < limit if newest_first else p[1] > limit)]
-    return (scored[::-1] if newest_first else scored)[:READ_BATCH]
+    return (scored[::-1] if newest_first else scored)[:count]
 
 
 async def _commenter_scores(

@@ -105,6 +105,22 @@ async def workspace_page(
     return render(request, template, full, status=status, headers=HEADERS)
 
 
+async def problem_page(
+    request: web.Request,
+    signed: Signed,
+    title: str,
+    message: str,
+    *,
+    status: int = 404,
+    ask_article: int = 0,
+) -> web.Response:
+    """A missing comment, commenter or queue, or a page asked for without what it needs: a
+    page in the workspace's layout with a way back (the error middleware answers JSON, which
+    is for the API, never for a moderator's browser)."""
+    context = {"title": title, "message": message, "ask_article": ask_article}
+    return await workspace_page(request, signed, "workspace/problem.html", context, status=status)
+
+
 def signin_page(request: web.Request, *, status: int = 200, note: str = "") -> web.Response:
     context = {
         "title": "Sign in to moderate",

@@ -22,7 +22,7 @@ import pytest
 import redis
 from playwright.async_api import Page, Route, expect
 
-from service.core import links
+from service.core import keys, links
 from service.core.moderators import Identity
 from service.core.signing import Signer
 from service.entry.embedded_redis import RedisServer
@@ -170,6 +170,15 @@ async def test_every_workspace_page_passes_the_audit(
             if await audit.visit(desk.api + path + queries.get(template, "")):
                 audited.add(template)
     assert audited == set(pages) - {*SIGNED_OUT, "/moderation/workspace.js"}
+    # What a moderator's browser gets for something missing, or a page without its article.
+    missing = {
+        f"/moderation/comment/{keys.new_comment_id(ARTICLE)}": 404,
+        f"/moderation/commenter/{'0' * 20}": 404,
+        "/moderation/queue/elsewhere": 404,
+        "/moderation/article": 422,
+    }
+    for path, status in missing.items():
+        assert await audit.visit(desk.api + path, status=status)
 
     # The states a page is in after a form: a notice, a form's error next to its field.
     await page.goto(f"{desk.api}/moderation/queue/held")

@@ -84,7 +84,8 @@ async def test_sign_in_by_mail_then_work_the_queue_by_keyboard(
     await page.keyboard.press("x")
     await page.keyboard.press("j")
     await page.keyboard.press("x")
-    await items.nth(3).get_by_label("select").check()
+    picked = f"Select the comment by Ada on {ARTICLE}: Comment 4 of the wave."
+    await items.nth(3).get_by_role("checkbox", name=picked, exact=True).check()
     await page.get_by_role("button", name="Spam selected").click()
     await expect(page.get_by_role("status")).to_have_text("3 comments marked as spam.")
     await expect(page.get_by_role("link", name="Spam (3)")).to_be_visible()

@@ -27,7 +27,14 @@ from service.web.routes.moderator_api import (
     entry_cursor,
     score_cursor,
 )
-from service.web.workspace import Signed, form_post, page_session, see_other, workspace_page
+from service.web.workspace import (
+    Signed,
+    form_post,
+    page_session,
+    problem_page,
+    see_other,
+    workspace_page,
+)
 
 routes = web.RouteTableDef()
 
@@ -70,7 +77,7 @@ async def queue(request: web.Request) -> web.Response:
         return signed
     folder = request.match_info["folder"]
     if folder not in queues.FOLDERS:
-        raise web.HTTPNotFound()
+        return await problem_page(request, signed, "No such queue", "There is no such queue.")
     query = request.query
     commenter = query.get("commenter", "")[:FILTER_MAX] or None
     filters = queues.Filters(
@@ -105,6 +112,8 @@ async def queue(request: web.Request) -> web.Response:
         "actions": [(a, VERBS[a]) for a in ACTIONS[folder]],
         "next": str(here.update_query(cursor=page.next_cursor)) if page.next_cursor else None,
         "first": str(_without(here, "cursor")) if cursor else None,
+        # A text search read its SCAN_MAX comments without filling the page: say so.
+        "searched": page.scanned if page.bounded else 0,
         "back": str(here),
         "notice": _notice(query),
         "format_time": _format_time,
@@ -121,19 +130,31 @@ async def comment(request: web.Request) -> web.Response:
     signed = await page_session(request)
     if isinstance(signed, web.Response):
         return signed
-    item = await _requested_comment(request)
+    item = await _requested_comment(request, signed)
+    if isinstance(item, web.Response):
+        return item
     return await _comment_page(request, signed, item, _notice(request.query))
 
 
-async def _requested_comment(request: web.Request) -> dict[str, object]:
-    """The comment the path names, as the workspace shows it; 404 if there is none."""
+async def _requested_comment(
+    request: web.Request, signed: Signed
+) -> dict[str, object] | web.Response:
+    """The comment the path names, as the workspace shows it, or the page saying there is
+    none (404)."""
     comment_id = request.match_info["comment_id"]
     item = None
     if keys.is_comment_id(comment_id):
         item = await queues.one(request.app[REDIS], comment_id, request.app[VAULT].commenter_id)
     if item is None:
-        raise web.HTTPNotFound()
+        return await _no_comment(request, signed)
     return item
+
+
+async def _no_comment(request: web.Request, signed: Signed) -> web.Response:
+    message = (
+        "There is no comment with this id: the link may be mistyped, or the comment was erased."
+    )
+    return await problem_page(request, signed, "No such comment", message)
 
 
 @routes.post("/moderation/comment/{comment_id}/edit")
@@ -145,7 +166,9 @@ async def edit(request: web.Request) -> web.Response:
         return checked
     signed, fields = checked
     comment_id = request.match_info["comment_id"]
-    item = await _requested_comment(request)
+    item = await _requested_comment(request, signed)
+    if isinstance(item, web.Response):
+        return item
     typed = next((value for name, value in fields if name == "text"), "")
     text = edited_text(request.app[SETTINGS].max_comment_chars, typed)
     if isinstance(text, FieldError):
@@ -164,12 +187,12 @@ async def feature(request: web.Request) -> web.Response:
     signed, fields = checked
     comment_id = request.match_info["comment_id"]
     if not keys.is_comment_id(comment_id):
-        raise web.HTTPNotFound()
+        return await _no_comment(request, signed)
     on = dict(fields).get("featured") == "on"
     conn = request.app[SYNC_REDIS]
     done = await asyncio.to_thread(moderation.feature, conn, comment_id, signed.who.actor, on=on)
     if done.result == moderation.MISSING:
-        raise web.HTTPNotFound()
+        return await _no_comment(request, signed)
     did = done.action if done.result in (moderation.DONE, moderation.ALREADY) else "not-featured"
     return see_other(f"/moderation/comment/{comment_id}?did={did}")
 
@@ -186,7 +209,9 @@ async def staff_reply(request: web.Request) -> web.Response:
         return checked
     signed, fields = checked
     comment_id = request.match_info["comment_id"]
-    item = await _requested_comment(request)
+    item = await _requested_comment(request, signed)
+    if isinstance(item, web.Response):
+        return item
     given = dict(reversed(fields))
     typed, name = given.get("reply", ""), " ".join(given.get("name", "").split())
     text = edited_text(request.app[SETTINGS].max_comment_chars, typed)

@@ -17,7 +17,14 @@ from service.core.validation import MAX_ARTICLE
 from service.store import articles
 from service.web.appkeys import REDIS, SETTINGS, SYNC_REDIS
 from service.web.routes.workspace import _format_time
-from service.web.workspace import Signed, form_post, page_session, see_other, workspace_page
+from service.web.workspace import (
+    Signed,
+    form_post,
+    page_session,
+    problem_page,
+    see_other,
+    workspace_page,
+)
 
 routes = web.RouteTableDef()
 
@@ -38,7 +45,7 @@ async def article_page(request: web.Request) -> web.Response:
         return signed
     article = _article(request.query.get("article"))
     if article is None:
-        raise web.HTTPNotFound()
+        return await _which_article(request, signed)
     notice = NOTICES.get(request.query.get("did", ""), "")
     return await _page(request, signed, article, notice)
 
@@ -83,7 +90,7 @@ async def save(request: web.Request) -> web.Response:
     given = dict(reversed(fields))
     article = _article(given.get("article"))
     if article is None:
-        raise web.HTTPNotFound()
+        return await _which_article(request, signed)
     closing = given.get("closing", "")
     if closing not in CLOSING:
         message = "Choose: the site's default, closed, or open."
@@ -109,6 +116,16 @@ async def save(request: web.Request) -> web.Response:
         article=article, did="saved" if done or dated else "unchanged"
     )
     return see_other(str(target))
+
+
+async def _which_article(request: web.Request, signed: Signed) -> web.Response:
+    """Asked without an article id (or with one too long to be any): 422, and a form for it."""
+    message = (
+        f"This page shows one article's settings: give its id (1 to {MAX_ARTICLE} characters)."
+    )
+    return await problem_page(
+        request, signed, "Which article?", message, status=422, ask_article=MAX_ARTICLE
+    )
 
 
 def _published(typed: str, now: float) -> float | str | None:

@@ -14,7 +14,14 @@ from aiohttp import web
 from service.store import commenters, queues
 from service.web.appkeys import REDIS, SETTINGS, SYNC_REDIS, VAULT
 from service.web.routes.workspace import COMMENTER_ID, NAMES, _format_time
-from service.web.workspace import Signed, form_post, page_session, see_other, workspace_page
+from service.web.workspace import (
+    Signed,
+    form_post,
+    page_session,
+    problem_page,
+    see_other,
+    workspace_page,
+)
 
 routes = web.RouteTableDef()
 
@@ -38,14 +45,19 @@ NOTICES = {
 }
 
 
-async def _commenter(request: web.Request) -> tuple[str, str]:
-    """The page's commenter id and their address's HMAC, or 404."""
+async def _commenter(request: web.Request, signed: Signed) -> tuple[str, str] | web.Response:
+    """The page's commenter id and their address's HMAC, or the page saying there is no such
+    commenter (404)."""
     commenter_id = request.match_info["commenter_id"]
     email_hash = None
     if COMMENTER_ID.fullmatch(commenter_id):
         email_hash = await commenters.email_hash_of(request.app[REDIS], commenter_id)
     if email_hash is None:
-        raise web.HTTPNotFound()
+        message = (
+            "There is no commenter with this id: the link may be mistyped, or their data "
+            "was erased at their request."
+        )
+        return await problem_page(request, signed, "No such commenter", message)
     return commenter_id, email_hash
 
 
@@ -54,7 +66,10 @@ async def commenter(request: web.Request) -> web.Response:
     signed = await page_session(request)
     if isinstance(signed, web.Response):
         return signed
-    commenter_id, email_hash = await _commenter(request)
+    found = await _commenter(request, signed)
+    if isinstance(found, web.Response):
+        return found
+    commenter_id, email_hash = found
     rejected = request.query.get("rejected", "")
     notice = NOTICES.get(request.query.get("did", ""), "")
     if notice == "Banned." and rejected.isdigit():
@@ -107,7 +122,10 @@ async def note(request: web.Request) -> web.Response:
     if isinstance(checked, web.Response):
         return checked
     signed, fields = checked
-    commenter_id, email_hash = await _commenter(request)
+    found = await _commenter(request, signed)
+    if isinstance(found, web.Response):
+        return found
+    commenter_id, email_hash = found
     text = next((v for n, v in fields if n == "note"), "").strip()
     if not text or len(text) > NOTE_MAX:
         message = f"A note is 1 to {NOTE_MAX} characters."
@@ -124,7 +142,10 @@ async def ban(request: web.Request) -> web.Response:
     if isinstance(checked, web.Response):
         return checked
     signed, fields = checked
-    commenter_id, email_hash = await _commenter(request)
+    found = await _commenter(request, signed)
+    if isinstance(found, web.Response):
+        return found
+    commenter_id, email_hash = found
     given = dict(reversed(fields))
     duration = given.get("duration", "")
     if duration not in DURATIONS:
@@ -149,7 +170,10 @@ async def unban(request: web.Request) -> web.Response:
     if isinstance(checked, web.Response):
         return checked
     signed, _ = checked
-    commenter_id, email_hash = await _commenter(request)
+    found = await _commenter(request, signed)
+    if isinstance(found, web.Response):
+        return found
+    commenter_id, email_hash = found
     lifted = await asyncio.to_thread(
         commenters.unban, request.app[SYNC_REDIS], email_hash, commenter_id, signed.who.actor
     )

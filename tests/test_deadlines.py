@@ -52,3 +52,18 @@ async def test_a_cancellation_from_elsewhere_stays_a_cancellation() -> None:
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task
+
+
+def test_an_app_served_again_in_another_loop_still_times_out() -> None:
+    deadlines = Deadlines(LIMIT_S)
+
+    async def answered() -> str:
+        return await _request(deadlines, asyncio.sleep(0))  # arms the timer in this loop
+
+    async def stuck() -> None:
+        never: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        with pytest.raises(TimeoutError):
+            await _request(deadlines, never)
+
+    assert asyncio.run(answered()) == "answered"  # the loop ends before the timer fires
+    asyncio.run(stuck())

@@ -22,10 +22,14 @@ class Deadlines:
         # Oldest first (dicts keep insertion order): removal in any order is O(1).
         self._running: dict[Deadline, None] = {}
         self._timer: asyncio.TimerHandle | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     def start(self) -> Deadline:
         """The deadline of the running task (the request), to be entered with `with`."""
         loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # an app served again in another loop: the old timer is dead
+            self._loop, self._timer = loop, None
+            self._running.clear()
         task = asyncio.current_task()
         assert task is not None
         deadline = Deadline(self, task, loop.time() + self.limit_s)

@@ -34,14 +34,11 @@ from service.web.appkeys import (
     WRITER,
 )
 from service.web.assets import Asset, Widget
-from service.web.cors import cors_middleware
-from service.web.errors import error_middleware
 from service.web.headers import add_security_headers
 from service.web.live import Hub
-from service.web.metrics import metrics_middleware
 from service.web.metrics import routes as metrics_routes
 from service.web.metrics_registry import Metrics
-from service.web.request_ids import request_id_middleware
+from service.web.middleware import request_stack
 from service.web.routes import (
     comments,
     confirm,
@@ -67,17 +64,15 @@ def create_app(settings: Settings, *, demo_page: bool = False) -> web.Applicatio
     """The API; with demo_page also the demo article page at `/` (what `comments dev` serves)."""
     if not settings.redis_url:
         raise ValueError("create_app needs settings.redis_url")
+    metrics = Metrics()
     app = web.Application(
-        client_max_size=settings.max_body_bytes,
-        # The first is outermost: metrics see the final response the error path made.
-        # CORS sits outside the error path so error answers carry its headers too.
-        middlewares=[request_id_middleware, metrics_middleware, cors_middleware, error_middleware],
+        client_max_size=settings.max_body_bytes, middlewares=[request_stack(settings, metrics)]
     )
     app[SETTINGS] = settings
     app[VAULT] = EmailVault(settings.secret_key)
     app[SIGNER] = Signer(settings.secret_key, settings.old_secret_keys)
     app[THREADS] = ThreadCache(settings.thread_cache_s)
-    app[METRICS] = Metrics()
+    app[METRICS] = metrics
     app[EMBED] = Widget.load()
     app[WORKSPACE_JS] = Asset.load("workspace.js")
     pages.setup(app)

@@ -3,16 +3,15 @@
 Only origins in COMMENTS_ALLOWED_ORIGINS (plus the service's own) may use them from a browser;
 others get a 403 in the usual JSON shape. Requests without an Origin header (servers, curl,
 same-origin GETs) are not browser cross-origin calls and pass. No cookies are involved, so
-credentials are never allowed.
+credentials are never allowed. Applied by the request stack (service/web/middleware.py).
 """
 
 from __future__ import annotations
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 
 from service.core.origins import origin_allowed, origin_of
-from service.web.appkeys import SETTINGS
+from service.core.settings import Settings
 from service.web.errors import ApiError, error_response, language_of
 
 WIDGET_PATHS = frozenset(
@@ -34,6 +33,10 @@ PREFLIGHT = {
 }
 
 
+def applies(path: str) -> bool:
+    return path in WIDGET_PATHS or path.startswith(COMMENT_PATHS)
+
+
 def cors_headers(origin: str) -> dict[str, str]:
     return {
         "Access-Control-Allow-Origin": origin,
@@ -43,24 +46,16 @@ def cors_headers(origin: str) -> dict[str, str]:
     }
 
 
-def allowed(request: web.Request, origin: str) -> bool:
-    settings = request.app[SETTINGS]
+def allowed(request: web.Request, settings: Settings, origin: str) -> bool:
     own = (origin_of(settings.public_url) or "", f"{request.scheme}://{request.host}")
     return origin_allowed(origin, (*settings.allowed_origins, *own))
 
 
-@web.middleware
-async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if request.path not in WIDGET_PATHS and not request.path.startswith(COMMENT_PATHS):
-        return await handler(request)
-    origin = request.headers.get("Origin")
-    if origin is None:
-        response = await handler(request)
-        if not response.prepared:  # a live stream sent its headers long ago
-            response.headers.add("Vary", "Origin")
-        return response
-    headers = cors_headers(origin)
-    if not allowed(request, origin):
+def answered_here(
+    request: web.Request, settings: Settings, origin: str, headers: dict[str, str]
+) -> web.Response | None:
+    """The answer to a refused origin or a preflight, which never reach a handler."""
+    if not allowed(request, settings, origin):
         # The error itself is readable by that page, so its developer sees why.
         return error_response(
             ApiError(
@@ -74,11 +69,4 @@ async def cors_middleware(request: web.Request, handler: Handler) -> web.StreamR
         )
     if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
         return web.Response(status=204, headers={**headers, **PREFLIGHT})
-    try:
-        response = await handler(request)
-    except web.HTTPException as exc:  # redirects and 304s
-        exc.headers.extend(headers)
-        raise
-    if not response.prepared:  # a live stream (routes/stream.py) sent these itself
-        response.headers.extend(headers)  # extend: a handler's own Vary stays
-    return response
+    return None

@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections.abc import Mapping
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from multidict import CIMultiDict
 from redis.exceptions import RedisError
 
 from service.core import messages
 from service.core.validation import FieldError
-from service.web.appkeys import SETTINGS
+from service.web.deadlines import Deadline
 
 log = logging.getLogger(__name__)
 
@@ -91,41 +89,28 @@ def error_response(err: ApiError, language: str = messages.DEFAULT) -> web.Respo
 
 # The request's time limit (COMMENTS_REQUEST_TIMEOUT), for a handler whose response is meant to
 # outlast it (routes/stream.py).
-DEADLINE = web.RequestKey("deadline", asyncio.Timeout)
+DEADLINE = web.RequestKey("deadline", Deadline)
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
+def answer_to(request: web.Request, exc: Exception) -> web.Response:
+    """The JSON error for what a handler raised; called while handling it (for the log).
+    Not for redirects and 304s (HTTPExceptions under 400): they are answers, not errors."""
+    if isinstance(exc, TimeoutError):
         # Bounds body reading too. A write already handed to the intake writer completes
         # (it is shielded): the same ambiguity as a dropped connection, which
         # Idempotency-Key resolves.
-        async with asyncio.timeout(request.app[SETTINGS].request_timeout_s) as deadline:
-            request[DEADLINE] = deadline  # a live stream lifts it once it has started
-            return await handler(request)
-    except TimeoutError:
-        return error_response(
-            ApiError(
-                408,
-                "request_timeout",
-                "The request took too long.",
-                headers={"Connection": "close"},
-            ),
-            language_of(request),
-        )
-    except ApiError as err:
-        return error_response(err, language_of(request))
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise  # redirects and 304s are answers, not errors
+        headers = {"Connection": "close"}
+        error = ApiError(408, "request_timeout", "The request took too long.", headers=headers)
+    elif isinstance(exc, ApiError):
+        error = exc
+    elif isinstance(exc, web.HTTPException):
         code, message = _HTTP_CODES.get(exc.status, ("http_error", exc.reason))
-        headers = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
-        error = ApiError(exc.status, code, message, headers=headers)
-        return error_response(error, language_of(request))
-    except RedisError as exc:
+        allow = {"Allow": exc.headers["Allow"]} if "Allow" in exc.headers else None
+        error = ApiError(exc.status, code, message, headers=allow)
+    elif isinstance(exc, RedisError):
         log.warning("storage unavailable on %s %s: %r", request.method, request.path, exc)
-        return error_response(storage_unavailable(), language_of(request))
-    except Exception:
+        error = storage_unavailable()
+    else:
         log.exception("unhandled error on %s %s", request.method, request.path)
         error = ApiError(500, "internal_error", "Something went wrong on our side.")
-        return error_response(error, language_of(request))
+    return error_response(error, language_of(request))

@@ -15,7 +15,6 @@ import time
 from datetime import datetime
 
 from aiohttp import web
-from aiohttp.typedefs import Handler
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from redis.exceptions import RedisError
 from rq.job import Job
@@ -25,33 +24,9 @@ from service.core import keys
 from service.core.records import as_text
 from service.queueing.queues import all_queues
 from service.web.appkeys import METRICS, REDIS, SETTINGS, SYNC_REDIS
-from service.web.errors import ERROR_CODE
 from service.web.metrics_registry import QueueFigures, StoreFigures
 
 log = logging.getLogger(__name__)
-
-
-@web.middleware
-async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Outside the error middleware: errors arrive as responses, redirects as exceptions."""
-    start = time.perf_counter()
-    try:
-        response = await handler(request)
-    except web.HTTPException as answer:  # 303 and 304 are raised
-        _record(request, answer.status, None, start)
-        raise
-    _record(request, response.status, response.get(ERROR_CODE), start)
-    return response
-
-
-def _record(request: web.Request, status: int, error_code: str | None, start: float) -> None:
-    metrics = request.app[METRICS]
-    resource = request.match_info.route.resource
-    route = resource.canonical if resource is not None else "unmatched"
-    metrics.requests.labels(route, request.method, str(status)).inc()
-    metrics.latency.labels(route).observe(time.perf_counter() - start)
-    if route == "/api/v1/comments" and request.method == "POST":
-        metrics.submissions.labels("accepted" if status < 400 else error_code or str(status)).inc()
 
 
 routes = web.RouteTableDef()

@@ -187,12 +187,16 @@ def main() -> int:
     print(f"{args.seconds} s, taking turns with a bare aiohttp handler answering the same bytes;")
     print("medians. CPU per answer is the server process's own, which load disturbs less.")
     print()
-    print("| read | size | service | bare aiohttp | service / bare | CPU per answer (bare) |")
-    print("|---|---:|---:|---:|---:|---:|")
+    print(
+        "| read | size | service | bare aiohttp | service / bare | CPU per answer (bare) "
+        "| p99 per round (bare) |"
+    )
+    print("|---|---:|---:|---:|---:|---:|---:|")
     for name, size, ours, bare_reads in read_rows:
         print(
             f"| {name} | {size / 1024:.1f} KB | {ours.rate:,.0f}/s | {bare_reads.rate:,.0f}/s "
-            f"| {ours.rate / bare_reads.rate:.2f} | {ours.cpu:.0f} µs ({bare_reads.cpu:.0f} µs) |"
+            f"| {ours.rate / bare_reads.rate:.2f} | {ours.cpu:.0f} µs ({bare_reads.cpu:.0f} µs) "
+            f"| {' '.join(ours.p99)} ({' '.join(bare_reads.p99)}) |"
         )
     return 0
 

@@ -34,6 +34,11 @@ class StoreFigures:
     worker_events: Mapping[str, float]
 
 
+# Methods named in the labels; the others aiohttp's parser accepts (some thirty: WebDAV's and
+# more) count as "OTHER", so clients cannot multiply the series by sending each of them.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+
+
 @dataclass(frozen=True, slots=True)
 class _Answer:
     count: Counter
@@ -74,6 +79,8 @@ class Metrics:
         seconds: float,
     ) -> None:
         """One answer of the route that `resource` serves (None: no route matched)."""
+        if method not in METHODS:
+            method = "OTHER"
         key = (resource, method, status)
         answer = self._answers.get(key)
         if answer is None:

@@ -12,7 +12,6 @@ tests, not production.
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -79,10 +78,12 @@ class JobHashes:
 
     def varying(self, arg: str, request_id: str | None) -> tuple[bytes, str, bytes]:
         """The fields that differ between jobs of this kind, but for the times: `data` (the
-        call, compressed), `description` and `meta` (b"" without a request)."""
+        call), `description` and `meta` (b"" without a request)."""
         args = (arg,)
-        call: tuple[object, ...] = (self.kind.path, None, args, {})
-        data = _deflate(_dumps(call))
+        # RQ's call, as its JSON serializer writes it, stored uncompressed: RQ reads a `data`
+        # that is no zlib stream as it is (Job.restore), and compressing ~90 bytes saved
+        # nothing but cost more than the rest of the job.
+        data = _dumps((self.kind.path, None, args, {}))
         description = get_call_string(self.kind.path, args, {}, max_length=DESCRIPTION_ARG_MAX)
         meta = _dumps({"request_id": request_id}) if request_id else b""
         return data, description or "", meta
@@ -93,14 +94,6 @@ class JobHashes:
         fields: list[Value] = [*self.fixed, "created_at", stamp, "enqueued_at", stamp]
         fields += ["data", data, "description", description]
         return fields + (["meta", meta] if meta else [])
-
-
-def _deflate(raw: bytes) -> bytes:
-    """A zlib stream RQ's `zlib.decompress` reads, as `zlib.compress` would make, but with a
-    small window and hash table: `zlib.compress` sets up ~256 KB of state per call (a fresh
-    mapping each time with glibc), which cost more than the rest of the job for a ~90-byte call."""
-    deflate = zlib.compressobj(1, zlib.DEFLATED, 9, 1)
-    return deflate.compress(raw) + deflate.flush()
 
 
 def timestamp(now: float) -> str:

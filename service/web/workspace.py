@@ -87,6 +87,14 @@ async def posted_pairs(request: web.Request) -> list[tuple[str, str]]:
         return []
 
 
+def format_time(ts: object) -> str:
+    """A stored time stamp (seconds, as text or number) as the workspace shows times."""
+    try:
+        return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(float(str(ts))))
+    except (TypeError, ValueError, OverflowError):
+        return ""
+
+
 async def workspace_page(
     request: web.Request,
     signed: Signed,
@@ -100,6 +108,7 @@ async def workspace_page(
         "who": signed.who,
         "csrf": signed.csrf(request),
         "counts": await queues.counts(request.app[REDIS]),
+        "format_time": format_time,
         **context,
     }
     return render(request, template, full, status=status, headers=HEADERS)

@@ -116,7 +116,6 @@ async def queue(request: web.Request) -> web.Response:
         "searched": page.scanned if page.bounded else 0,
         "back": str(here),
         "notice": _notice(query),
-        "format_time": _format_time,
         "selectable": True,
         "show_status": folder == "all",
     }
@@ -150,6 +149,21 @@ async def _requested_comment(
     return item
 
 
+async def _comment_post(
+    request: web.Request,
+) -> tuple[Signed, list[tuple[str, str]], dict[str, object]] | web.Response:
+    """A genuine form post about the path's comment: the session, the fields and the comment
+    as the workspace shows it; or the page refusing it or saying there is none."""
+    checked = await form_post(request)
+    if isinstance(checked, web.Response):
+        return checked
+    signed, fields = checked
+    item = await _requested_comment(request, signed)
+    if isinstance(item, web.Response):
+        return item
+    return signed, fields, item
+
+
 async def _no_comment(request: web.Request, signed: Signed) -> web.Response:
     message = (
         "There is no comment with this id: the link may be mistyped, or the comment was erased."
@@ -161,14 +175,11 @@ async def _no_comment(request: web.Request, signed: Signed) -> web.Response:
 async def edit(request: web.Request) -> web.Response:
     """Fix a comment's text (a typo, a slur in a good comment); the commenter's original is
     kept and shown beside it, and the audit records the edit."""
-    checked = await form_post(request)
-    if isinstance(checked, web.Response):
-        return checked
-    signed, fields = checked
+    posted = await _comment_post(request)
+    if isinstance(posted, web.Response):
+        return posted
+    signed, fields, item = posted
     comment_id = request.match_info["comment_id"]
-    item = await _requested_comment(request, signed)
-    if isinstance(item, web.Response):
-        return item
     typed = next((value for name, value in fields if name == "text"), "")
     text = edited_text(request.app[SETTINGS].max_comment_chars, typed)
     if isinstance(text, FieldError):
@@ -204,14 +215,11 @@ STAFF_NAME_MAX = 80
 async def staff_reply(request: web.Request) -> web.Response:
     """Answer a published comment as the site's staff: published at once, marked in the
     thread."""
-    checked = await form_post(request)
-    if isinstance(checked, web.Response):
-        return checked
-    signed, fields = checked
+    posted = await _comment_post(request)
+    if isinstance(posted, web.Response):
+        return posted
+    signed, fields, item = posted
     comment_id = request.match_info["comment_id"]
-    item = await _requested_comment(request, signed)
-    if isinstance(item, web.Response):
-        return item
     given = dict(reversed(fields))
     typed, name = given.get("reply", ""), " ".join(given.get("name", "").split())
     text = edited_text(request.app[SETTINGS].max_comment_chars, typed)
@@ -250,7 +258,6 @@ async def _comment_page(
         "actions": [(a, VERBS[a]) for a in offered],
         "back": f"/moderation/comment/{item['id']}",
         "notice": notice,
-        "format_time": _format_time,
         "selectable": False,
         "show_status": True,
         "draft": item["text"] if draft is None else draft,
@@ -348,7 +355,6 @@ async def audit(request: web.Request) -> web.Response:
         "entries": entries,
         "wanted": wanted,
         "next": str(here.update_query(cursor=last)) if last else None,
-        "format_time": _format_time,
     }
     return await workspace_page(request, signed, "workspace/audit.html", context)
 
@@ -429,10 +435,3 @@ def _waited(seconds: float | None) -> str:
         return f"{minutes} min"
     hours = minutes // 60
     return f"{hours} h {minutes % 60} min" if hours < 48 else f"{hours // 24} days"
-
-
-def _format_time(ts: object) -> str:
-    try:
-        return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(float(str(ts))))
-    except (TypeError, ValueError, OverflowError):
-        return ""

@@ -16,7 +16,6 @@ from yarl import URL
 from service.core.validation import MAX_ARTICLE
 from service.store import articles
 from service.web.appkeys import REDIS, SETTINGS, SYNC_REDIS
-from service.web.routes.workspace import _format_time
 from service.web.workspace import (
     Signed,
     form_post,
@@ -75,7 +74,6 @@ async def _page(
         "notice": notice,
         "error": error,
         "field": field,
-        "format_time": _format_time,
     }
     status = 422 if error else 200
     return await workspace_page(request, signed, "workspace/article.html", context, status=status)

@@ -13,7 +13,6 @@ from aiohttp import web
 from service.core.bans import BadEntry, Entry, parse_entry
 from service.store import bans
 from service.web.appkeys import BANS, REDIS, SYNC_REDIS
-from service.web.routes.workspace import _format_time
 from service.web.routes.workspace_commenters import DURATION_NAMES, DURATIONS
 from service.web.workspace import Signed, form_post, page_session, see_other, workspace_page
 
@@ -45,7 +44,6 @@ async def _page(
         "notice": notice,
         "error": error,
         "draft": draft,
-        "format_time": _format_time,
     }
     status = 422 if error else 200
     return await workspace_page(request, signed, "workspace/bans.html", context, status=status)

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from service.store import commenters, queues
 from service.web.appkeys import REDIS, SETTINGS, SYNC_REDIS, VAULT
-from service.web.routes.workspace import COMMENTER_ID, NAMES, _format_time
+from service.web.routes.workspace import COMMENTER_ID, NAMES
 from service.web.workspace import (
     Signed,
     form_post,
@@ -61,6 +61,21 @@ async def _commenter(request: web.Request, signed: Signed) -> tuple[str, str] | 
     return commenter_id, email_hash
 
 
+async def _commenter_post(
+    request: web.Request, *, admin: bool = False
+) -> tuple[Signed, list[tuple[str, str]], str, str] | web.Response:
+    """A genuine form post about the path's commenter: the session, the fields, the
+    commenter's id and address HMAC; or the page refusing it or saying there is nobody."""
+    checked = await form_post(request, admin=admin)
+    if isinstance(checked, web.Response):
+        return checked
+    signed, fields = checked
+    found = await _commenter(request, signed)
+    if isinstance(found, web.Response):
+        return found
+    return signed, fields, *found
+
+
 @routes.get("/moderation/commenter/{commenter_id}")
 async def commenter(request: web.Request) -> web.Response:
     signed = await page_session(request)
@@ -106,7 +121,6 @@ async def _page(
         "error": error,
         "field": field,
         "draft": draft,
-        "format_time": _format_time,
         "selectable": False,
         "show_status": True,
         "actions": [],
@@ -118,14 +132,10 @@ async def _page(
 
 @routes.post("/moderation/commenter/{commenter_id}/note")
 async def note(request: web.Request) -> web.Response:
-    checked = await form_post(request)
-    if isinstance(checked, web.Response):
-        return checked
-    signed, fields = checked
-    found = await _commenter(request, signed)
-    if isinstance(found, web.Response):
-        return found
-    commenter_id, email_hash = found
+    posted = await _commenter_post(request)
+    if isinstance(posted, web.Response):
+        return posted
+    signed, fields, commenter_id, email_hash = posted
     text = next((v for n, v in fields if n == "note"), "").strip()
     if not text or len(text) > NOTE_MAX:
         message = f"A note is 1 to {NOTE_MAX} characters."
@@ -138,14 +148,10 @@ async def note(request: web.Request) -> web.Response:
 
 @routes.post("/moderation/commenter/{commenter_id}/ban")
 async def ban(request: web.Request) -> web.Response:
-    checked = await form_post(request, admin=True)
-    if isinstance(checked, web.Response):
-        return checked
-    signed, fields = checked
-    found = await _commenter(request, signed)
-    if isinstance(found, web.Response):
-        return found
-    commenter_id, email_hash = found
+    posted = await _commenter_post(request, admin=True)
+    if isinstance(posted, web.Response):
+        return posted
+    signed, fields, commenter_id, email_hash = posted
     given = dict(reversed(fields))
     duration = given.get("duration", "")
     if duration not in DURATIONS:
@@ -166,14 +172,10 @@ async def ban(request: web.Request) -> web.Response:
 
 @routes.post("/moderation/commenter/{commenter_id}/unban")
 async def unban(request: web.Request) -> web.Response:
-    checked = await form_post(request, admin=True)
-    if isinstance(checked, web.Response):
-        return checked
-    signed, _ = checked
-    found = await _commenter(request, signed)
-    if isinstance(found, web.Response):
-        return found
-    commenter_id, email_hash = found
+    posted = await _commenter_post(request, admin=True)
+    if isinstance(posted, web.Response):
+        return posted
+    signed, _, commenter_id, email_hash = posted
     lifted = await asyncio.to_thread(
         commenters.unban, request.app[SYNC_REDIS], email_hash, commenter_id, signed.who.actor
     )

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
+import aiohttp
 import redis
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -353,3 +354,17 @@ def filled_paths(template: str, samples: Mapping[str, Sequence[str]]) -> list[st
         "".join(p + v for p, v in zip(parts, (*values, ""), strict=True))
         for values in itertools.product(*(samples[name] for name in names))
     ]
+
+
+async def api_ready(session: aiohttp.ClientSession, url: str, seconds: float = 20) -> None:
+    """Wait until the API process at `url` answers /readyz with 200."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            async with session.get(f"{url}/readyz") as resp:
+                if resp.status == 200:
+                    return
+        except aiohttp.ClientError:
+            pass
+        assert time.monotonic() < deadline, "API did not start"
+        await asyncio.sleep(0.1)

@@ -16,7 +16,7 @@ from service.core import keys
 from service.core.settings import Settings
 from service.entry.embedded_redis import free_port
 from service.queueing.queues import queue
-from tests.helpers import stored_comments, worker_env
+from tests.helpers import api_ready, stored_comments, worker_env
 
 
 @pytest.mark.parametrize("processes", [1, 2])
@@ -41,16 +41,7 @@ async def test_sigterm_under_load_loses_no_accepted_comment(
     )
     url = f"http://127.0.0.1:{port}"
     async with aiohttp.ClientSession() as session:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                async with session.get(f"{url}/readyz") as resp:
-                    if resp.status == 200:
-                        break
-            except aiohttp.ClientError:
-                pass
-            assert time.monotonic() < deadline, "API did not start"
-            await asyncio.sleep(0.1)
+        await api_ready(session, url)
 
         async def submit(i: int) -> tuple[int | None, str | None]:
             body = {
@@ -103,16 +94,7 @@ async def test_sigterm_ends_open_live_streams_and_the_api_exits_cleanly(
     url = f"http://127.0.0.1:{port}"
     timeout = aiohttp.ClientTimeout(total=None, sock_read=60)
     async with aiohttp.ClientSession(timeout=timeout) as session:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                async with session.get(f"{url}/readyz") as resp:
-                    if resp.status == 200:
-                        break
-            except aiohttp.ClientError:
-                pass
-            assert time.monotonic() < deadline, "API did not start"
-            await asyncio.sleep(0.1)
+        await api_ready(session, url)
         streams = [
             await session.get(f"{url}/api/v1/stream", params={"article": f"a{i}"}) for i in range(5)
         ]

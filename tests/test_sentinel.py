@@ -27,7 +27,7 @@ from service.core import keys
 from service.core.settings import SettingsError
 from service.entry.embedded_redis import RedisServer, find_redis_server, free_port
 from service.store import connections
-from tests.helpers import make_settings, run_cli, worker_env
+from tests.helpers import api_ready, make_settings, run_cli, worker_env
 
 SERVICE = "comments-primary"
 
@@ -183,16 +183,7 @@ async def test_failover_under_load_loses_no_accepted_comment(
         old_primary = sentinel_setup.primary
         try:
             async with aiohttp.ClientSession() as session:
-                deadline = time.monotonic() + 30
-                while True:
-                    try:
-                        async with session.get(f"{url}/readyz") as resp:
-                            if resp.status == 200:
-                                break
-                    except aiohttp.ClientError:
-                        pass
-                    assert time.monotonic() < deadline, "API did not start"
-                    await asyncio.sleep(0.1)
+                await api_ready(session, url, 30)
 
                 stop = asyncio.Event()
 

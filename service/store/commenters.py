@@ -2,8 +2,8 @@
 
 A commenter is their address's keyed hash (`email_hash`), which the workspace never shows: it
 names them by a second keyed hash of it (`EmailVault.commenter_id`), remembered as it is shown
-so its page can find them again. A ban is one key per commenter, checked by the API with one
-EXISTS before a comment is stored; a ban for a duration is that key's expiry.
+so its page can find them again. A ban is one key per commenter, checked by the intake script
+before a comment is stored (service/store/intake.py); a ban for a duration is that key's expiry.
 """
 
 from __future__ import annotations
@@ -47,11 +47,6 @@ async def ban_of(redis_: aioredis.Redis, email_hash: str) -> Ban | None:
     data = json.loads(raw)
     until = data.get("until")
     return Ban(str(data.get("by", "")), float(data.get("at", 0)), None if until is None else until)
-
-
-async def is_banned(redis_: aioredis.Redis, email_hash: str) -> bool:
-    """The intake's check: one EXISTS."""
-    return bool(await redis_.exists(keys.ban(email_hash)))
 
 
 async def comment_ids(redis_: aioredis.Redis, email_hash: str) -> list[str]:

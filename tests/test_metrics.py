@@ -6,11 +6,13 @@ import re
 from pathlib import Path
 
 import redis
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from service.core.settings import Settings
 from service.entry.embedded_redis import RedisServer
 from service.web.app import create_app
+from service.web.metrics_registry import Metrics
 from tests.helpers import Client, drain, make_settings
 
 REDIS_GAUGES = (
@@ -117,3 +119,20 @@ async def test_methods_outside_the_usual_share_one_series(client: Client) -> Non
         assert f'method="{method}"' not in text
     route = 'method="OTHER",route="unmatched",status="405"'  # no route takes the method
     assert value(text, f"comments_http_requests_total{{{route}}}") == len(unusual)
+
+
+def test_latency_buckets_are_cumulative_and_a_bound_counts_what_equals_it() -> None:
+    metrics = Metrics()
+    resource = web.PlainResource("/x")
+    for seconds in (0.0005, 0.005, 0.006, 3.0):
+        metrics.answered(resource, "GET", 200, None, seconds)
+    text = metrics.exposition(None).decode()
+    bucket = 'comments_http_request_seconds_bucket{{le="{}",route="/x"}}'
+    assert value(text, bucket.format("0.001")) == 1
+    assert value(text, bucket.format("0.005")) == 2
+    assert value(text, bucket.format("0.01")) == 3
+    assert value(text, bucket.format("2.5")) == 3
+    assert value(text, bucket.format("+Inf")) == 4
+    assert value(text, 'comments_http_request_seconds_count{route="/x"}') == 4
+    assert value(text, 'comments_http_request_seconds_sum{route="/x"}') == 3.0115
+    assert value(text, 'comments_http_requests_total{method="GET",route="/x",status="200"}') == 4

@@ -6,9 +6,11 @@ import asyncio
 import io
 import json
 import logging
+import os
 import re
 
 from service.core.settings import Settings
+from service.web.request_ids import request_id_of
 from tests.helpers import Client, run_worker_burst
 
 
@@ -17,9 +19,24 @@ async def test_request_id_is_echoed_or_made(client: Client) -> None:
     assert given.headers["X-Request-ID"] == "edge-42_a.b"
     hostile = await client.get("/healthz", headers={"X-Request-ID": "bad id\u00e9" * 20})
     made = hostile.headers["X-Request-ID"]
-    assert re.fullmatch(r"\d+-[0-9a-f]{12}", made), made  # ours, not the caller's
+    assert re.fullmatch(r"[0-9a-f]{12}-[0-9a-f]+", made), made  # ours, not the caller's
     missing = await client.get("/api/v1/nope")
-    assert missing.headers["X-Request-ID"]
+    assert missing.headers["X-Request-ID"] not in ("", made)
+
+
+def test_a_forked_process_makes_ids_of_its_own() -> None:
+    parent = request_id_of(None)
+    read, write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: its next id, then out at once
+        os.write(write, request_id_of(None).encode())
+        os._exit(0)
+    os.waitpid(pid, 0)
+    child = os.read(read, 100).decode()
+    os.close(read)
+    os.close(write)
+    assert child.split("-")[0] != parent.split("-")[0]
+    assert request_id_of(None) not in (parent, child)
 
 
 def test_json_lines_carry_fields_and_redact(captured_logs: io.StringIO) -> None:

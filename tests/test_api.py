@@ -425,15 +425,32 @@ async def test_thread_needs_an_article(client: Client) -> None:
 
 
 async def test_security_headers_on_answers_and_errors(client: Client) -> None:
+    thread = await client.get("/api/v1/comments", params={"article": "a"})
+    unchanged = await client.get(
+        "/api/v1/comments",
+        params={"article": "a"},
+        headers={"If-None-Match": thread.headers["ETag"]},
+    )
+    assert unchanged.status == 304
+    form = {**VALID, "article_url": "https://news.example.org/lunar"}
+    redirect = await client.post("/api/v1/comments", data=form, allow_redirects=False)
+    assert redirect.status == 303
+    stream = await client.get("/api/v1/stream", params={"article": "a"})
+    assert stream.status == 200
     for resp in (
+        thread,
+        unchanged,
+        redirect,
+        stream,  # sends its headers itself, before the request stack sees its answer
         await client.get("/healthz"),
         await client.get("/api/v1/nope"),
         await client.post("/api/v1/comments", data=b"{", headers={"Content-Type": JSON}),
     ):
-        assert resp.headers["X-Content-Type-Options"] == "nosniff"
+        assert resp.headers["X-Content-Type-Options"] == "nosniff", resp.url
         assert resp.headers["X-Frame-Options"] == "DENY"
         assert resp.headers["Content-Security-Policy"].startswith("default-src 'none'")
         assert "Referrer-Policy" in resp.headers
+    stream.close()
 
 
 async def test_health_and_readiness(client: Client) -> None:

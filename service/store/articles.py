@@ -41,7 +41,14 @@ class ArticleState:
     published: float | None = None  # as an import or an admin said
     first_seen: float | None = None  # its earliest comment's creation time
 
+    def closed_at(self, now: float) -> bool:
+        """Whether the thread is closed at `now`, its settings as read (a thread closes by
+        time too: a state read a while ago still answers for now)."""
+        return _closed(self.explicit, self.closes_at, now)
 
+
+# What a cache holds before it read anything: open, as an article nobody configured is.
+NEVER_READ = ArticleState(False, False, None, None)
 FIELDS = ["closed", "premoderate", "published", "first_seen"]
 
 
@@ -81,14 +88,22 @@ def _state(
     explicit = _text(closed)
     since = published if published is not None else first_seen
     closes_at = since + days * DAY_S if days > 0 and since is not None else None
-    if explicit in (CLOSED, OPEN):
-        is_closed = explicit == CLOSED
-    else:
+    if explicit not in (CLOSED, OPEN):
         explicit = None
-        is_closed = closes_at is not None and now >= closes_at
     return ArticleState(
-        is_closed, _text(premoderate) == "1", explicit, closes_at, published, first_seen
+        _closed(explicit, closes_at, now),
+        _text(premoderate) == "1",
+        explicit,
+        closes_at,
+        published,
+        first_seen,
     )
+
+
+def _closed(explicit: str | None, closes_at: float | None, now: float) -> bool:
+    if explicit is not None:
+        return explicit == CLOSED
+    return closes_at is not None and now >= closes_at
 
 
 def seen(pipe: redis.client.Pipeline, article: str, created_at: float) -> None:

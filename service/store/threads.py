@@ -7,9 +7,8 @@ import hashlib
 import json
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 import redis.asyncio as aioredis
 
@@ -25,8 +24,9 @@ class RenderedThread:
     body: bytes
     checked: float = 0.0  # monotonic time the version was last confirmed
     # The article's settings and first comment as read at `checked` (articles.read_state):
-    # whether it is closed is decided per request from them, a thread closing by time too.
-    facts: Sequence[Any] = ((None, None), [])
+    # whether it is closed is decided per request from them (`state.closed_at`), a thread
+    # closing by time too.
+    state: articles.ArticleState = articles.NEVER_READ
     _closed: tuple[bytes, str] | None = None
 
     def as_closed(self) -> tuple[bytes, str]:
@@ -50,10 +50,13 @@ class ThreadCache:
     late at most), so a busy thread is rendered at most once per window however often it
     changes (each vote moves its version)."""
 
-    def __init__(self, fresh_s: float = 1.0, max_entries: int = 2048) -> None:
+    def __init__(
+        self, fresh_s: float = 1.0, close_after_days: int = 0, max_entries: int = 2048
+    ) -> None:
         self._entries: OrderedDict[str, RenderedThread] = OrderedDict()
         self._checking: dict[str, asyncio.Future[RenderedThread]] = {}
         self._fresh_s, self._max = fresh_s, max_entries
+        self._close_after_days = close_after_days
 
     async def get(
         self, redis: aioredis.Redis, article: str, view: str = "", render: Renderer | None = None
@@ -105,7 +108,8 @@ class ThreadCache:
         if cached is None or cached.version != int(raw_version or 0):
             cached = await (render or _render)(redis, article)
             self._entries[entry] = cached
-        cached.checked, cached.facts = now, facts
+        cached.checked = now
+        cached.state = articles.state_of(facts, self._close_after_days, time.time())
         self._entries.move_to_end(entry)
         if len(self._entries) > self._max:
             self._entries.popitem(last=False)

@@ -34,7 +34,6 @@ from service.web.appkeys import (
     WRITER,
 )
 from service.web.assets import Asset, Widget
-from service.web.headers import add_security_headers
 from service.web.live import Hub
 from service.web.metrics import routes as metrics_routes
 from service.web.metrics_registry import Metrics
@@ -71,7 +70,7 @@ def create_app(settings: Settings, *, demo_page: bool = False) -> web.Applicatio
     app[SETTINGS] = settings
     app[VAULT] = EmailVault(settings.secret_key)
     app[SIGNER] = Signer(settings.secret_key, settings.old_secret_keys)
-    app[THREADS] = ThreadCache(settings.thread_cache_s)
+    app[THREADS] = ThreadCache(settings.thread_cache_s, settings.close_after_days)
     app[METRICS] = metrics
     app[EMBED] = Widget.load()
     app[WORKSPACE_JS] = Asset.load("workspace.js")
@@ -80,7 +79,6 @@ def create_app(settings: Settings, *, demo_page: bool = False) -> web.Applicatio
     app.on_startup.append(_check_data_format)  # after _redis: it uses its client
     app.cleanup_ctx.append(_live)  # after _redis: it subscribes with its client
     app.on_shutdown.append(_end_streams)
-    app.on_response_prepare.append(add_security_headers)
     areas = (
         comments,
         own_comments,

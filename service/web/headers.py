@@ -1,14 +1,23 @@
-"""Security headers on every response, error pages included."""
+"""Security headers on every response, error pages included.
+
+Added by the request stack (service/web/middleware.py) to each answer before it is sent; a
+response a handler sends itself (the live stream) adds them before `prepare`. They were an
+`on_response_prepare` hook: a signal sent per response cost more than the headers.
+"""
 
 from __future__ import annotations
 
-from aiohttp import web
+from aiohttp import hdrs
+from multidict import CIMultiDict, istr
 
+# Names as istr, multidict's case-insensitive keys: a plain str is case-folded on every use.
 DEFAULTS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "strict-origin-when-cross-origin",
-    "X-Frame-Options": "DENY",
+    istr("X-Content-Type-Options"): "nosniff",
+    istr("Referrer-Policy"): "strict-origin-when-cross-origin",
+    istr("X-Frame-Options"): "DENY",
 }
+POLICY = istr("Content-Security-Policy")
+REQUEST_ID = istr("X-Request-ID")
 # JSON never needs to load anything or be framed.
 API_POLICY = "default-src 'none'; frame-ancestors 'none'"
 # The server-rendered pages: inline styles only, forms post back here.
@@ -17,8 +26,9 @@ PAGE_POLICY = (
 )
 
 
-async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
+def secure(headers: CIMultiDict[str]) -> None:
+    """Add the security headers a handler did not set itself (pages set their own policy)."""
     for name, value in DEFAULTS.items():
-        response.headers.setdefault(name, value)
-    is_json = response.headers.get("Content-Type", "").startswith("application/json")
-    response.headers.setdefault("Content-Security-Policy", API_POLICY if is_json else PAGE_POLICY)
+        headers.setdefault(name, value)
+    is_json = headers.get(hdrs.CONTENT_TYPE, "").startswith("application/json")
+    headers.setdefault(POLICY, API_POLICY if is_json else PAGE_POLICY)

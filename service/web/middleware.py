@@ -1,5 +1,5 @@
 """The one middleware every request passes, outermost first: its request id, its metrics,
-CORS, then the error path with the request's time limit.
+its security headers, CORS, then the error path with the request's time limit.
 
 They were four aiohttp middlewares; one function costs a coroutine frame and a partial per
 request instead of four, and what they need per app (settings, metrics, deadlines) is bound
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 
-from aiohttp import web
+from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
 
 from service.core.logs import request_id
@@ -20,6 +20,7 @@ from service.core.settings import Settings
 from service.web import cors
 from service.web.deadlines import Deadlines
 from service.web.errors import DEADLINE, ERROR_CODE, answer_to
+from service.web.headers import REQUEST_ID, secure
 from service.web.metrics_registry import Metrics
 from service.web.request_ids import request_id_of
 
@@ -29,11 +30,11 @@ def request_stack(settings: Settings, metrics: Metrics) -> Middleware:
 
     @web.middleware
     async def stack(request: web.Request, handler: Handler) -> web.StreamResponse:
-        current = request_id_of(request.headers.get("X-Request-ID"))
+        current = request_id_of(request.headers.get(REQUEST_ID))
         token = request_id.set(current)
         start = time.perf_counter()
         widget = cors.applies(request.path)
-        origin = request.headers.get("Origin") if widget else None
+        origin = request.headers.get(hdrs.ORIGIN) if widget else None
         allow = cors.cors_headers(origin) if origin is not None else None
         try:
             try:
@@ -47,22 +48,25 @@ def request_stack(settings: Settings, metrics: Metrics) -> Middleware:
                     # A live stream (routes/stream.py) sent its headers itself long ago.
                     if widget and not response.prepared:
                         if allow is None:
-                            response.headers.add("Vary", "Origin")
+                            response.headers.add(hdrs.VARY, "Origin")
                         else:
                             response.headers.extend(allow)  # extend: a handler's Vary stays
             except web.HTTPException as answer:  # 303 and 304 are raised
                 if allow is not None:
                     answer.headers.extend(allow)
+                secure(answer.headers)
                 seconds = time.perf_counter() - start
                 resource = request.match_info.route.resource
                 metrics.answered(resource, request.method, answer.status, None, seconds)
-                answer.headers["X-Request-ID"] = current
+                answer.headers[REQUEST_ID] = current
                 raise
             seconds = time.perf_counter() - start
             resource = request.match_info.route.resource
             code = response.get(ERROR_CODE)
             metrics.answered(resource, request.method, response.status, code, seconds)
-            response.headers["X-Request-ID"] = current
+            if not response.prepared:
+                secure(response.headers)
+            response.headers[REQUEST_ID] = current
             return response
         finally:
             request_id.reset(token)

@@ -8,7 +8,7 @@ import time
 from collections.abc import Mapping
 
 import redis.asyncio as aioredis
-from aiohttp import web
+from aiohttp import hdrs, web
 from redis.exceptions import RedisError
 
 from service.core import form_token as tokens
@@ -25,7 +25,6 @@ from service.core.validation import (
     Submission,
     validate_submission,
 )
-from service.store import articles
 from service.store import pages as page_store
 from service.store.intake import BANNED, CLOSED, RateLimited, Refused
 from service.store.threads import RenderedThread, view_etag
@@ -42,6 +41,11 @@ MAX_STATUS_IDS = 50
 # Asking for any of these gets a page of the thread instead of all of it.
 PAGE_PARAMS = frozenset({"limit", "cursor", "sort"})
 PENDING_FRAGMENT = "#comment-pending"
+# ASCII digits only: str.isdigit() also says yes to "²", which int() refuses.
+_LIMIT = re.compile("[0-9]{1,3}")
+# Most reads ask for a first page with a limit spelled plainly: both looked up, not parsed.
+_LIMITS = {str(n): n for n in range(1, pages.MAX_LIMIT + 1)}
+_FIRST_PAGES = {sort: pages.Cursor("", sort, 0.0, "") for sort in pages.SORTS}
 routes = web.RouteTableDef()
 # Why the intake refused a comment, in words for the reader; a banned commenter's are neutral
 # (nothing of moderators or of why).
@@ -236,13 +240,12 @@ async def get_comments(request: web.Request) -> web.Response:
         thread = await _page(request, article)
     # Decided per request from what the cache read beside the thread's version: a thread
     # closes by time too.
-    days = request.app[SETTINGS].close_after_days
-    if articles.state_of(thread.facts, days, time.time()).closed:
+    if thread.state.closed_at(time.time()):
         body, etag = thread.as_closed()
     else:
         body, etag = thread.body, thread.etag
-    headers = {"ETag": etag, "Cache-Control": "no-cache"}
-    if (match := request.headers.get("If-None-Match")) and etag in _etags(match):
+    headers = {hdrs.ETAG: etag, hdrs.CACHE_CONTROL: "no-cache"}
+    if (match := request.headers.get(hdrs.IF_NONE_MATCH)) and etag in _etags(match):
         # Returned, not raised: an exception would unwind through every middleware.
         return web.Response(status=304, headers=headers)
     return web.Response(body=body, content_type="application/json", headers=headers)
@@ -265,15 +268,14 @@ async def _page(request: web.Request, article: str) -> RenderedThread:
     if sort not in pages.SORTS:
         message = "sort must be " + " or ".join(pages.SORTS) + "."
         raise validation_failed({"sort": FieldError("invalid", message)})
-    raw_limit = request.query.get("limit", str(pages.DEFAULT_LIMIT))
-    # ASCII digits only: str.isdigit() also says yes to "²", which int() refuses.
-    if not re.fullmatch("[0-9]{1,3}", raw_limit) or not 1 <= int(raw_limit) <= pages.MAX_LIMIT:
-        message = f"limit must be a whole number 1-{pages.MAX_LIMIT}."
-        raise validation_failed({"limit": FieldError("invalid_limit", message)})
-    limit, token = int(raw_limit), request.query.get("cursor")
+    raw_limit = request.query.get("limit")
+    limit = _LIMITS.get(raw_limit) if raw_limit is not None else pages.DEFAULT_LIMIT
+    if limit is None:
+        limit = _limit(raw_limit)
+    token = request.query.get("cursor")
     signer = request.app[SIGNER]
     if token is None:
-        cursor = pages.Cursor("", sort, 0.0, "")
+        cursor = _FIRST_PAGES[sort]
     else:
         try:
             cursor = pages.read_cursor(signer, article, token, time.time())
@@ -290,6 +292,14 @@ async def _page(request: web.Request, article: str) -> RenderedThread:
         return RenderedThread(version, view_etag(article, version, view), body)
 
     return await request.app[THREADS].get(request.app[REDIS], article, view, render)
+
+
+def _limit(raw: str | None) -> int:
+    """A limit not in its usual spelling ("07"), or the error saying what it must be."""
+    if raw is None or not _LIMIT.fullmatch(raw) or not 1 <= int(raw) <= pages.MAX_LIMIT:
+        message = f"limit must be a whole number 1-{pages.MAX_LIMIT}."
+        raise validation_failed({"limit": FieldError("invalid_limit", message)})
+    return int(raw)
 
 
 def article_param(request: web.Request) -> str:

@@ -19,6 +19,7 @@ from service.store import live
 from service.web.appkeys import LIVE, REDIS, SETTINGS
 from service.web.cors import cors_headers
 from service.web.errors import DEADLINE, storage_unavailable
+from service.web.headers import secure
 from service.web.live import Frame, Listener
 from service.web.routes.comments import article_param
 
@@ -49,6 +50,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
             headers |= cors_headers(origin)
         ping = request.app[SETTINGS].live_ping_s
         response = EventSourceResponse(headers=headers, ping_interval=ping)
+        secure(response.headers)  # sent here, before the request stack sees the response
         writer = await response.prepare(request)
         # Whether the hub's pre-framed chunks fit this connection (HTTP/1.1) or the bare
         # events do (HTTP/1.0, which ends the body by closing).

@@ -61,7 +61,8 @@ async def test_no_page_parameters_answer_the_whole_thread_as_before(
     first = await publish(client, rconn, settings)
     await publish(client, rconn, settings, parent_id=first)
     body = await page(client)
-    assert set(body) == {"article", "count", "comments"}  # pinned older widgets read this
+    # What pinned older widgets read, and `live`, which they ignore.
+    assert set(body) == {"article", "count", "live", "comments"}
     assert body["count"] == 2
     assert [r["parent_id"] for r in body["comments"][0]["replies"]] == [first]
 
@@ -216,7 +217,13 @@ async def test_pages_have_etags_that_follow_the_thread(
 @pytest.mark.parametrize("sort", ["oldest", "newest"])
 async def test_an_empty_thread_has_an_empty_page(client: Client, sort: str) -> None:
     body = await page(client, sort=sort)
-    assert body == {"article": ARTICLE, "count": 0, "comments": [], "next_cursor": None}
+    assert body == {
+        "article": ARTICLE,
+        "count": 0,
+        "live": "0-0",
+        "comments": [],
+        "next_cursor": None,
+    }
 
 
 @pytest.mark.parametrize("query", [{}, {"limit": "10"}])

@@ -154,6 +154,28 @@ async def test_a_reconnect_with_last_event_id_gets_what_it_missed(
     assert refetch.id == got[-1].id
 
 
+async def test_a_stream_opened_from_a_pages_live_position_hears_what_followed_it(
+    client: Client, rconn: redis.Redis
+) -> None:
+    await ready(client)
+    empty = await (await client.get("/api/v1/comments", params={"article": ARTICLE})).json()
+    assert empty["live"] == live.START
+    first = await asyncio.to_thread(seed_thread, rconn, ARTICLE, 1)
+    params = {"article": ARTICLE, "limit": "20"}
+    body = await (await client.get("/api/v1/comments", params=params)).json()
+    assert [c["id"] for c in body["comments"]] == first
+    # Published after the page was read and before its reader's stream opened.
+    later = await asyncio.to_thread(seed_thread, rconn, ARTICLE, 1, start=1_800_000_000.0)
+    resp = await client.get(
+        "/api/v1/stream", params={"article": ARTICLE, "last_event_id": body["live"]}
+    )
+    reader = Reader(resp)
+    hello = await reader.next()
+    assert (hello.event, hello.id) == ("ready", body["live"])
+    heard = await reader.next()
+    assert (heard.event, heard.data["id"]) == ("published", later[0])
+
+
 async def test_a_reader_returning_to_a_quiet_article_resumes_from_its_start(
     client: Client, rconn: redis.Redis
 ) -> None:

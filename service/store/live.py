@@ -135,7 +135,17 @@ def _entry(eid: str | bytes, fields: dict[Any, Any]) -> Event:
 
 async def latest(redis: aioredis.Redis, article: str) -> str:
     """The id of the article's newest event (START if none is kept): where a new reader stands."""
-    entries: Any = await redis.xrevrange(keys.live_events(article), count=1)
+    return newest(await redis.xrevrange(keys.live_events(article), count=1))
+
+
+def queue_latest(pipe: aioredis.client.Pipeline, article: str) -> None:
+    """Queue what `newest` reads, on a caller's pipeline: a thread is rendered with the id of
+    the newest event read before its comments, so a reader who opens the stream from there
+    hears every change the rendered thread may lack (and some it has, which are harmless)."""
+    pipe.xrevrange(keys.live_events(article), count=1)
+
+
+def newest(entries: Any) -> str:
     return as_text(entries[0][0]) if entries else START
 
 

@@ -137,8 +137,9 @@ def _rest_of_replies(parent: str, shown: Ranked, total: object) -> Cursor | None
     return Cursor(parent, "oldest", shown[-1][1], shown[-1][0])
 
 
-def render(page: Page, article: str, signer: Signer, now: float) -> bytes:
-    """The page as the API sends it, its cursors signed for the article."""
+def render(page: Page, article: str, live: str, signer: Signer, now: float) -> bytes:
+    """The page as the API sends it, its cursors signed for the article; `live` is the id
+    of the article's newest event read before the page, where the reader's stream starts."""
 
     def sign(value: object) -> object:
         return value.issue(signer, article, now) if isinstance(value, Cursor) else value
@@ -155,6 +156,7 @@ def render(page: Page, article: str, signer: Signer, now: float) -> bytes:
     body = {
         "article": article,
         "count": page.count,
+        "live": live,
         "comments": [out(c) for c in page.comments],
         "next_cursor": sign(page.next_cursor),
     }

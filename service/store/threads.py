@@ -14,7 +14,7 @@ import redis.asyncio as aioredis
 
 from service.core import keys
 from service.core.records import PUBLIC_FIELDS, build_thread, public_view
-from service.store import articles
+from service.store import articles, live
 
 
 @dataclass(slots=True)
@@ -117,19 +117,27 @@ class ThreadCache:
 
 
 async def _render(redis: aioredis.Redis, article: str) -> RenderedThread:
-    # Version and membership read atomically, so the ETag never names newer data than we serve.
+    # Version, live position and membership read atomically, so neither the ETag nor the
+    # live position names newer data than we serve.
     async with redis.pipeline(transaction=True) as pipe:
         pipe.get(keys.thread_version(article))
+        live.queue_latest(pipe, article)
         pipe.zrange(keys.thread(article), 0, -1)
-        raw_version, ids = await pipe.execute()
+        raw_version, newest, ids = await pipe.execute()
     async with redis.pipeline(transaction=False) as pipe:
         for comment_id in ids:
             pipe.hmget(keys.comment(comment_id), PUBLIC_FIELDS)
         rows = await pipe.execute() if ids else []
     comments = [public_view(dict(zip(PUBLIC_FIELDS, row, strict=True))) for row in rows if row[0]]
     version = int(raw_version or 0)
+    thread = {
+        "article": article,
+        "count": len(comments),
+        "live": live.newest(newest),
+        "comments": build_thread(comments),
+    }
     body = json.dumps(
-        {"article": article, "count": len(comments), "comments": build_thread(comments)},
+        thread,
         ensure_ascii=False,
         separators=(",", ":"),
     ).encode()

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from playwright.async_api import Page, expect
+from playwright.async_api import Page, Route, expect
 
 from service.store import moderation
 from tests.browser.conftest import Site
@@ -62,6 +62,34 @@ async def test_a_comment_approved_while_reading_waits_for_the_readers_click(
     await expect(fresh).to_have_text("1 new comment")
     await fresh.click()
     await expect(w.locator(f"#c-{first} > ol.replies > li#c-{reply}")).to_have_count(1)
+
+
+async def test_a_comment_published_before_the_stream_opens_is_announced_too(
+    site: Site, page: Page
+) -> None:
+    """The first page names the live position it was read at; the stream starts there, so a
+    change between the two (a slow network, the live module still loading) is not lost."""
+    await site.published(ARTICLE, comment="The first comment.")
+    asked: list[str] = []
+    opened = asyncio.Event()
+
+    async def hold(route: Route) -> None:
+        asked.append(route.request.url)
+        await opened.wait()
+        await route.continue_()
+
+    await page.route(lambda url: "/api/v1/stream?" in url, hold)
+    await page.goto(site.article_page("/gap", ARTICLE))
+    w = widget(page)
+    await expect(w.locator("h2")).to_have_text("1 comment")
+    async with asyncio.timeout(10):
+        while not asked:  # the widget asked for its stream; it waits here
+            await asyncio.sleep(0.05)
+    await site.published(ARTICLE, comment="Published before the stream opened.")
+    opened.set()
+    await expect(w.locator("button.fresh")).to_have_text("1 new comment")
+    await expect(w.locator("h2")).to_have_text("2 comments")
+    assert "last_event_id=" in asked[0]
 
 
 async def test_without_event_source_the_first_page_is_polled(site: Site, page: Page) -> None:

@@ -25,6 +25,7 @@ from service.core.validation import (
     Submission,
     validate_submission,
 )
+from service.store import live
 from service.store import pages as page_store
 from service.store.intake import BANNED, CLOSED, RateLimited, Refused
 from service.store.threads import RenderedThread, view_etag
@@ -285,10 +286,15 @@ async def _page(request: web.Request, article: str) -> RenderedThread:
     view = f"{cursor.parent}\x00{cursor.sort}\x00{cursor.score!r}\x00{cursor.after}\x00{limit}"
 
     async def render(redis: aioredis.Redis, article: str) -> RenderedThread:
-        # The version first: the ETag may name older data than served, never newer.
-        version = int(await redis.get(keys.thread_version(article)) or 0)
+        # The version and the live position first: the ETag and the live position may name
+        # older data than served, never newer.
+        async with redis.pipeline(transaction=False) as pipe:
+            pipe.get(keys.thread_version(article))
+            live.queue_latest(pipe, article)
+            raw_version, newest = await pipe.execute()
+        version = int(raw_version or 0)
         page = await page_store.read_page(redis, article, cursor, limit)
-        body = page_store.render(page, article, signer, time.time())
+        body = page_store.render(page, article, live.newest(newest), signer, time.time())
         return RenderedThread(version, view_etag(article, version, view), body)
 
     return await request.app[THREADS].get(request.app[REDIS], article, view, render)

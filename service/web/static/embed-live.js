@@ -122,7 +122,12 @@ export default (x) => (th) => {
     }, POLL_MS);
   };
   if (!window.EventSource) return poll();
-  const es = new EventSource(`${x.API}/api/v1/stream?article=${encodeURIComponent(th.article)}`);
+  // From where the first page was read: what changed while it travelled and this module
+  // loaded is replayed (a reconnect sends Last-Event-ID, which takes over).
+  const from = th.liveFrom ? `&last_event_id=${encodeURIComponent(th.liveFrom)}` : "";
+  const es = new EventSource(
+    `${x.API}/api/v1/stream?article=${encodeURIComponent(th.article)}${from}`,
+  );
   const on = (kind, f) =>
     es.addEventListener(kind, (e) => {
       try {

@@ -450,6 +450,7 @@
         return this.failed(code === "origin_not_allowed" ? code : "load_failed");
       }
       for (const c of flat(data)) this.src.set(c.id, FIRST);
+      this.liveFrom = data.live; // the stream resumes here: nothing between is missed
       this.more(this.list, data, 1);
       if (data.closed) this.closeThread();
       this.heading.textContent = countText(data.count);

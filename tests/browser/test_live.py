@@ -71,10 +71,11 @@ async def test_a_comment_published_before_the_stream_opens_is_announced_too(
     change between the two (a slow network, the live module still loading) is not lost."""
     await site.published(ARTICLE, comment="The first comment.")
     asked: list[str] = []
-    opened = asyncio.Event()
+    requested, opened = asyncio.Event(), asyncio.Event()
 
     async def hold(route: Route) -> None:
         asked.append(route.request.url)
+        requested.set()
         await opened.wait()
         await route.continue_()
 
@@ -82,9 +83,7 @@ async def test_a_comment_published_before_the_stream_opens_is_announced_too(
     await page.goto(site.article_page("/gap", ARTICLE))
     w = widget(page)
     await expect(w.locator("h2")).to_have_text("1 comment")
-    async with asyncio.timeout(10):
-        while not asked:  # the widget asked for its stream; it waits here
-            await asyncio.sleep(0.05)
+    await asyncio.wait_for(requested.wait(), 10)  # the widget asked for its stream: held
     await site.published(ARTICLE, comment="Published before the stream opened.")
     opened.set()
     await expect(w.locator("button.fresh")).to_have_text("1 new comment")

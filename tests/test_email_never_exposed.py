@@ -253,6 +253,7 @@ async def test_no_workspace_page_shows_an_address_or_an_ip_and_no_log_a_secret(
                 "comment_id": [first, *ids],
                 "commenter_id": sorted(set(COMMENTER_LINK.findall(listed))),
                 "token": [link.rsplit("/", 1)[1]],
+                "unknown": ["no-such-page"],
             }
             assert len(samples["commenter_id"]) == 2, "both commenters' pages are scanned"
             query = {"/moderation/article": f"?article={ARTICLE}", "/moderation/queue/{folder}":

@@ -41,6 +41,8 @@ from tests.test_workspace import (
 
 # Reached without a session, by design: the sign-in page, a mailed link's page (its GET only
 # shows a button: mail scanners follow links), and the workspace's static script.
+# What the workspace's catch-all route (an unknown page) is visited as.
+MISSING_PAGE = "no-such-page"
 PUBLIC_PAGES = {"/moderation/", "/moderation/signin/{token}", "/moderation/workspace.js"}
 # The forms that start a session; test_workspace.py checks their own CSRF values and limits.
 SIGNIN_FORMS = {"/moderation/signin", "/moderation/signin/{token}", "/moderation/token"}
@@ -128,6 +130,7 @@ async def desk(ws: Client, ws_settings: Settings) -> Desk:
         "comment_id": [comment_id],
         "commenter_id": [commenter_id],
         "token": ["unused"],
+        "unknown": [MISSING_PAGE],
     }
     return Desk(comment_id, samples)
 
@@ -177,7 +180,7 @@ async def test_every_page_and_action_needs_a_live_session(
     signin_csrf = csrf_of(await (await ws.get("/moderation/")).text())
     csrf = await sign_in_with_token(ws, TOKEN_ALICE)
     for path in desk.pages(ws):  # the samples are real: signed in, every page opens
-        assert (await ws.get(path)).status == 200, path
+        assert (await ws.get(path)).status == (404 if MISSING_PAGE in path else 200), path
     cookie: str | None = session_of(ws)
     key = keys.session(hashlib.sha256(session_of(ws).encode()).hexdigest())
     assert rconn.exists(key)
@@ -252,7 +255,8 @@ async def test_every_page_sends_its_policy_and_is_not_cached(ws: Client, desk: D
     answers = [await ws.get(path) for path in [*public, *desk.pages(ws)]]
     await sign_in_with_token(ws, TOKEN_ALICE)
     answers += [await ws.get(path) for path in desk.pages(ws)]
-    assert {r.status for r in answers} == {200, 401, 410}  # 410: a spent sign-in link
+    # 410: a spent sign-in link; 404: the workspace's page for a page it does not have.
+    assert {r.status for r in answers} == {200, 401, 404, 410}
     for resp in answers:
         policy = resp.headers["Content-Security-Policy"]
         assert "script-src 'self'" in policy, resp.url

@@ -162,12 +162,14 @@ async def test_every_workspace_page_passes_the_audit(
         "folder": sorted(queues.FOLDERS),
         "comment_id": [seeded.held, seeded.published, seeded.reported],
         "commenter_id": commenter_ids,
+        "unknown": ["no-such-page"],  # the catch-all: a page the workspace does not have
     }
     queries = {"/moderation/article": f"?article={ARTICLE}"}
     audited = set()
     for template in pages:
         for path in filled_paths(template, samples) if template not in SIGNED_OUT else []:
-            if await audit.visit(desk.api + path + queries.get(template, "")):
+            status = 404 if template == "/moderation/{unknown}" else 200
+            if await audit.visit(desk.api + path + queries.get(template, ""), status):
                 audited.add(template)
     assert audited == set(pages) - {*SIGNED_OUT, "/moderation/workspace.js"}
     # What a moderator's browser gets for something missing, or a page without its article.

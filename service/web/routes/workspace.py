@@ -435,3 +435,15 @@ def _waited(seconds: float | None) -> str:
         return f"{minutes} min"
     hours = minutes // 60
     return f"{hours} h {minutes % 60} min" if hours < 48 else f"{hours // 24} days"
+
+
+# Matched only when no other workspace route is (the router tries the longest path prefix
+# first): an unknown page under /moderation/ answers in the workspace's layout, with a way
+# back, not with the API's JSON.
+@routes.get("/moderation/{unknown:.+}")
+async def no_such_page(request: web.Request) -> web.Response:
+    signed = await page_session(request)
+    if isinstance(signed, web.Response):
+        return signed
+    message = "There is no such page in the workspace."
+    return await problem_page(request, signed, "No such page", message)

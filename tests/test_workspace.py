@@ -390,6 +390,25 @@ async def test_filters_order_and_pages(
     assert (await ws.get("/moderation/queue/elsewhere")).status == 404
 
 
+async def test_a_rare_reason_reads_a_bounded_stretch_too(ws: Client, rconn: redis.Redis) -> None:
+    """Filters judged comment by comment (a reason here) read at most SCAN_MAX comments a
+    page, as a text search does, instead of the whole queue."""
+    ids = seed(rconn, queues.SCAN_MAX + 600)
+    rare = ids[queues.SCAN_MAX + 100]
+    rconn.hset(
+        keys.comment(rare),
+        "reasons",
+        json.dumps([{"code": "rare_reason", "text": "Rare.", "points": 1}]),
+    )
+    await sign_in_with_token(ws)
+    first = await (await ws.get("/moderation/queue/held", params={"reason": "rare_reason"})).text()
+    assert listed(first) == []
+    assert f"Searched {queues.SCAN_MAX:,} comments and found 0 matches" in first
+    found = re.search(r'<a href="([^"]+)" rel="next"[^>]*>Search further</a>', first)
+    assert found
+    assert listed(await (await ws.get(found.group(1).replace("&amp;", "&"))).text()) == [rare]
+
+
 async def test_a_text_search_reads_a_bounded_stretch_and_searches_further(
     ws: Client, rconn: redis.Redis
 ) -> None:

@@ -56,8 +56,9 @@ LIST_FIELDS = (
     "featured",
 )
 READ_BATCH = 200
-# A text search reads at most this many comments a page (about 10 ms of Redis time here),
-# so a rare word costs a bounded page, not a scan of the whole folder.
+# A page filtered comment by comment (a text, a reason, an article before its own folders
+# are listed) reads at most this many comments (about 10 ms of Redis time here), so a rare
+# word or reason costs a bounded page, not a scan of the whole folder.
 SCAN_MAX = 2000
 TEXT_BATCH = 500
 TEXT_FIELDS = ("comment", "name", "website")
@@ -115,10 +116,14 @@ async def read(
     that article's folders once they are complete."""
     statuses = [STATUSES[folder]] if folder in STATUSES else list(STATUSES.values())
     folder_keys = [BY_STATUS[status]() for status in statuses]
+    per_article = False
     if folder == REPORTED:
         folder_keys = [keys.reported()]
     elif filters.article and not filters.email_hash and by_article and await by_article.ready():
         folder_keys = [keys.article_folder(filters.article, s.value) for s in statuses]
+        per_article = True
+    # Whether each comment read is judged by a filter: then the scan is bounded.
+    judged = bool(filters.text or filters.reason or (filters.article and not per_article))
     theirs = None
     if filters.email_hash:
         theirs = await _commenter_scores(redis, filters.email_hash, folder)
@@ -126,10 +131,10 @@ async def read(
     bound = None if cursor is None else f"({cursor}"
     scanned, bounded = 0, False
     while len(records) < limit:
-        if filters.text and scanned >= SCAN_MAX:
+        if judged and scanned >= SCAN_MAX:
             bounded = True
             break
-        count = min(TEXT_BATCH, SCAN_MAX - scanned) if filters.text else READ_BATCH
+        count = min(TEXT_BATCH, SCAN_MAX - scanned) if judged else READ_BATCH
         if theirs is None:
             page = await _batch(redis, folder_keys, bound, filters.newest_first, count)
         else:
@@ -163,7 +168,7 @@ async def read(
     more = len(records) == limit or bounded
     next_cursor = bound.lstrip("(") if bound is not None and more else None
     items = await views(redis, records, details=details, name=name)
-    return Page(items, next_cursor, scanned if filters.text else 0, bounded)
+    return Page(items, next_cursor, scanned if judged else 0, bounded)
 
 
 # Some fields (ARGV) of each comment named in KEYS: a batch's text fields in one round trip,

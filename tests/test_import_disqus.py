@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import redis
 
+from service.core import keys
 from service.core.sealing import EmailVault
 from service.core.settings import Settings
 from service.core.validation import normalize_email
@@ -38,6 +41,9 @@ async def test_posts_find_their_threads_and_parents(
     # The thread's link had http, a campaign query, no trailing slash and a fragment.
     launch = await (await client.get("/api/v1/comments", params={"article": LAUNCH})).json()
     assert [c["text"] for c in launch["comments"]] == ["Launch news, 日本語 too."]
+    # Each thread's createdAt: what closing N days after publication counts from.
+    published = rconn.hget(keys.article_settings(LUNAR), "published")
+    assert published == f"{datetime(2024, 5, 3, 9, 0, tzinfo=UTC).timestamp():.3f}".encode()
 
 
 def test_spam_and_addresses(rconn: redis.Redis, settings: Settings) -> None:

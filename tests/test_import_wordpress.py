@@ -6,6 +6,8 @@ import codecs
 import json
 import subprocess
 import sys
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +17,7 @@ from service.core import keys
 from service.core.sealing import EmailVault
 from service.core.settings import Settings
 from service.core.validation import normalize_email
-from service.store import privacy_data
+from service.store import articles, privacy_data
 from tests.helpers import SECRET, Client, stored_comments, worker_env
 from tests.importing import ABOUT, LUNAR, WORDPRESS, by_import_id, run_import
 
@@ -180,3 +182,24 @@ def test_the_command_logs_progress_and_prints_a_summary(settings: Settings) -> N
     messages = [json.loads(line)["msg"] for line in done.stderr.splitlines()]
     assert "import wordpress, reading: 14 comments" in messages[0]
     assert any("import wordpress, writing: 14 of 14 comments" in m for m in messages)
+
+
+def test_a_pages_publication_date_comes_along_unless_an_admin_gave_one(
+    rconn: redis.Redis, settings: Settings
+) -> None:
+    """What COMMENTS_CLOSE_AFTER_DAYS counts from: the post's date (post_date_gmt), not the
+    first imported comment's; an admin's date stays."""
+    chosen = datetime(2024, 1, 1, tzinfo=UTC).timestamp()
+    articles.set_published(rconn, ABOUT, "admin", chosen)
+    run_import(rconn, settings, "wordpress", WORDPRESS)
+
+    def state(article: str) -> articles.ArticleState:
+        found = [
+            rconn.hmget(keys.article_settings(article), articles.FIELDS),
+            rconn.zrange(keys.thread(article), 0, 0, withscores=True),
+        ]
+        return articles.state_of(found, 30, time.time())
+
+    assert state(LUNAR).published == datetime(2024, 5, 3, 9, 0, tzinfo=UTC).timestamp()
+    assert state(LUNAR).closed  # thirty days after May 2024 have passed
+    assert state(ABOUT).published == chosen

@@ -307,7 +307,8 @@ class Settings:
         0,
         "CLOSE_AFTER_DAYS",
         "close a thread to new comments this many days after the article's publication (the "
-        "date an admin gave it in the workspace, else when its first comment came) (0: never); "
+        "date an admin gave it in the workspace or an import brought, else when its first comment "
+        "came) (0: never); "
         "admins may keep one open, or close one, in the workspace",
         _integer,
     )

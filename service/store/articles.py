@@ -2,11 +2,11 @@
 pre-moderated; and the site's default closing of threads some days after the article's
 publication (COMMENTS_CLOSE_AFTER_DAYS), as WordPress, Coral and Disqus do.
 
-When was it published: the date an admin gave (imports do not carry their post dates here yet);
-else when the service first saw it, the creation time of its earliest comment (the first one
-decided is remembered; an older published one counts too, for threads from before that was
-kept). A date a reader's browser sends is not taken: anyone could close any thread by sending
-an old one.
+When was it published: the date an admin gave, else the one an import brought (WordPress's post
+date, Disqus's thread creation), else when the service first saw it, the creation time of its
+earliest comment (the first one decided is remembered; an older published one counts too, for
+threads from before that was kept). A date a reader's browser sends is not taken: anyone
+could close any thread by sending an old one.
 
 Whether a thread is closed is decided per request from the article's settings and its first
 published comment (read beside the cached thread's version, and by the intake script for a
@@ -110,6 +110,11 @@ def seen(pipe: redis.client.Pipeline, article: str, created_at: float) -> None:
     """Queue remembering when the service first saw the article, if nothing did before: a
     comment on it was created then (called as each comment is decided)."""
     pipe.hsetnx(keys.article_settings(article), "first_seen", f"{created_at:.3f}")
+
+
+def imported_published(pipe: redis.client.Pipeline, article: str, published: float) -> None:
+    """Queue an import's publication date for the article, kept only if it has none."""
+    pipe.hsetnx(keys.article_settings(article), "published", f"{published:.3f}")
 
 
 def set_published(conn: redis.Redis, article: str, actor: str, published: float | None) -> bool:

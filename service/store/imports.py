@@ -195,7 +195,7 @@ def _plan(
     if page.deleted:
         summary.skipped["deleted"] += len(comments)
         return None
-    planned = plan_thread(page.article, page.title, comments, options, id_for)
+    planned = plan_thread(page.article, page.title, comments, options, id_for, page.published)
     summary.orphans += planned.tally.pop("orphans", 0)
     summary.skipped.update(planned.tally)
     return planned
@@ -282,6 +282,10 @@ def _write(
     pipe.sadd(keys.imported(thread.article), *(c.comment_id for c in fresh))
     # The article's age for COMMENTS_CLOSE_AFTER_DAYS, if nothing knew it: its first comment.
     articles.seen(pipe, thread.article, min(c.created_at for c in fresh))
+    # The page's publication date, as the source has it, unless an admin gave one (or an
+    # earlier import did); a date in the future (a scheduled post) is none yet.
+    if thread.published is not None and 0 < thread.published <= now:
+        articles.imported_published(pipe, thread.article, thread.published)
     if folders[Status.APPROVED]:
         transitions.refresh(pipe, thread.article)  # public thread, counts and caches
         # Written beside transitions: the next read builds the thread's page indexes whole.

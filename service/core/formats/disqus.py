@@ -1,11 +1,11 @@
 """Disqus's XML export (Moderation > Export), read as a stream.
 
 `<disqus>` holds every `<category>`, then every `<thread dsq:id>` (`link`, `title`,
-`isDeleted`), then every `<post dsq:id>`: `message` (HTML), `createdAt` (ISO 8601, UTC),
-`isDeleted`, `isSpam`, `author` (`name`, `email` when the export has it, `username`,
-`isAnonymous`), `ipAddress`, `thread dsq:id` and, for a reply, `parent dsq:id`. Posts of one
-thread are spread over the file, so the importer groups them before it writes. Elements and
-attributes are matched by local name, whatever their namespace.
+`createdAt`, `isDeleted`), then every `<post dsq:id>`: `message` (HTML), `createdAt` (ISO
+8601, UTC), `isDeleted`, `isSpam`, `author` (`name`, `email` when the export has it,
+`username`, `isAnonymous`), `ipAddress`, `thread dsq:id` and, for a reply, `parent dsq:id`.
+Posts of one thread are spread over the file, so the importer groups them before it writes.
+Elements and attributes are matched by local name, whatever their namespace.
 """
 
 from __future__ import annotations
@@ -34,6 +34,8 @@ def read(path: Path) -> Iterator[Item]:
                 url=xmlstream.text(fields.get("link")),
                 title=xmlstream.text(fields.get("title")),
                 deleted=deleted,
+                # When Disqus first saw the page: the closest it has to a publication date.
+                published=cleaning.timestamp(xmlstream.text(fields.get("createdAt"))),
             )
         else:
             yield _post(key, fields, element.sourceline)

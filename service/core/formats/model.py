@@ -32,6 +32,9 @@ class SourceThread:
     article: str | None = None
     # A page removed in the old system: its comments count as deleted.
     deleted: bool = False
+    # When the page was published (Unix time), if the source says: what closing a thread
+    # some days after publication (COMMENTS_CLOSE_AFTER_DAYS) counts from.
+    published: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

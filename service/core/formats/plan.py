@@ -55,6 +55,7 @@ class PlannedThread:
     comments: list[Planned]
     # What was left out or repaired, by reason: "deleted", "pingbacks", "orphans", ...
     tally: Counter[str] = field(default_factory=Counter)
+    published: float | None = None  # SourceThread.published
 
 
 def plan_thread(
@@ -63,6 +64,7 @@ def plan_thread(
     sources: Iterable[SourceComment],
     options: Options,
     id_for: Callable[[str, str], str],
+    published: float | None = None,
 ) -> PlannedThread:
     """`id_for(article, source_id)` names a comment (the HMAC of its source id)."""
     tally: Counter[str] = Counter()
@@ -85,7 +87,7 @@ def plan_thread(
         ids[source.source_id] = _comment_id(article, source, id_for)
     parents = _parents(kept, tally)
     comments = [_planned(c, texts[c.source_id], ids, parents, options, tally) for c in kept]
-    return PlannedThread(article, cleaning.title(title), comments, +tally)
+    return PlannedThread(article, cleaning.title(title), comments, +tally, published)
 
 
 def _left_out(source: SourceComment, options: Options) -> str | None:

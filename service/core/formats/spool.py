@@ -34,7 +34,7 @@ class Spool:
             PRAGMA journal_mode = OFF;
             PRAGMA synchronous = OFF;
             CREATE TABLE threads (seq INTEGER PRIMARY KEY, key TEXT UNIQUE, article TEXT,
-                                  problem TEXT, title TEXT, deleted INTEGER);
+                                  problem TEXT, title TEXT, deleted INTEGER, published REAL);
             CREATE TABLE comments (seq INTEGER PRIMARY KEY, thread TEXT, data TEXT);
             """
         )
@@ -44,10 +44,10 @@ class Spool:
 
     def add_thread(self, thread: SourceThread, article: str | None, problem: str | None) -> None:
         """A page and its article id, or the problem that leaves it without one."""
-        row = (thread.key, article, problem, thread.title, int(thread.deleted))
+        row = (thread.key, article, problem, thread.title, int(thread.deleted), thread.published)
         cursor = self._db.execute(
-            "INSERT OR IGNORE INTO threads (key, article, problem, title, deleted) "
-            "VALUES (?, ?, ?, ?, ?)",
+            "INSERT OR IGNORE INTO threads (key, article, problem, title, deleted, published) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
             row,
         )
         self.threads += cursor.rowcount
@@ -74,13 +74,13 @@ class Spool:
         self._flush()
         self._db.execute("CREATE INDEX IF NOT EXISTS by_thread ON comments (thread, seq)")
         pages = self._db.execute(
-            "SELECT key, article, problem, title, deleted FROM threads ORDER BY seq"
+            "SELECT key, article, problem, title, deleted, published FROM threads ORDER BY seq"
         )
-        for key, article, problem, title, deleted in pages.fetchall():
+        for key, article, problem, title, deleted, published in pages.fetchall():
             rows = self._db.execute(
                 "SELECT data FROM comments WHERE thread = ? ORDER BY seq", (key,)
             )
-            page = Page(key, article, problem, title, bool(deleted))
+            page = Page(key, article, problem, title, bool(deleted), published)
             yield page, [_comment(json.loads(data)) for (data,) in rows]
 
     def close(self) -> None:
@@ -108,6 +108,7 @@ class Page:
     problem: str | None
     title: str
     deleted: bool
+    published: float | None = None
 
 
 def _comment(values: list[Any]) -> SourceComment:

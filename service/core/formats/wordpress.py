@@ -1,7 +1,8 @@
 """WordPress's export (WXR 1.0-1.2: Tools > Export > All content), read as a stream.
 
 An RSS document whose `<item>`s are posts, pages and attachments, each with its
-`<wp:comment>`s: `comment_id`, `comment_parent` (0 for none), `comment_author`,
+`<wp:comment>`s (and its `post_date_gmt`, or local `post_date`: when it was published):
+`comment_id`, `comment_parent` (0 for none), `comment_author`,
 `comment_author_email`, `comment_author_url`, `comment_author_IP`, `comment_date_gmt`
 (`comment_date`, local time, when the GMT one is zero), `comment_content` (as typed, with
 the HTML WordPress allows; newlines are its paragraphs), `comment_approved` ("1", "0",
@@ -54,6 +55,8 @@ def read(path: Path) -> Iterator[Item]:
             url=xmlstream.text(fields.get("link")) or xmlstream.text(fields.get("guid")),
             title=xmlstream.text(fields.get("title")),
             article=meta.get(ARTICLE_META),
+            published=cleaning.timestamp(xmlstream.text(fields.get("post_date_gmt")))
+            or cleaning.timestamp(xmlstream.text(fields.get("post_date"))),
         )
         for element in item:
             if xmlstream.local(element.tag) == "comment" and _in_wp(element):

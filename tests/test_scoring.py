@@ -219,6 +219,14 @@ def test_links_and_numbers_are_seen_by_their_shape() -> None:
         "and", "url", "url@example.co.uk", "url/2", "url?",
     ]  # fmt: skip
     assert tokens("bit.ly") == ["url", "url@bit.ly", "url/0"]
+    # Links written to read as prose: spaced out, or under any country's domain with a path.
+    assert tokens("go to site . com/a, site. com or site.pl/a") == [
+        "go", "to", "url", "url@site.com", "url/1",
+        "url", "url@site.com", "url/0", "or", "url", "url@site.pl", "url/1",
+    ]  # fmt: skip
+    assert tokens("tell me. me too, and/or e.g. this, 1.5/10") == [
+        "tell", "me", "me", "too", "and", "or", "e", "g", "this", "0.0", "0",
+    ]  # fmt: skip
     # Where a link goes is a feature: two sites are two texts, two videos on one site one.
     (video, other_video, shortened) = (
         windows(f"watch {link}")[0].tolist()

@@ -23,7 +23,7 @@ from workers.scoring import (
     decide,
     score,
 )
-from workers.textmodel import TextModel, roc_auc, windows
+from workers.textmodel import TextModel, roc_auc, tokens, windows
 
 POLICY = Policy()
 GOOD = Candidate(
@@ -211,6 +211,32 @@ def test_features_are_stable_bounded_and_windowed() -> None:
     first, *_, last = (set(window.tolist()) for window in windows(text))
     assert first == set(windows(" ".join(f"w{i}" for i in range(64)))[0].tolist())
     assert last == set(windows(" ".join(f"w{i}" for i in range(896, 1000)))[0].tolist())
+
+
+def test_links_and_numbers_are_seen_by_their_shape() -> None:
+    assert tokens("see http://youtu.be/9bZ and https://www.Shop.example.co.uk/a/b/c?x=1") == [
+        "see", "url", "url@youtu.be", "url/1",
+        "and", "url", "url@example.co.uk", "url/2", "url?",
+    ]  # fmt: skip
+    assert tokens("bit.ly") == ["url", "url@bit.ly", "url/0"]
+    # Links written to read as prose: spaced out, or under any country's domain with a path.
+    assert tokens("go to site . com/a, site. com or site.pl/a") == [
+        "go", "to", "url", "url@site.com", "url/1",
+        "url", "url@site.com", "url/0", "or", "url", "url@site.pl", "url/1",
+    ]  # fmt: skip
+    assert tokens("tell me. me too, and/or e.g. this, 1.5/10") == [
+        "tell", "me", "me", "too", "and", "or", "e", "g", "this", "0.0", "0",
+    ]  # fmt: skip
+    # Where a link goes is a feature: two sites are two texts, two videos on one site one.
+    (video, other_video, shortened) = (
+        windows(f"watch {link}")[0].tolist()
+        for link in ("http://youtu.be/a", "http://youtu.be/b", "http://bit.ly/a")
+    )
+    assert video == other_video != shortened
+    # A number is its shape: a count or a year, a phone number, digits with separators.
+    assert tokens("2 in 2015, call +447935454150: 1,884,034,783 views at 1:39 for $4.99") == [
+        "0", "in", "0", "call", "00", "0.0", "views", "at", "0.0", "for", "$", "0.0",
+    ]  # fmt: skip
 
 
 def test_scoring_all_windows_at_once_is_the_mean_of_each(model: TextModel) -> None:

@@ -73,7 +73,7 @@ def test_eval_reports_the_long_ham_hold_out_and_the_targets() -> None:
     assert long_ham_spam == 0.0, out
     assert long_ham_held <= 25.0, out
     # ...and the one it misses (<= 8 %), pinned where it stands so it does not get worse.
-    assert ham_held <= 12.0, out
+    assert ham_held <= 9.0, out
     assert caught == 0.0  # text alone is soft: offline, nothing is conclusive
     targets = out[out.index("targets:") :]
     assert targets.count(": met") == 5, out

@@ -176,7 +176,7 @@ def eval_command() -> int:
     return 0
 
 
-HOLD_AT_CHOICES = (-3.0, -2.5, -2.1, -1.5, -1.0, 0.0)
+HOLD_AT_CHOICES = (-3.0, -2.5, -2.0, -1.5, -1.0, 0.0)
 
 
 def trade_off(youtube: Report, long_ham: Report, hold_at: float) -> str:

@@ -9,8 +9,9 @@ summed to +5.75 points (issue 12). The mean then goes through a Platt calibratio
 out-of-fold scores (see `fit`), so "80 % spam-like" means what it says.
 
 Features per window are binary and L2-normalised: word unigrams and bigrams, character 3- and
-4-grams inside words, and the 4- and 5-grams across each word boundary. Hashing uses CRC32,
-stable across processes (Python's hash() is randomised per process).
+4-grams inside words, and the 4- and 5-grams across each word boundary. Words are lowercased;
+a link becomes words of its own (its site, the shape of its path) and a number its shape.
+Hashing uses CRC32, stable across processes (Python's hash() is randomised per process).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ MASK = (1 << N_BITS) - 1
 MODEL_PATH = Path(__file__).with_name("spam_model.npz")
 # Changes whenever features or windows change meaning: a model (or a weight vector learned
 # online) of another format scores nonsense, so it is refused instead.
-FORMAT = 3
+FORMAT = 5
 WINDOW = 64  # words per window: nearly every short comment is one window
 MIN_LAST = 32  # a shorter tail joins the window before it
 # A longer comment is judged on this many windows spread across it (256 words), not all,
@@ -43,12 +44,22 @@ MIN_LAST = 32  # a shorter tail joins the window before it
 MAX_WINDOWS = 4
 
 _TLDS = "com net org info ly gl co me io ru biz".split()
-_URL = re.compile(rf"(?:https?://|www\.)\S+|\b[\w-]+\.(?:{'|'.join(_TLDS)})\b\S*")
+_COMMON = "com|net|org"
+# An address: with its scheme or "www.", a domain of `_TLDS`, one spaced out to slip past
+# link filters ("site . com", "site. com"), or any other domain followed by a path
+# ("site.pl/page"). Links written the last two ways read as prose, and were 3 of the 23
+# spam comments the leave-one-video-out evaluation let through.
+_URL = re.compile(
+    rf"(?:https?://|www\.)\S+"
+    rf"|\b[\w-]+(?:\.(?:{'|'.join(_TLDS)})\b| ?\. ?(?:{_COMMON})\b|\.[a-z]{{2,6}}/)\S*"
+)
 # What any address `_URL` finds contains ("://", "www." or one of these): most prose has
 # none, and skips the slower search (a pattern that starts with a literal is a fast scan).
-_TLD = re.compile(rf"\.(?:{'|'.join(_TLDS)})")
+_TLD = re.compile(rf"\.(?:{'|'.join(_TLDS)}|[a-z]{{2,6}}/| (?:{_COMMON}))")
 _TAG = re.compile(r"<[^>]+>")
-_WORD = re.compile(r"[^\W\d_]+|\d+|[!?$€£%]")
+# A number is one token with its separators ("1,884,034,783", "1:39", "4.99"), seen by its shape.
+_WORD = re.compile(r"[^\W\d_]+|\d+(?:[.,:]\d+)*|[!?$€£%]")
+_PATH = re.compile(r"[/?#]")
 
 Indices = npt.NDArray[np.int64]
 Floats = npt.NDArray[np.float64]
@@ -60,10 +71,52 @@ def clean(text: str) -> str:
 
 
 def tokens(text: str) -> list[str]:
-    if "://" in text or "www." in text or _TLD.search(text):
-        text = _URL.sub(" URL ", text)
-    lowered = text.lower()
-    return ["0" if tok.isdigit() else tok for tok in _WORD.findall(lowered)]
+    if not ("://" in text or "www." in text or _TLD.search(text)):
+        return _plain(text)
+    found: list[str] = []
+    start = 0
+    for link in _URL.finditer(text):
+        found += _plain(text[start : link.start()])
+        found += _link(link.group())
+        start = link.end()
+    return found + _plain(text[start:])
+
+
+def _plain(text: str) -> list[str]:
+    return [_number(tok) if tok[0].isdigit() else tok for tok in _WORD.findall(text.lower())]
+
+
+def _number(tok: str) -> str:
+    """A number's shape: what it says is how it is written, not its value. A short one
+    (a count, a year) is "0", a long run of digits (a phone number, a code) "00", digits with
+    separators (a big count, a price, a time) "0.0". One "0" for all of them made a view
+    count look like a phone number (leave-one-video-out AUC 0.9854 -> 0.9863)."""
+    if not tok.isdigit():
+        return "0.0"
+    return "0" if len(tok) <= 4 else "00"
+
+
+def _link(link: str) -> list[str]:
+    """A link as words: that it is one, the site it points to and the shape of its path.
+    Where a link goes tells spam from ham (a reader shares the video or the source; spam
+    points to a shop, a shortener, a profile), and one "URL" word for every link could not
+    say (with the number shapes, leave-one-video-out AUC 0.9863 -> 0.9884)."""
+    address = link.lower().replace(" ", "").removeprefix("http://").removeprefix("https://")
+    address = address.removeprefix("www.")
+    cut = _PATH.search(address)
+    host, rest = (address[: cut.start()], address[cut.start() :]) if cut else (address, "")
+    labels = host.strip(".,;:!?)]'\"").split(".")
+    # The site: the last two labels, three under a country's "co.uk" or "com.au" (no list of
+    # public suffixes offline; this is the common shape).
+    keep = 3 if len(labels) > 2 and len(labels[-1]) == 2 and len(labels[-2]) <= 3 else 2
+    path = re.split(r"[?#]", rest, maxsplit=1)[0]
+    depth = min(2, len([part for part in path.split("/") if part]))
+    return [
+        "url",
+        "url@" + ".".join(labels[-keep:]),
+        f"url/{depth}",
+        *(["url?"] if "?" in rest else []),
+    ]
 
 
 def spans(count: int) -> list[tuple[int, int]]:

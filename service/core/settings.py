@@ -145,7 +145,7 @@ class Policy:
     """How the scorer's points become a verdict, and which content rules apply."""
 
     hold_at: float = setting(
-        -2.1,
+        -1.5,
         "HOLD_AT",
         "below this score a comment is approved (set where at most 3 % of spam would be, "
         "leave-one-video-out)",

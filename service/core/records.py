@@ -18,6 +18,8 @@ from service.core.validation import Submission
 # The only fields a reader ever sees. Anything else on the record (sealed email, its HMAC,
 # IP, user agent, token, honeypot) stays internal.
 PUBLIC_FIELDS = ("id", "parent_id", "name", "website", "comment", "created_at", "featured", "staff")
+# Read once: an Enum member's .value is a Python-level property.
+PENDING = Status.PENDING.value
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,7 @@ def new_record(
         "parent_id": sub.parent_id or "",
         # Stored only when asked for: readers test for "1" (a field costs ~70 bytes a comment).
         "notify_replies": "1" if sub.notify_replies else "",
-        "status": Status.PENDING.value,
+        "status": PENDING,
         "created_at": f"{meta.received_at:.6f}",
         "email_sealed": vault.seal(sub.email, comment_id),
         "email_hash": email_hash,
@@ -135,6 +137,8 @@ PAGE_PARAMS = frozenset({"p", "page_id"})
 def page_url(url: str) -> str:
     """The page a URL names: scheme, host, port and path, no credentials, no fragment, and
     only the query parameters in PAGE_PARAMS; "" for anything that is not an http(s) URL."""
+    if not url:  # no Referer, no article_url: nothing to parse
+        return ""
     try:
         parts = urlsplit(url.strip())
         host, port = parts.hostname, parts.port

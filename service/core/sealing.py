@@ -21,6 +21,27 @@ def derive_key(secret: str, purpose: str) -> bytes:
     return hkdf.derive(secret.encode())
 
 
+class Hmac:
+    """HMAC-SHA256 under one key, from a copy of the keyed state: a third fewer instructions
+    per call than hmac.new or hmac.digest, which key a fresh state (and look the digest up
+    in OpenSSL) every time. A copy shares nothing mutable, so threads may share one."""
+
+    __slots__ = ("_keyed",)
+
+    def __init__(self, key: bytes) -> None:
+        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
+
+    def digest(self, msg: bytes) -> bytes:
+        mac = self._keyed.copy()
+        mac.update(msg)
+        return mac.digest()
+
+    def hexdigest(self, msg: bytes) -> str:
+        mac = self._keyed.copy()
+        mac.update(msg)
+        return mac.hexdigest()
+
+
 class EmailVault:
     """Seals addresses with AES-256-GCM and hashes them with HMAC-SHA256 for look-ups.
 
@@ -31,11 +52,11 @@ class EmailVault:
 
     def __init__(self, secret: str) -> None:
         self._aead = AESGCM(derive_key(secret, "email-seal"))
-        self._hmac_key = derive_key(secret, "email-hmac")
-        self._id_key = derive_key(secret, "idempotency")
-        self._browser_key = derive_key(secret, "commenter-browser")
-        self._voter_key = derive_key(secret, "voter")
-        self._commenter_key = derive_key(secret, "commenter-id")
+        self._email_mac = Hmac(derive_key(secret, "email-hmac"))
+        self._id_mac = Hmac(derive_key(secret, "idempotency"))
+        self._browser_mac = Hmac(derive_key(secret, "commenter-browser"))
+        self._voter_mac = Hmac(derive_key(secret, "voter"))
+        self._commenter_mac = Hmac(derive_key(secret, "commenter-id"))
 
     def seal(self, email: str, comment_id: str) -> str:
         nonce = os.urandom(NONCE_BYTES)
@@ -51,28 +72,28 @@ class EmailVault:
 
     def email_hash(self, email: str) -> str:
         # Case-folded: nearly every mailbox provider treats the local part case-insensitively.
-        return hmac.new(self._hmac_key, email.casefold().encode(), hashlib.sha256).hexdigest()
+        return self._email_mac.hexdigest(email.casefold().encode())
 
     def commenter_id(self, email_hash: str) -> str:
         """The workspace's name for a commenter: 20 hex chars of a keyed hash of their
         address's HMAC. Without the server's key it cannot be reversed or guessed from an
         address, and it differs from every stored value."""
-        return hmac.new(self._commenter_key, email_hash.encode(), hashlib.sha256).hexdigest()[:20]
+        return self._commenter_mac.hexdigest(email_hash.encode())[:20]
 
     def browser_fingerprint(self, email_hash: str, commenter_key: str) -> str:
         """Names the browser a commenter posted from (the random key their widget keeps),
         bound to their address: the proof that earns and keeps trust. The key itself, a
         bearer secret, is never stored."""
         msg = f"{email_hash}\x00{commenter_key}".encode()
-        return hmac.new(self._browser_key, msg, hashlib.sha256).hexdigest()[:32]
+        return self._browser_mac.hexdigest(msg)[:32]
 
     def voter(self, comment_id: str, reader_key: str) -> str:
         """Names one reader's vote on one comment. Bound to the comment, so one reader's votes
         on two comments cannot be linked; the reader key itself is never stored."""
         msg = f"{comment_id}\x00{reader_key}".encode()
-        return hmac.new(self._voter_key, msg, hashlib.sha256).hexdigest()[:32]
+        return self._voter_mac.hexdigest(msg)[:32]
 
     def idempotency_suffix(self, scope: str, key: str) -> str:
         """16 hex chars naming the comment a (scope, Idempotency-Key) pair creates."""
         msg = f"{scope}\x00{key}".encode()
-        return hmac.new(self._id_key, msg, hashlib.sha256).hexdigest()[:16]
+        return self._id_mac.hexdigest(msg)[:16]

@@ -23,12 +23,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
+import orjson
 import redis
 import redis.asyncio as aioredis
 from redis.connection import HiredisRespSerializer
@@ -371,10 +371,6 @@ class IntakeWriter:
             _settle(item.done, batch.outcome(answer))
 
 
-# Made once: json.dumps with options builds a new encoder per call.
-_RECORD_JSON = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
-
-
 class _PackedInC:
     """A connection that packs commands with hiredis, as redis-py's synchronous connections do."""
 
@@ -395,10 +391,11 @@ def pack_in_c(client: aioredis.Redis) -> None:
         pool.connection_class = type(base.__name__, (_PackedInC, base), {})
 
 
-def pack(record: Mapping[str, str]) -> bytes:
-    """A record as the intake script's one JSON argument (UnicodeEncodeError if a value is not
-    text Redis can store)."""
-    return _RECORD_JSON.encode(record).encode()
+def pack(record: dict[str, str]) -> bytes:
+    """A record as the intake script's one JSON argument (TypeError if a value is not text
+    Redis can store). orjson: a tenth of the instructions of the json module's encoder, which
+    spent 4 % of the API's time on this alone."""
+    return orjson.dumps(record)
 
 
 def _text(value: bytes | int | None) -> str:

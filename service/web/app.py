@@ -76,7 +76,6 @@ def create_app(settings: Settings, *, demo_page: bool = False) -> web.Applicatio
     app[WORKSPACE_JS] = Asset.load("workspace.js")
     pages.setup(app)
     app.cleanup_ctx.append(_redis)
-    app.on_startup.append(_check_data_format)  # after _redis: it uses its client
     app.cleanup_ctx.append(_live)  # after _redis: it subscribes with its client
     app.on_shutdown.append(_end_streams)
     areas = (
@@ -104,11 +103,6 @@ def create_app(settings: Settings, *, demo_page: bool = False) -> web.Applicatio
     if demo_page:
         app.router.add_get("/", demo.article_page)
     return app
-
-
-async def _check_data_format(app: web.Application) -> None:
-    """Never serve data this release cannot read: refuse to start (service/store/migrations)."""
-    await asyncio.to_thread(migrations.require_readable, app[SYNC_REDIS], "the API")
 
 
 async def _live(app: web.Application) -> AsyncIterator[None]:
@@ -157,6 +151,15 @@ def server_limits(settings: Settings) -> ServerLimits:
 
 async def _redis(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
+    sync = connections.sync_client(settings, max_connections=8)
+    try:
+        # Never serve data this release cannot read: refuse to start (store/migrations),
+        # before anything runs in the background. (aiohttp cleans up nothing of a startup
+        # that failed: a task started here would be cancelled, and waited for, at exit.)
+        await asyncio.to_thread(migrations.require_readable, sync, "the API")
+    except BaseException:
+        connections.close(sync)
+        raise
     reader = connections.async_client(settings, max_connections=settings.redis_max_connections)
     # The intake writer's own: RQ's job data is binary (not decoded), and a batch may wait
     # for the replicas' acknowledgement (WAIT) on top of its write.
@@ -172,7 +175,6 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     pack_in_c(writer_conn)
     writer = IntakeWriter(writer_conn, settings)
     await writer.start()
-    sync = connections.sync_client(settings, max_connections=8)
     app[REDIS], app[WRITER], app[SYNC_REDIS] = reader, writer, sync
     app[BANS] = BanCache(reader)
     app[ARTICLE_FOLDERS] = ArticleFolders(reader)

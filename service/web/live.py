@@ -163,14 +163,16 @@ class Hub:
     async def run(self) -> None:
         """Subscribe and dispatch until closed, subscribing again after a Redis failure.
 
-        The loop checks `closing` too: a cancellation can be swallowed inside the Redis
-        client's own read timeout, and the app's cleanup must not wait on it forever."""
-        while not self.closing:
+        The loop checks `closing`, and whether the task was asked to stop, too: a
+        cancellation can be swallowed inside the Redis client's own read timeout, and
+        whoever cancelled it (the app's cleanup, or asyncio at exit) must not wait forever."""
+        task = asyncio.current_task()
+        while not self.closing and not (task and task.cancelling()):
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(keys.live_channel())
                 self.ready.set()
-                while not self.closing:
+                while not self.closing and not (task and task.cancelling()):
                     # A bounded wait, whatever the client's socket timeout: a quiet channel is
                     # no error, and a closing hub notices within it.
                     message = await pubsub.get_message(timeout=1.0)

@@ -65,21 +65,18 @@ def test_eval_reports_the_long_ham_hold_out_and_the_targets() -> None:
     for name, values in figures.items():
         assert all(0 <= v <= 100 for v in values), (name, out)
     auc, caught, published, ham_spam, ham_held = figures["YouTube pooled"]
-    # The targets of issue 12 this model meets...
+    # The targets of issue 12, every one met (ham held without room: 60 of 755, 8 % is 60.4).
     assert auc >= 0.985, out
     assert published <= 3.0, out
     assert ham_spam == 0.0, out
+    assert ham_held <= 8.0, out
     *_, long_ham_spam, long_ham_held = figures["long-ham hold-out"]
     assert long_ham_spam == 0.0, out
     assert long_ham_held <= 25.0, out
-    # ...and the one it misses (<= 8 %), pinned where it stands so it does not get worse.
-    assert ham_held <= 9.0, out
     assert caught == 0.0  # text alone is soft: offline, nothing is conclusive
     targets = out[out.index("targets:") :]
-    assert targets.count(": met") == 5, out
-    missed = [line for line in targets.splitlines() if "MISSED by" in line]
-    assert len(missed) == 1, out
-    assert missed[0].strip().startswith("YouTube ham held"), out
+    assert targets.count(": met") == 6, out
+    assert "MISSED" not in targets, out
 
 
 def test_bench_prints_its_figures_beside_the_target() -> None:

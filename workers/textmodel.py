@@ -9,8 +9,9 @@ summed to +5.75 points (issue 12). The mean then goes through a Platt calibratio
 out-of-fold scores (see `fit`), so "80 % spam-like" means what it says.
 
 Features per window are binary and L2-normalised: word unigrams and bigrams, character 3- and
-4-grams inside words, and the 4- and 5-grams across each word boundary. Words are lowercased;
-a link becomes words of its own (its site, the shape of its path) and a number its shape.
+4-grams inside words, the 4- and 5-grams across each word boundary, and the window's shape
+(its length, its words in capitals). Words are lowercased; a link becomes words of its own
+(its site, the shape of its path) and a number its shape.
 Hashing uses CRC32, stable across processes (Python's hash() is randomised per process).
 """
 
@@ -34,7 +35,7 @@ MASK = (1 << N_BITS) - 1
 MODEL_PATH = Path(__file__).with_name("spam_model.npz")
 # Changes whenever features or windows change meaning: a model (or a weight vector learned
 # online) of another format scores nonsense, so it is refused instead.
-FORMAT = 5
+FORMAT = 6
 WINDOW = 64  # words per window: nearly every short comment is one window
 MIN_LAST = 32  # a shorter tail joins the window before it
 # A longer comment is judged on this many windows spread across it (256 words), not all,
@@ -135,6 +136,20 @@ def spans(count: int) -> list[tuple[int, int]]:
     return [every[(i * last + gaps // 2) // gaps] for i in range(MAX_WINDOWS)]
 
 
+# A window's shape, which lowercasing and the words themselves do not say: each word written
+# in capitals ("CHECK", "SUBSCRIBE") and the window's length in words, by bucket. Spam shouts
+# its call to action and runs to a few sentences; ham is often a few words or a long reply
+# (leave-one-video-out: AUC 0.9887 -> 0.9893, YouTube ham held 8.21 -> 7.95 %; issue 12).
+_LETTERS = re.compile(r"[^\W\d_]{2,}")
+_LENGTHS = (3, 10, 30)  # window lengths in words: 1-3, 4-10, 11-30, more
+
+
+def _shape_grams(passage: str, count: int) -> bytes:
+    grams = [f"s len {sum(count > n for n in _LENGTHS)}"]
+    grams += [f"s cap {word.lower()}" for word in _LETTERS.findall(passage) if word.isupper()]
+    return np.array([_hash(g) for g in grams], dtype=np.int64).tobytes()
+
+
 def _hash(gram: str) -> int:
     return zlib.crc32(gram.encode()) & MASK
 
@@ -194,10 +209,11 @@ def window_keys(text: str) -> Indices:
     known = _words.get
     owns, codes, gram_counts, word_counts = [], [], [], []
     for start, end in spans(len(chunks)):
-        found = [known(w) or _word(w) for w in tokens(" ".join(chunks[start:end]))]
+        passage = " ".join(chunks[start:end])
+        found = [known(w) or _word(w) for w in tokens(passage)]
         if found:
             own, code = zip(*found, strict=True)
-            owns.append(b"".join(own))
+            owns.append(b"".join(own) + _shape_grams(passage, len(found)))
             codes.append(b"".join(code))
             gram_counts.append(len(owns[-1]) // 8)
             word_counts.append(len(found))

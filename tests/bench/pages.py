@@ -114,7 +114,7 @@ class Reads:
         assert "Socket errors" not in out, out
         answered = int(re.search(r"(\d+) requests in", out)[1])  # type: ignore[index]
         self.rates.append(float(re.search(r"Requests/sec:\s+([0-9.]+)", out)[1]))  # type: ignore[index]
-        self.p99.append(re.search(r"99%\s+(\S+)", out)[1])  # type: ignore[index]
+        self.p99.append(re.search(r"^\s*99%\s+(\S+)", out, re.M)[1])  # type: ignore[index]
         self.cpu_us.append(used / answered * 1e6)
 
     @property

@@ -24,6 +24,8 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	@command -v wrk >/dev/null || { echo "installing wrk (load generator)"; apt-get update -qq && apt-get install -y -qq wrk >/dev/null; }
+	@command -v valgrind >/dev/null || { echo "installing valgrind (instruction counts)"; apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
+	$(BIN)/python -m tests.bench.instructions
 	$(BIN)/python -m tests.bench.intake
 	$(BIN)/python -m tests.bench.replicas
 	$(BIN)/python -m tests.bench.memory

@@ -23,9 +23,9 @@ class RenderedThread:
     etag: str
     body: bytes
     checked: float = 0.0  # monotonic time the version was last confirmed
-    # The article's settings and first comment as read at `checked` (articles.read_state):
-    # whether it is closed is decided per request from them (`state.closed_at`), a thread
-    # closing by time too.
+    # The article's state from its settings and first comment as read at `checked`
+    # (articles.read_state): whether it is closed is decided per request from it
+    # (`state.closed_at(now)`), a thread closing by time too.
     state: articles.ArticleState = articles.NEVER_READ
     _closed: tuple[bytes, str] | None = None
 

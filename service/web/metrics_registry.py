@@ -50,6 +50,7 @@ METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
 
 # Latency buckets (seconds), as Prometheus's `le` bounds.
 BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 2.5)
+LE = [*map(floatToGoString, BUCKETS), "+Inf"]  # the buckets' `le` labels, the last +Inf
 
 
 class _Latencies:
@@ -147,9 +148,8 @@ class _RequestCollector(Collector):
             "comments_http_request_seconds", "Request latency", labels=["route"]
         )
         for route, histogram in list(m.latencies.items()):
-            cumulative = list(itertools.accumulate(histogram.counts))
-            bounds = [*map(floatToGoString, BUCKETS), "+Inf"]
-            latency.add_metric([route], list(zip(bounds, cumulative, strict=True)), histogram.total)
+            cumulative = itertools.accumulate(histogram.counts)
+            latency.add_metric([route], list(zip(LE, cumulative, strict=True)), histogram.total)
         submissions = CounterMetricFamily(
             "comments_submissions", "Submissions by outcome", labels=["outcome"]
         )

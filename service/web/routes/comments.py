@@ -272,9 +272,10 @@ async def _page(request: web.Request, article: str) -> RenderedThread:
         message = "sort must be " + " or ".join(pages.SORTS) + "."
         raise validation_failed({"sort": FieldError("invalid", message)})
     raw_limit = request.query.get("limit")
-    limit = _LIMITS.get(raw_limit) if raw_limit is not None else pages.DEFAULT_LIMIT
-    if limit is None:
-        limit = _limit(raw_limit)
+    if raw_limit is None:
+        limit = pages.DEFAULT_LIMIT
+    else:
+        limit = _LIMITS.get(raw_limit) or _limit(raw_limit)
     token = request.query.get("cursor")
     signer = request.app[SIGNER]
     if token is None:
@@ -302,9 +303,9 @@ async def _page(request: web.Request, article: str) -> RenderedThread:
     return await request.app[THREADS].get(request.app[REDIS], article, view, render)
 
 
-def _limit(raw: str | None) -> int:
+def _limit(raw: str) -> int:
     """A limit not in its usual spelling ("07"), or the error saying what it must be."""
-    if raw is None or not _LIMIT.fullmatch(raw) or not 1 <= int(raw) <= pages.MAX_LIMIT:
+    if not _LIMIT.fullmatch(raw) or not 1 <= int(raw) <= pages.MAX_LIMIT:
         message = f"limit must be a whole number 1-{pages.MAX_LIMIT}."
         raise validation_failed({"limit": FieldError("invalid_limit", message)})
     return int(raw)

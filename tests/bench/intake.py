@@ -50,6 +50,7 @@ class Run:
     p99_ms: float
     max_ms: float
     cpu_us: float = 0.0  # the server's CPU time per request (all its processes)
+    warm_accepted: int = 0  # 2xx answers of the warm-up before it (they stored comments too)
 
     @property
     def rate(self) -> float:
@@ -136,10 +137,11 @@ def cpu_seconds(pids: list[int]) -> float:
 
 def measured(name: str, url: str, pids: list[int], opts: argparse.Namespace, *args: str) -> Run:
     """A warm-up, then the run, with the servers' CPU time per request."""
-    wrk("warm-up", url, 2, opts.connections, *args)
+    warm = wrk("warm-up", url, 2, opts.connections, *args)
     before = cpu_seconds(pids)
     run = wrk(name, url, opts.seconds, opts.connections, *args)
     run.cpu_us = (cpu_seconds(pids) - before) / max(run.requests, 1) * 1e6
+    run.warm_accepted = warm.accepted
     return run
 
 
@@ -191,15 +193,12 @@ def service_run(
         worker = start(["service.entry.cli", "worker"], env) if with_worker else None
         try:
             url = f"http://127.0.0.1:{port}/api/v1/comments"
-            warm = wrk("warm-up", url, 2, opts.connections)
-            before_cpu = cpu_seconds([api.pid])
-            run = wrk(name, url, opts.seconds, opts.connections)
-            run.cpu_us = (cpu_seconds([api.pid]) - before_cpu) / max(run.requests, 1) * 1e6
+            run = measured(name, url, [api.pid], opts)
         finally:
             if worker is not None:
                 stop(worker)
     # Without a worker nothing is decided, so every stored comment is still a record.
-    durability.add(warm.accepted + run.accepted, before, stored(server.url))
+    durability.add(run.warm_accepted + run.accepted, before, stored(server.url))
     return run
 
 
@@ -223,12 +222,9 @@ def ceiling_and_one(
             ceiling.append(measured("bare aiohttp (ceiling)", url, [bare.pid], opts))
             before = stored(server.url)
             url = f"http://127.0.0.1:{port}/api/v1/comments"
-            warm = wrk("warm-up", url, 2, opts.connections)
-            before_cpu = cpu_seconds([api.pid])
-            run = wrk("service, 1 API process", url, opts.seconds, opts.connections)
-            run.cpu_us = (cpu_seconds([api.pid]) - before_cpu) / max(run.requests, 1) * 1e6
+            run = measured("service, 1 API process", url, [api.pid], opts)
             ours.append(run)
-            durability.add(warm.accepted + run.accepted, before, stored(server.url))
+            durability.add(run.warm_accepted + run.accepted, before, stored(server.url))
     return ceiling, ours
 
 

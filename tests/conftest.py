@@ -48,6 +48,14 @@ async def client(settings: Settings) -> AsyncIterator[Client]:
 
 
 @pytest.fixture
+async def ws(ws_settings: Settings) -> AsyncIterator[Client]:
+    """The app with the moderators' workspace set up: a module that uses it says how, with a
+    `ws_settings` fixture of its own."""
+    async with TestClient(TestServer(create_app(ws_settings))) as c:
+        yield c
+
+
+@pytest.fixture
 def captured_logs() -> Iterator[io.StringIO]:
     """What the project's configured logging writes (JSON lines), during one test."""
     stream = io.StringIO()

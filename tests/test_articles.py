@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator
 
 import pytest
 import redis
@@ -32,12 +31,6 @@ PAGE = "/moderation/article"
 @pytest.fixture
 def ws_settings(settings: Settings) -> Settings:
     return workspace_settings(settings)
-
-
-@pytest.fixture
-async def ws(ws_settings: Settings) -> AsyncIterator[Client]:
-    async with TestClient(TestServer(create_app(ws_settings))) as c:
-        yield c
 
 
 async def save(client: Client, csrf: str, **fields: str) -> int:

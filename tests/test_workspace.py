@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator
 from ipaddress import ip_network
 
 import pytest
@@ -53,12 +52,6 @@ def workspace_settings(settings: Settings, **overrides: object) -> Settings:
 @pytest.fixture
 def ws_settings(settings: Settings, smtp: tuple[int, Recorder]) -> Settings:
     return workspace_settings(settings, smtp_url=f"smtp://127.0.0.1:{smtp[0]}")
-
-
-@pytest.fixture
-async def ws(ws_settings: Settings) -> AsyncIterator[Client]:
-    async with TestClient(TestServer(create_app(ws_settings))) as c:
-        yield c
 
 
 async def other_client(settings: Settings) -> Client:

@@ -20,11 +20,9 @@ from dataclasses import dataclass
 import pytest
 import redis
 from aiohttp import ClientResponse
-from aiohttp.test_utils import TestClient, TestServer
 
 from service.core import keys
 from service.core.settings import Settings
-from service.web.app import create_app
 from service.web.appkeys import SETTINGS
 from service.web.workspace import COOKIE
 from tests.helpers import ARTICLE, Client, filled_paths, route_paths, stored_comments
@@ -73,12 +71,6 @@ FOREIGN = ({"Origin": "https://evil.example"}, {"Origin": "null"},
 @pytest.fixture
 def ws_settings(settings: Settings) -> Settings:
     return workspace_settings(settings)
-
-
-@pytest.fixture
-async def ws(ws_settings: Settings) -> AsyncIterator[Client]:
-    async with TestClient(TestServer(create_app(ws_settings))) as c:
-        yield c
 
 
 @dataclass

@@ -91,8 +91,10 @@ def test_train_reproduces_the_shipped_model(tmp_path: Path) -> None:
     _slow_cli("spam", "train", "--output", str(output))
     with np.load(output) as fresh, np.load(MODEL_PATH) as shipped:
         assert sorted(fresh.files) == sorted(shipped.files) == ["meta", "weights"]
-        assert np.array_equal(fresh["weights"], shipped["weights"])
-        assert np.array_equal(fresh["meta"], shipped["meta"])
+        # Equal up to float32 rounding: numpy picks its SIMD kernels by CPU, so sums may
+        # round differently in the last bit on another machine (seen: 264 weights, 1.5e-8).
+        np.testing.assert_allclose(fresh["weights"], shipped["weights"], rtol=0, atol=1e-6)
+        np.testing.assert_allclose(fresh["meta"], shipped["meta"], rtol=1e-6)
     model = TextModel.load(output)
     assert model.slope > 0  # calibrated: spam-like stays spam-like
 

@@ -8,6 +8,7 @@ import time
 import zlib
 
 import redis
+import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
 from rq.job import Job
 from rq.serializers import JSONSerializer
@@ -17,7 +18,7 @@ from service.core.settings import Settings
 from service.queueing import jobs
 from service.queueing.job_hashes import JobHashes, timestamp
 from service.queueing.queues import queue
-from service.store.intake import store_batch
+from service.store.intake import IntakeWriter, store_batch
 from service.web.app import create_app
 from tests.helpers import Client, all_keys, drain, make_settings, stored_comments, submit
 
@@ -137,3 +138,45 @@ async def test_header_bytes_that_are_not_utf8_are_stored_replaced(
     odd = next(r for r in records.values() if r["name"] == "N")
     assert odd["user_agent"] == "bad??agent"
     assert odd["referrer"].startswith("https://news.example.org/a")
+
+
+def _record(comment_id: str) -> dict[str, str]:
+    return {"id": comment_id, "article": "a", "email_hash": "h" * 16, "status": "pending"}
+
+
+async def test_a_request_gone_away_neither_stops_the_write_nor_fails_its_retry(
+    rconn: redis.Redis, settings: Settings
+) -> None:
+    """A client that disconnects cancels its request: the comment is still written (another
+    request may share the write), and a retry with the same id waiting beside it gets the
+    answer, not the cancellation."""
+    conn = aioredis.Redis.from_url(settings.redis_url or "")
+    writer = IntakeWriter(conn, settings)
+    await writer.start()
+    try:
+        first = asyncio.ensure_future(writer.store(COMMENT_ID, _record(COMMENT_ID), may_exist=True))
+        retry = asyncio.ensure_future(writer.store(COMMENT_ID, _record(COMMENT_ID), may_exist=True))
+        await asyncio.sleep(0)  # both are waiting for the one write
+        first.cancel()
+        assert await retry is None
+        assert first.cancelled()
+        assert rconn.hget(keys.comment(COMMENT_ID), "status") == b"pending"
+        assert queue(rconn, settings).get_job_ids() == [keys.process_job(COMMENT_ID)]
+    finally:
+        await writer.close()
+        await conn.aclose()
+
+
+async def test_closing_the_writer_writes_what_is_still_waiting(
+    rconn: redis.Redis, settings: Settings
+) -> None:
+    conn = aioredis.Redis.from_url(settings.redis_url or "")
+    writer = IntakeWriter(conn, settings)
+    await writer.start()
+    ids = [f"0123456789abcdef-{i:016x}" for i in range(300)]  # more than one batch
+    waiting = [asyncio.ensure_future(writer.store(i, _record(i), may_exist=False)) for i in ids]
+    await asyncio.sleep(0)
+    await writer.close()
+    assert [w.result() for w in waiting] == [None] * len(ids)
+    assert all(rconn.exists(keys.comment(i)) for i in ids)
+    await conn.aclose()

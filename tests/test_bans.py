@@ -3,6 +3,8 @@ API process's copy of the list."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 import redis
 import redis.asyncio as aioredis
@@ -97,3 +99,33 @@ async def test_the_intakes_copy_survives_redis_errors(
     finally:
         await live.aclose()
         await dead.aclose()
+
+
+async def test_requests_do_not_wait_for_the_periodic_read(
+    rconn: redis.Redis, redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past REFRESH_S the list is read again beside the requests, which go on with the copy
+    they have, even while Redis holds the read; a change made in this process is waited for."""
+    monkeypatch.setattr(store_bans, "REFRESH_S", 0.0)  # every check finds the copy stale
+    store_bans.add(rconn, parse_entry("203.0.113.0/24"), "alice", None)
+    first = Entry(RANGE, "203.0.113.0/24")
+    client = aioredis.Redis.from_url(redis_server.url, socket_timeout=30)
+    cache = BanCache(client)
+    try:
+        assert await cache.match("203.0.113.9", None) == first  # no copy yet: waited for
+        # Redis holds every command for 2 s (an UNPAUSE too). A hang guard, not a speed
+        # claim: waiting for the read would outlast the 1.5 s.
+        rconn.execute_command("CLIENT", "PAUSE", "2000", "ALL")
+        assert await asyncio.wait_for(cache.match("203.0.113.9", None), 1.5) == first
+        store_bans.add(rconn, parse_entry("198.51.100.0/24"), "alice", None)
+        cache.forget()  # as the workspace does after a change
+        assert await cache.match("198.51.100.7", None) == Entry(RANGE, "198.51.100.0/24")
+        store_bans.add(rconn, parse_entry("192.0.2.0/24"), "alice", None)
+        for _ in range(500):  # seen by a later periodic read
+            if await cache.match("192.0.2.1", None) is not None:
+                break
+            await asyncio.sleep(0.01)
+        assert await cache.match("192.0.2.1", None) == Entry(RANGE, "192.0.2.0/24")
+    finally:
+        await cache.close()
+        await client.aclose()

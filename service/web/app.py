@@ -180,6 +180,7 @@ async def _redis(app: web.Application) -> AsyncIterator[None]:
     app[ARTICLE_FOLDERS] = ArticleFolders(reader)
     yield
     await app[ARTICLE_FOLDERS].close()
+    await app[BANS].close()
     await writer.close()
     await connections.aclose(writer_conn)
     connections.close(sync)

@@ -115,7 +115,7 @@ async def test_requests_do_not_wait_for_the_periodic_read(
         assert await cache.match("203.0.113.9", None) == first  # no copy yet: waited for
         # Redis holds every command for 2 s (an UNPAUSE too). A hang guard, not a speed
         # claim: waiting for the read would outlast the 1.5 s.
-        rconn.execute_command("CLIENT", "PAUSE", "2000", "ALL")
+        rconn.client_pause(2000, all=True)
         assert await asyncio.wait_for(cache.match("203.0.113.9", None), 1.5) == first
         store_bans.add(rconn, parse_entry("198.51.100.0/24"), "alice", None)
         cache.forget()  # as the workspace does after a change

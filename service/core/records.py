@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from service.core.form_token import TokenCheck
@@ -22,8 +21,7 @@ PUBLIC_FIELDS = ("id", "parent_id", "name", "website", "comment", "created_at", 
 PENDING = Status.PENDING.value
 
 
-@dataclass(frozen=True, slots=True)
-class RequestMeta:
+class RequestMeta(NamedTuple):  # made per submission: see Submission
     """What the request itself tells the spam scorer."""
 
     ip: str

@@ -23,8 +23,8 @@ import hmac
 import json
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 from service.core.sealing import Hmac, derive_key
 
@@ -59,8 +59,7 @@ class ExpiredToken(BadToken):
         self.claims = claims
 
 
-@dataclass(frozen=True, slots=True)
-class Claims:
+class Claims(NamedTuple):  # made per verified token: a NamedTuple is made fastest
     fields: tuple[str, ...]
     issued: int
     expires: int  # 0: never

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 from urllib.parse import urlsplit
@@ -50,8 +49,9 @@ class FieldError(NamedTuple):
     limit: int | None = None  # too_long's maximum, which translated messages name
 
 
-@dataclass(frozen=True, slots=True)
-class Submission:
+# A NamedTuple, not a frozen dataclass: as immutable, and made in a third of the time (a frozen
+# dataclass sets each of its fields through object.__setattr__; one is made per submission).
+class Submission(NamedTuple):
     article: str
     name: str
     email: str  # normalized; sealed before it is stored

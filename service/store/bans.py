@@ -8,9 +8,9 @@ the copy it had (the submission's own write reports the outage) and is tried aga
 later: the check never turns a Redis hiccup into an error, and never holds requests up beyond
 one read.
 
-(Requests used to wait for every periodic read: under load that read queues behind the
-intake's batches, and each one held every request arriving meanwhile: 100 µs of the API's time
-per submission on average, and latency spikes, measured under wrk.)
+(Requests used to wait for every periodic read. Under load that read queues behind the
+intake's batches and held every submission arriving meanwhile: with wrk's 64 connections,
+about 1 % of submissions waited some 8 ms longer, where the p99 latency is measured.)
 """
 
 from __future__ import annotations

@@ -12,7 +12,10 @@ import json
 import logging
 import subprocess
 import sys
-from urllib.parse import quote
+import time
+import urllib.error
+import urllib.request
+from urllib.parse import quote, urlencode
 
 import pytest
 import redis
@@ -20,8 +23,9 @@ import redis
 from service.core.logs import configure_logging
 from service.core.redaction import redact
 from service.core.settings import Settings
+from service.entry.embedded_redis import free_port
 from service.queueing.queues import queue
-from tests.helpers import Client, run_worker_burst
+from tests.helpers import Client, run_worker_burst, worker_env
 
 IDN = "用户x@例子.广告"
 IDN_PARTS = ("用户x", "例子", "广告", "xn--fsqu00a", "xn--4rr70v")
@@ -151,3 +155,52 @@ def test_the_worker_log_redacts_job_descriptions(rconn: redis.Redis, settings: S
     assert "no_such_job" in output
     for leak in ("a%40b.org", "b.org", *IDN_PARTS, quote("用户x")):
         assert leak not in output, leak
+
+
+@pytest.mark.parametrize("access_log", [False, True])
+def test_the_api_process_logs_requests_only_when_asked(
+    settings: Settings, access_log: bool
+) -> None:
+    """`comments api` writes no line per request by default (COMMENTS_ACCESS_LOG): such a line
+    keeps the reader's IP, and cost more than half of accepting a comment. Asked for, each
+    request gets one, redacted like every other line."""
+    port = free_port()
+    env = {
+        **worker_env(settings.with_overrides(access_log=access_log)),
+        "COMMENTS_LOG_LEVEL": "INFO",
+    }
+    api = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "service.entry.cli",
+            "api",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline, "the API did not start"
+                time.sleep(0.1)
+        query = urlencode({"article": "a", "email": "reader@example.org"})
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/comments?{query}") as resp:
+            assert resp.status == 200
+    finally:
+        api.terminate()
+        output, _ = api.communicate(timeout=30)
+    lines = output.decode(errors="replace")
+    assert ("GET /healthz HTTP/1.1" in lines) is access_log, lines
+    assert ("GET [email] HTTP/1.1" in lines) is access_log, lines  # the URL held an address
+    assert "reader@example.org" not in lines
+    assert "reader%40example.org" not in lines

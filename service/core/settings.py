@@ -525,6 +525,12 @@ class Settings:
         "`json`: one object per line with `request_id` (carried from the API into the job); "
         "`text` (dev)",
     )
+    access_log: bool = setting(
+        False,
+        "ACCESS_LOG",
+        "a log line per request (aiohttp's access log, redacted like every line); off: the "
+        "proxy in front logs requests, and each line would keep the reader's IP",
+    )
 
     @property
     def is_dev(self) -> bool:

@@ -21,7 +21,7 @@ from service.core.settings import Settings
 from service.core.signing import Signer
 from service.entry.embedded_redis import RedisServer
 from service.store import connections, migrations, sessions
-from service.web.app import create_app, server_limits
+from service.web.app import create_app, server_options
 
 log = logging.getLogger(__name__)
 # The console's sign-in link: a newcomer opens the workspace in one click, without SMTP. It
@@ -75,7 +75,7 @@ def run_dev(settings: Settings, host: str, port: int, loop: asyncio.AbstractEven
         if settings.outbox_dir:
             print(f"  Moderator notifications are written to {settings.outbox_dir}/\n", flush=True)
         app = create_app(settings, demo_page=True)
-        web.run_app(app, host=host, port=port, loop=loop, print=None, **server_limits(settings))
+        web.run_app(app, host=host, port=port, loop=loop, print=None, **server_options(settings))
     finally:
         workers.send_signal(signal.SIGTERM)  # warm shutdown: the current job finishes
         try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import logging
 from collections.abc import AsyncIterator
 from typing import TypedDict
 
@@ -134,18 +135,24 @@ def settle_heap() -> None:
     gc.set_threshold(20_000, *gc.get_threshold()[1:])
 
 
-class ServerLimits(TypedDict):
+class ServerOptions(TypedDict):
     max_line_size: int
     max_field_size: int
     max_headers: int
+    access_log: logging.Logger | None
 
 
-def server_limits(settings: Settings) -> ServerLimits:
-    """Header limits for web.run_app: aiohttp's HTTP parser enforces them per connection."""
+def server_options(settings: Settings) -> ServerOptions:
+    """web.run_app's options from settings: the header limits aiohttp's HTTP parser enforces
+    per connection, and the access log. Off by default: a line per request cost more than
+    half of what accepting a comment costs (wrk: 1,845 against 2,850 comments/s, 510 against
+    338 µs of CPU time a request), and would keep readers' IPs in logs beyond
+    COMMENTS_RETENTION_DAYS."""
     return {
         "max_line_size": settings.max_header_bytes,
         "max_field_size": settings.max_header_bytes,
         "max_headers": settings.max_headers,
+        "access_log": logging.getLogger("aiohttp.access") if settings.access_log else None,
     }
 
 

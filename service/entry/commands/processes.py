@@ -45,7 +45,7 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
 
     from aiohttp import web
 
-    from service.web.app import create_app, server_limits, settle_heap
+    from service.web.app import create_app, server_options, settle_heap
 
     app = create_app(settings)
     settle_heap()
@@ -56,7 +56,7 @@ def _api(args: argparse.Namespace, settings: Settings) -> int:
         loop=new_event_loop(),
         print=None,
         reuse_port=args.reuse_port or None,
-        **server_limits(settings),
+        **server_options(settings),
     )
     return 0
 

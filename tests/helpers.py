@@ -19,6 +19,7 @@ import re
 import subprocess
 import sys
 import time
+import urllib.request
 import zlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -354,6 +355,24 @@ def filled_paths(template: str, samples: Mapping[str, Sequence[str]]) -> list[st
         "".join(p + v for p, v in zip(parts, (*values, ""), strict=True))
         for values in itertools.product(*(samples[name] for name in names))
     ]
+
+
+# `comments api` on 127.0.0.1: add "--port", str(port) and any other arguments.
+API = [sys.executable, "-m", "service.entry.cli", "api", "--host", "127.0.0.1"]
+
+
+def api_ready_sync(url: str, process: subprocess.Popen[bytes], seconds: float = 30) -> None:
+    """Wait until the API process at `url` answers /readyz with 200 (failing if it exits)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "the API exited"
+        try:
+            with urllib.request.urlopen(f"{url}/readyz", timeout=1) as resp:
+                if resp.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError("the API did not become ready")
 
 
 async def api_ready(session: aiohttp.ClientSession, url: str, seconds: float = 20) -> None:

@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
@@ -32,7 +30,16 @@ from service.core.settings import Settings
 from service.entry.embedded_redis import RedisServer, free_port
 from service.store import moderation
 from service.web.app import create_app
-from tests.helpers import ARTICLE, TEXT, drain_now, form_token, make_settings, worker_env
+from tests.helpers import (
+    API,
+    ARTICLE,
+    TEXT,
+    api_ready_sync,
+    drain_now,
+    form_token,
+    make_settings,
+    worker_env,
+)
 
 DOCUMENT = Path(__file__).resolve().parent.parent / "service" / "web" / "openapi.json"
 TOKEN = "m" * 40
@@ -47,7 +54,6 @@ CHECKS = [
     checks.response_headers_conformance,
 ]
 EXAMPLES_PER_OPERATION = 20
-API = [sys.executable, "-m", "service.entry.cli", "api", "--host", "127.0.0.1"]
 
 schema = schemathesis.openapi.from_path(DOCUMENT)
 # The live stream answers 200 with a response that never ends, so a generated request for it
@@ -101,19 +107,6 @@ def test_every_error_answer_is_the_one_error_shape() -> None:
 # --- the real service ---------------------------------------------------------------------
 
 
-def wait_ready(url: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        assert process.poll() is None, "the API exited"
-        try:
-            with urllib.request.urlopen(f"{url}/readyz", timeout=1) as resp:
-                if resp.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.05)
-    raise AssertionError("the API did not become ready")
-
-
 def post_json(url: str, body: dict[str, Any], headers: dict[str, str] | None = None) -> Any:
     request = urllib.request.Request(
         url,
@@ -165,7 +158,7 @@ def api_url(redis_server: RedisServer) -> Iterator[str]:
     )
     base = f"http://127.0.0.1:{port}"
     try:
-        wait_ready(base, process)
+        api_ready_sync(base, process)
         seed(base, service_settings)
         yield base
     finally:

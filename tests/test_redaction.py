@@ -12,7 +12,6 @@ import json
 import logging
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from urllib.parse import quote, urlencode
@@ -25,7 +24,7 @@ from service.core.redaction import redact
 from service.core.settings import Settings
 from service.entry.embedded_redis import free_port
 from service.queueing.queues import queue
-from tests.helpers import Client, run_worker_burst, worker_env
+from tests.helpers import API, Client, api_ready_sync, run_worker_burst, worker_env
 
 IDN = "用户x@例子.广告"
 IDN_PARTS = ("用户x", "例子", "广告", "xn--fsqu00a", "xn--4rr70v")
@@ -170,29 +169,10 @@ def test_the_api_process_logs_requests_only_when_asked(
         "COMMENTS_LOG_LEVEL": "INFO",
     }
     api = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "service.entry.cli",
-            "api",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
+        [*API, "--port", str(port)], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline, "the API did not start"
-                time.sleep(0.1)
+        api_ready_sync(f"http://127.0.0.1:{port}", api)
         query = urlencode({"article": "a", "email": "reader@example.org"})
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/comments?{query}") as resp:
             assert resp.status == 200
@@ -200,7 +180,7 @@ def test_the_api_process_logs_requests_only_when_asked(
         api.terminate()
         output, _ = api.communicate(timeout=30)
     lines = output.decode(errors="replace")
-    assert ("GET /healthz HTTP/1.1" in lines) is access_log, lines
+    assert ("GET /readyz HTTP/1.1" in lines) is access_log, lines
     assert ("GET [email] HTTP/1.1" in lines) is access_log, lines  # the URL held an address
     assert "reader@example.org" not in lines
     assert "reader%40example.org" not in lines

@@ -84,8 +84,9 @@ async def post_comment(request: web.Request) -> web.Response:
     if back is not None:
         return web.Response(status=303, headers={"Location": back + PENDING_FRAGMENT})
     # The author's key to edit or delete it for a while; never stored, never logged.
-    window = request.app[SETTINGS].edit_window_s
-    token = own_comments.issue(request.app[SIGNER], comment_id, created_at, window)
+    app = request.app
+    window = app[SETTINGS].edit_window_s
+    token = own_comments.issue(app[SIGNER], comment_id, created_at, window)
     body = {"id": comment_id, "status": "pending", "edit_token": token, "edit_expires_in": window}
     # orjson: the json module builds an encoder per call, 3 % of a comment's instructions.
     return web.json_bytes_response(body, status=202, dumps=orjson.dumps)
@@ -94,7 +95,8 @@ async def post_comment(request: web.Request) -> web.Response:
 async def _accept(request: web.Request, data: Mapping[str, object]) -> tuple[str, float]:
     """Validate and store one submission; its id and creation time, or the ApiError saying
     why not."""
-    settings, vault = request.app[SETTINGS], request.app[VAULT]
+    app = request.app  # a property: looked up once
+    settings, vault = app[SETTINGS], app[VAULT]
     sub, errors = validate_submission(data, settings.max_comment_chars)
     if sub is None:
         raise validation_failed(errors)
@@ -105,9 +107,8 @@ async def _accept(request: web.Request, data: Mapping[str, object]) -> tuple[str
     # Bans by IP range or website domain are checked in memory (service/store/bans.py); a
     # banned commenter and a closed thread are refused by the intake script. Either way the
     # message is neutral: it says nothing of moderators or of why.
-    if settings.banned_comments == "refuse" and await request.app[BANS].match(
-        client_address(request), sub.website
-    ):
+    ip = client_address(request)
+    if settings.banned_comments == "refuse" and await app[BANS].match(ip, sub.website):
         raise ApiError(403, *REFUSALS[BANNED])
     now = time.time()
     if idem_key is None:
@@ -116,9 +117,9 @@ async def _accept(request: web.Request, data: Mapping[str, object]) -> tuple[str
         # The same key from the same commenter on the same article names the same comment.
         scope = f"{sub.article}\x00{vault.email_hash(sub.email)}"
         comment_id = keys.new_comment_id(sub.article, vault.idempotency_suffix(scope, idem_key))
-    token = tokens.check(request.app[SIGNER], sub.form_token, sub.article, now)
+    token = tokens.check(app[SIGNER], sub.form_token, sub.article, now)
     meta = RequestMeta(
-        ip=client_address(request),
+        ip=ip,
         user_agent=request.headers.get("User-Agent", ""),
         referrer=request.headers.get("Referer", ""),
         received_at=now,
@@ -129,9 +130,7 @@ async def _accept(request: web.Request, data: Mapping[str, object]) -> tuple[str
     try:
         # The intake script refuses a banned commenter's comment and one on a closed thread
         # before anything is stored, in that order, then finds an earlier attempt's.
-        earlier = await request.app[WRITER].store(
-            comment_id, record, may_exist=idem_key is not None
-        )
+        earlier = await app[WRITER].store(comment_id, record, may_exist=idem_key is not None)
     except Refused as refused:
         raise ApiError(403, *REFUSALS[refused.reason]) from None
     except RateLimited as limited:

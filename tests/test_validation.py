@@ -7,7 +7,12 @@ import random
 import pytest
 from email_validator import EmailNotValidError, validate_email
 
-from service.core.validation import HONEYPOT_FIELD, normalize_email, validate_submission
+from service.core.validation import (
+    HONEYPOT_FIELD,
+    is_http_url,
+    normalize_email,
+    validate_submission,
+)
 
 VALID = {
     "article": "lunar-station-2021",
@@ -259,3 +264,36 @@ def test_internationalised_hosts_are_fine() -> None:
     sub, errors = validate_submission({**VALID, "website": "https://bücher.example/über"}, 10_000)
     assert errors == {}
     assert sub is not None
+
+
+def test_website_verdicts_are_exactly_is_http_urls() -> None:
+    """The plain shape of a website skips urlsplit: every verdict, for that shape and for
+    generated URLs around it (schemes, hosts, ports, credentials, backslashes, spaces), stays
+    the one is_http_url (urlsplit and the browser-ambiguity rules) gives."""
+    rng = random.Random(7)
+
+    def part(alphabet: str, most: int) -> str:
+        return "".join(rng.choices(alphabet, k=rng.randint(0, most)))
+
+    def made_up() -> str:
+        scheme = rng.choice(["http", "https", "HTTP", "hTTps", "ftp", "http:", "", "javascript"])
+        sep = rng.choice(["://", "://", "://", ":/", ":///", "//", "://user@", "://a:b@"])
+        host = rng.choice(["", "[::1]", "[::1", "例子.广告", "xn--fsqu00a.xn--4rr70v"])
+        host += part("aZ09-._%", 12)
+        port = rng.choice(["", "", "", ":", ":0", ":80", ":8080", ":65535", ":65536", ":-1", ":a"])
+        rest = part("/?#@:\\ %~[]aZ09.-_=&", 14)
+        return f"{scheme}{sep}{host}{port}{rest}"
+
+    plain = [
+        f"https://{part('ab09-', 8) or 'a'}.example{port}/{part('az?=&#', 9)}"
+        for port in ("", ":80", ":0", ":65535", ":65536", ":99999")
+        for _ in range(100)
+    ]
+    checked = 0
+    for url in [*plain, *(made_up() for _ in range(5000))]:
+        code = errors_of(website=url).get("website")
+        if code not in (None, "invalid_url"):
+            continue  # refused before the URL rules (too long, control characters)
+        assert (code is None) == is_http_url(url.strip()), url
+        checked += 1
+    assert checked > 4000

@@ -26,6 +26,8 @@ from collections.abc import Sequence
 from enum import StrEnum
 from typing import NamedTuple
 
+import orjson
+
 from service.core.sealing import Hmac, derive_key
 
 VERSION = "v1"
@@ -124,16 +126,25 @@ def _key_id(secret: str) -> str:
     return hashlib.sha256(derive_key(secret, "key-id")).hexdigest()[:8]
 
 
-def _payload(issued: int, expires: int, nonce: str, fields: tuple[str, ...]) -> str:
-    """json.dumps([issued, expires, nonce, *fields]), the same text at a third of the cost:
-    json.dumps of a list builds an encoder on every call, of a lone string it is one C call."""
-    strings = ", ".join([json.dumps(s) for s in (nonce, *fields)])
-    return f"[{issued}, {expires}, {strings}]"
+def _payload(issued: int, expires: int, nonce: str, fields: tuple[str, ...]) -> bytes:
+    """The JSON list [issued, expires, nonce, *fields]. orjson: a tenth of the json module's
+    cost, which was a third of signing (the MAC covers the text as sent, so tokens made either
+    way verify alike). A lone surrogate, which orjson refuses, takes the json module's path."""
+    claims = [issued, expires, nonce, *fields]
+    try:
+        return orjson.dumps(claims)
+    except orjson.JSONEncodeError:
+        return json.dumps(claims).encode()
+
+
+# base64url without padding: b2a_base64 and one translate, as base64.urlsafe_b64encode does
+# with two more Python calls.
+_URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
 def _b64encode(data: str | bytes) -> str:
     raw = data.encode() if isinstance(data, str) else data
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    return binascii.b2a_base64(raw, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
 
 
 def _claims(payload: str) -> Claims:

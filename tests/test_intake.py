@@ -6,10 +6,12 @@ from __future__ import annotations
 import asyncio
 import time
 import zlib
+from typing import Any
 
 import redis
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestClient, TestServer
+from redis.connection import HiredisRespSerializer
 from rq.job import Job
 from rq.serializers import JSONSerializer
 
@@ -18,7 +20,7 @@ from service.core.settings import Settings
 from service.queueing import jobs
 from service.queueing.job_hashes import JobHashes, timestamp
 from service.queueing.queues import queue
-from service.store.intake import IntakeWriter, store_batch
+from service.store.intake import IntakeWriter, _PackedInC, store_batch
 from service.web.app import create_app
 from tests.helpers import Client, all_keys, drain, make_settings, stored_comments, submit
 
@@ -180,3 +182,18 @@ async def test_closing_the_writer_writes_what_is_still_waiting(
     assert [w.result() for w in waiting] == [None] * len(ids)
     assert all(rconn.exists(keys.comment(i)) for i in ids)
     await conn.aclose()
+
+
+def test_the_writers_packing_is_redis_pys() -> None:
+    """Commands reach hiredis without redis-py's per-argument copy, byte for byte as redis-py
+    would pack them: one-word commands, two-word ones, and argument types hiredis refuses."""
+    ours, theirs = _PackedInC(), HiredisRespSerializer()
+    commands: list[tuple[Any, ...]] = [
+        ("EVALSHA", "f" * 40, 2, "k1", "k2", b"\x00\xff", 1, "é", -3),
+        ("WAIT", 1, 100),
+        ("SCRIPT LOAD", "return 1"),
+        ("HSET", "h", "f", memoryview(b"view")),
+        ("SET", "k", bytearray(b"array")),
+    ]
+    for command in commands:
+        assert b"".join(ours.pack_command(*command)) == b"".join(theirs.pack(*command)), command

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import orjson
 import redis
 from rq.job import Job, JobStatus
 from rq.serializers import JSONSerializer
@@ -90,7 +91,10 @@ class JobHashes:
         return self.kind.job_id(arg)
 
     def key(self, arg: str) -> str:
-        return Job.key_for(self.job_id(arg))
+        return self.key_of(self.job_id(arg))
+
+    def key_of(self, job_id: str) -> str:
+        return Job.key_for(job_id)
 
     def varying(self, arg: str, request_id: str | None) -> tuple[bytes, str, bytes]:
         """The fields that differ between jobs of this kind, but for the times: `data` (the
@@ -123,7 +127,10 @@ def _around(shape: Callable[[str], object]) -> tuple[bytes, bytes]:
 
 
 def _between(around: tuple[bytes, bytes], text: str) -> bytes:
-    # A lone string, ASCII-escaped as RQ's serializer escapes it inside the whole.
+    # A lone string, ASCII-escaped as RQ's serializer escapes it inside the whole. orjson
+    # writes printable ASCII exactly so (ids are), at a fifth of the json module's cost.
+    if text.isascii() and text.isprintable():
+        return around[0] + orjson.dumps(text) + around[1]
     return around[0] + _dumps(text) + around[1]
 
 

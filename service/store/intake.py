@@ -183,6 +183,13 @@ return out
 """
 # RQ's set of every queue's key (rq.Queue.redis_queues_keys).
 RQ_QUEUES_KEY = "rq:queues"
+# Stands for a value in a key made once around it (no value contains it).
+_MARK = "\x00"
+
+
+def _around(key: str) -> tuple[str, str]:
+    before, _, after = key.partition(_MARK)
+    return before, after
 
 
 @dataclass(frozen=True, slots=True)
@@ -245,6 +252,14 @@ class _Batch:
         self.args += [limit.window_s for limit in limits]
         self.args += [int(checks.banned), int(checks.closed), checks.close_after_s]
         self.args += [len(hashes.fixed), *hashes.fixed]
+        # Each limit's counter key, made once a batch around the value it counts.
+        self._counters = [
+            (
+                limit.scope,
+                *_around(keys.rate(f"submit-{limit.scope}", _MARK, int(now // limit.window_s))),
+            )
+            for limit in limits
+        ]
 
     def add(
         self,
@@ -254,24 +269,24 @@ class _Batch:
         may_exist: bool,
         request: str | None,
     ) -> None:
-        job_key = self.hashes.key(comment_id)
+        job_id = self.hashes.job_id(comment_id)
         email_hash, article = record["email_hash"], record["article"]
-        self.keys += [keys.comment(comment_id), keys.by_email(email_hash), job_key]
-        self.keys += [keys.ban(email_hash), keys.article_settings(article), keys.thread(article)]
+        self.keys += [
+            keys.comment(comment_id),
+            keys.by_email(email_hash),
+            self.hashes.key_of(job_id),
+            keys.ban(email_hash),
+            keys.article_settings(article),
+            keys.thread(article),
+        ]
         counted = {
             "ip": record.get("ip", "unknown"),
             "email": email_hash,
             "article": keys.comment_article_tag(comment_id),
             "site": "all",
         }
-        self.keys += [
-            keys.rate(
-                f"submit-{limit.scope}", counted[limit.scope], int(self.now // limit.window_s)
-            )
-            for limit in self.limits
-        ]
+        self.keys += [before + counted[scope] + after for scope, before, after in self._counters]
         data, description, meta = self.hashes.varying(comment_id, request)
-        job_id = self.hashes.job_id(comment_id)
         self.args += [comment_id, job_id, int(may_exist), packed, data, description, meta]
 
     def outcome(self, answer: int | list[int | bytes]) -> Outcome:

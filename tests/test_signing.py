@@ -4,12 +4,15 @@ links built on it."""
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import json
 
 import pytest
 
 from service.core import links
 from service.core.keys import new_comment_id
+from service.core.sealing import Hmac
 from service.core.settings import Settings
 from service.core.signing import BadToken, Claims, ExpiredToken, Purpose, Signer
 
@@ -169,3 +172,19 @@ def test_tokens_signed_before_orjson_made_the_payload_still_verify() -> None:
     assert signer.verify(Purpose.EDIT, again, 1795689200, bind=bind) == Claims(
         (), 1795689137, 1795690037, "edit"
     )
+
+
+@pytest.mark.parametrize("key_length", [0, 1, 32, 63, 64, 65, 200])
+def test_hmac_is_rfc_2104_hmac_sha256(key_length: int) -> None:
+    """Sealing.Hmac keys its SHA-256 states once and copies them: its MACs (the stored address
+    hashes among them) are exactly what the hmac module computes, for keys shorter than,
+    equal to and longer than SHA-256's block."""
+    key = bytes(range(key_length))
+    mac = Hmac(key)
+    for message in [b"", b"a", b"ann@example.com", bytes(range(256)) * 3]:
+        expected = hmac.new(key, message, hashlib.sha256)
+        assert mac.digest(message) == expected.digest()
+        assert mac.hexdigest(message) == expected.hexdigest()
+    # RFC 4231's test case 2 ("Jefe").
+    jefe = Hmac(b"Jefe").hexdigest(b"what do ya want for nothing?")
+    assert jefe == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"

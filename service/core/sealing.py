@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import hmac
 import os
 
 from cryptography.hazmat.primitives import hashes
@@ -21,25 +20,39 @@ def derive_key(secret: str, purpose: str) -> bytes:
     return hkdf.derive(secret.encode())
 
 
-class Hmac:
-    """HMAC-SHA256 under one key, from a copy of the keyed state: a third fewer instructions
-    per call than hmac.new or hmac.digest, which key a fresh state (and look the digest up
-    in OpenSSL) every time. A copy shares nothing mutable, so threads may share one."""
+# HMAC's pads (RFC 2104) as translation tables: a key's bytes XOR 0x36 and XOR 0x5c.
+_BLOCK = 64  # SHA-256's block size
+_IPAD = bytes(x ^ 0x36 for x in range(256))
+_OPAD = bytes(x ^ 0x5C for x in range(256))
 
-    __slots__ = ("_keyed",)
+
+class Hmac:
+    """HMAC-SHA256 (RFC 2104) under one key, from copies of the inner and outer SHA-256 states
+    keyed once. Half the time of copying a keyed `hmac` object (OpenSSL duplicates its three
+    digest states on each copy and again on each digest), a third of `hmac.new` per call. A
+    copy shares nothing mutable, so threads may share one. A test compares it with `hmac`."""
+
+    __slots__ = ("_inner", "_outer")
 
     def __init__(self, key: bytes) -> None:
-        self._keyed = hmac.new(key, digestmod=hashlib.sha256)
+        if len(key) > _BLOCK:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(_BLOCK, b"\0")
+        self._inner = hashlib.sha256(key.translate(_IPAD))
+        self._outer = hashlib.sha256(key.translate(_OPAD))
+
+    def _outer_of(self, msg: bytes) -> hashlib._Hash:
+        inner = self._inner.copy()
+        inner.update(msg)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer
 
     def digest(self, msg: bytes) -> bytes:
-        mac = self._keyed.copy()
-        mac.update(msg)
-        return mac.digest()
+        return self._outer_of(msg).digest()
 
     def hexdigest(self, msg: bytes) -> str:
-        mac = self._keyed.copy()
-        mac.update(msg)
-        return mac.hexdigest()
+        return self._outer_of(msg).hexdigest()
 
 
 class EmailVault:

@@ -32,6 +32,9 @@ NESTED = {
     + b"[" * MAX_JSON_DEPTH
     + b"]" * MAX_JSON_DEPTH
     + b', "action": "spam", "text": "x", "email": "a@example.org"}',
+    "objects only, closed, just over the limit": b'{"a": ' * (MAX_JSON_DEPTH + 1)
+    + b"1"
+    + b"}" * (MAX_JSON_DEPTH + 1),
 }
 FORM = "application/x-www-form-urlencoded"
 UNDECODABLE_FORMS = {

@@ -41,8 +41,11 @@ async def read_json(request: web.Request) -> dict[str, object]:
         if _depth(data) > MAX_JSON_DEPTH:
             raise _too_deep()
         raise ApiError(400, "invalid_body", "The JSON body must be an object.")
-    # Nearly every body is one flat object: no need to walk it.
-    if any(isinstance(v, (dict, list)) for v in data.values()) and _depth(data) > MAX_JSON_DEPTH:
+    # Nearly every body is one flat object: no need to walk it. Nesting needs a "[" or a second
+    # "{" somewhere in the bytes (brackets cannot be escaped), which C finds faster than Python
+    # looks at each value.
+    nested = b"[" in raw or raw.count(b"{") > 1
+    if nested and _depth(data) > MAX_JSON_DEPTH:
         raise _too_deep()
     return data
 

@@ -25,7 +25,6 @@ from typing import Any
 
 import redis
 import redis.asyncio as aioredis
-from redis.exceptions import RedisError
 
 from service.core import keys
 from service.core.bans import BadEntry, BanList, Entry, Listed
@@ -114,7 +113,7 @@ class BanCache:
         try:
             raw = await self._redis.hgetall(keys.network_bans())
             self._bans = BanList(_listed(raw), time.time())
-        except RedisError as exc:
+        except Exception as exc:  # a Redis error, or a bad entry: no request is waiting to hear
             log.warning("ban list not refreshed, the previous copy stays: %r", exc)
         finally:
             self._reading = None

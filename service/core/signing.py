@@ -142,9 +142,8 @@ def _payload(issued: int, expires: int, nonce: str, fields: tuple[str, ...]) -> 
 _URLSAFE = bytes.maketrans(b"+/", b"-_")
 
 
-def _b64encode(data: str | bytes) -> str:
-    raw = data.encode() if isinstance(data, str) else data
-    return binascii.b2a_base64(raw, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
+def _b64encode(data: bytes) -> str:
+    return binascii.b2a_base64(data, newline=False).translate(_URLSAFE).rstrip(b"=").decode()
 
 
 def _claims(payload: str) -> Claims:

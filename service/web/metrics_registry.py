@@ -110,7 +110,7 @@ class Metrics:
             answer = self.answers[key] = self._answer(resource, method, status)
         answer.count += 1
         answer.latency.observe(seconds)
-        if answer.submission:  # refused: labelled by why, which varies
+        if answer.submission:  # accepted, or refused and labelled by why (which varies)
             outcome = "accepted" if answer.accepted else error_code or str(status)
             self.submissions[outcome] = self.submissions.get(outcome, 0) + 1
 

@@ -101,16 +101,12 @@ async def test_a_decided_comment_leaves_no_job_behind(
     assert not any(k.startswith((b"rq:results:", b"rq:finished:")) for k in rq_keys)
 
 
+def _record(comment_id: str) -> dict[str, str]:
+    return {"id": comment_id, "article": "a", "email_hash": "h" * 16, "status": "pending"}
+
+
 def test_store_batch_writes_records_with_their_jobs(rconn: redis.Redis, settings: Settings) -> None:
-    records = {
-        COMMENT_ID: {
-            "id": COMMENT_ID,
-            "article": "a",
-            "email_hash": "h" * 16,
-            "status": "pending",
-        }
-    }
-    store_batch(rconn, make_settings(settings.redis_url or ""), records)
+    store_batch(rconn, make_settings(settings.redis_url or ""), {COMMENT_ID: _record(COMMENT_ID)})
     assert rconn.hget(keys.comment(COMMENT_ID), "status") == b"pending"
     assert queue(rconn, settings).get_job_ids() == [keys.process_job(COMMENT_ID)]
     assert rconn.sismember(keys.by_email("h" * 16), COMMENT_ID)
@@ -140,10 +136,6 @@ async def test_header_bytes_that_are_not_utf8_are_stored_replaced(
     odd = next(r for r in records.values() if r["name"] == "N")
     assert odd["user_agent"] == "bad??agent"
     assert odd["referrer"].startswith("https://news.example.org/a")
-
-
-def _record(comment_id: str) -> dict[str, str]:
-    return {"id": comment_id, "article": "a", "email_hash": "h" * 16, "status": "pending"}
 
 
 async def test_a_request_gone_away_neither_stops_the_write_nor_fails_its_retry(

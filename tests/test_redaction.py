@@ -12,7 +12,6 @@ import json
 import logging
 import subprocess
 import sys
-import urllib.error
 import urllib.request
 from urllib.parse import quote, urlencode
 
